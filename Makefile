@@ -1,0 +1,49 @@
+# forcehttps developer tasks. `make` alone lists them.
+# Go tools are pinned in scripts/tools.sh and installed into .tools/bin.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+GO       ?= go
+FUZZTIME ?= 10s
+RUN_ARGS ?= edge
+export GO FUZZTIME
+
+.PHONY: help tools lint test bench-once fuzz-short vuln check run
+
+help: ## List the targets
+	@echo "usage: make TARGET   (variables: FUZZTIME=$(FUZZTIME) RUN_ARGS=$(RUN_ARGS))"
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck) into .tools/bin
+	bash scripts/tools.sh
+
+lint: ## gofmt -l, go vet, staticcheck, go mod tidy -diff (root and nested modules)
+	bash scripts/lint.sh
+
+test: ## go test -race -shuffle=on ./... ; nested modules (bench/) in short mode
+	bash scripts/modules.sh run root -- $(GO) test -race -shuffle=on ./...
+	bash scripts/modules.sh run nested -- $(GO) test -short -run . -bench='^$$' ./...
+
+bench-once: ## Run every benchmark once (-benchtime=1x) so they don't rot
+	bash scripts/modules.sh run root -- $(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+fuzz-short: ## Fuzz each FuzzXxx target of the root module for FUZZTIME
+	bash scripts/fuzz.sh
+
+vuln: ## govulncheck ./... (skips if the vulnerability database is unreachable)
+	bash scripts/vuln.sh
+
+check: ## tools, lint, test, bench-once, fuzz-short, vuln, stopping at the first failure
+	$(MAKE) tools
+	$(MAKE) lint
+	$(MAKE) test
+	$(MAKE) bench-once
+	$(MAKE) fuzz-short
+	$(MAKE) vuln
+
+run: ## go run ./cmd/forcehttps edge (override: RUN_ARGS="...")
+	@if [[ ! -d cmd/forcehttps ]]; then echo "run: cmd/forcehttps does not exist yet" >&2; exit 1; fi
+	$(GO) run ./cmd/forcehttps $(RUN_ARGS)

@@ -1,0 +1,306 @@
+package forcehttps
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Errors about hosts, from [NormalizeHost] and from [New] for AllowedHosts.
+var (
+	// ErrInvalidHost means a Host value is not a valid host[:port].
+	ErrInvalidHost = errors.New("invalid host")
+)
+
+// splitHostPort splits an HTTP Host value (RFC 9110 §7.2: uri-host [":" port])
+// into its host and port without allocating. An IPv6 literal keeps no
+// brackets in host. An empty port after ":" counts as no port. It reports
+// false for values that are not host[:port], such as an unbracketed IPv6
+// address or a non-numeric port.
+func splitHostPort(hostport string) (host, port string, ok bool) {
+	if hostport == "" {
+		return "", "", false
+	}
+	if hostport[0] == '[' {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return "", "", false
+		}
+		host, rest := hostport[1:end], hostport[end+1:]
+		if rest != "" {
+			if rest[0] != ':' {
+				return "", "", false
+			}
+			port = rest[1:]
+		}
+		if !validPort(port) {
+			return "", "", false
+		}
+		return host, port, host != ""
+	}
+	host = hostport
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+		host, port = hostport[:i], hostport[i+1:]
+		if strings.IndexByte(host, ':') >= 0 {
+			return "", "", false // unbracketed IPv6
+		}
+	}
+	if !validPort(port) {
+		return "", "", false
+	}
+	return host, port, host != ""
+}
+
+// validPort reports whether p is empty or a decimal port 0-65535 without
+// sign or surplus leading zeros beyond five digits.
+func validPort(p string) bool {
+	if len(p) > 5 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n <= 65535
+}
+
+// hostKind says what a normalized host is.
+type hostKind uint8
+
+const (
+	kindName hostKind = iota // a DNS name
+	kindIPv4                 // an IPv4 literal
+	kindIPv6                 // an IPv6 literal (stored without brackets)
+)
+
+// NormalizeHost validates the host part of an HTTP Host value (no port) and
+// returns its canonical form: lower case, one trailing dot removed,
+// internationalized names converted to their ASCII (punycode) form, IP
+// literals in their canonical text form without brackets. It allocates only
+// when the input is not already canonical.
+func NormalizeHost(host string) (string, error) {
+	h, _, err := normalizeHost(host)
+	return h, err
+}
+
+// normalizeHost is NormalizeHost that also returns the kind of host.
+func normalizeHost(host string) (string, hostKind, error) {
+	if host == "" {
+		return "", 0, fmt.Errorf("%w: empty", ErrInvalidHost)
+	}
+	if len(host) > 255 {
+		return "", 0, fmt.Errorf("%w: longer than 255 bytes", ErrInvalidHost)
+	}
+	if strings.IndexByte(host, ':') >= 0 {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() || a.Zone() != "" || a.Is4In6() {
+			return "", 0, fmt.Errorf("%w: %q is not an IPv6 address", ErrInvalidHost, host)
+		}
+		if s := a.String(); s != host {
+			return s, kindIPv6, nil
+		}
+		return host, kindIPv6, nil
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
+		return host, kindIPv4, nil // ParseAddr accepts only the canonical dotted quad
+	}
+	name := strings.TrimSuffix(host, ".")
+	if !isASCII(name) || hasACELabel(name) {
+		ascii, err := idnaProfile.ToASCII(name)
+		if err != nil {
+			return "", 0, fmt.Errorf("%w: %q: %v", ErrInvalidHost, host, err)
+		}
+		name = ascii
+	} else if !isLowerASCII(name) {
+		name = strings.ToLower(name)
+	}
+	if err := checkDNSName(name); err != nil {
+		return "", 0, fmt.Errorf("%w: %q: %v", ErrInvalidHost, host, err)
+	}
+	if looksNumeric(name) {
+		// "1.2.3", "0x7f.1" and similar are read as IPv4 by some resolvers
+		// (WHATWG URL host parsing); they are never a real name.
+		return "", 0, fmt.Errorf("%w: %q looks like a malformed IPv4 address", ErrInvalidHost, host)
+	}
+	return name, kindName, nil
+}
+
+// idnaProfile is the lookup profile browsers use (UTS #46 with the
+// transitional processing off), plus STD3 rules for host names.
+var idnaProfile = idna.New(
+	idna.MapForLookup(),
+	idna.BidiRule(),
+	idna.Transitional(false),
+	idna.StrictDomainName(false), // allow "_" as DNS does; checkDNSName still rules out the rest
+	idna.VerifyDNSLength(true),
+)
+
+// hasACELabel reports whether some label of name starts with "xn--", which
+// must be validated as punycode.
+func hasACELabel(name string) bool {
+	for {
+		if len(name) >= 4 && strings.EqualFold(name[:4], "xn--") {
+			return true
+		}
+		i := strings.IndexByte(name, '.')
+		if i < 0 {
+			return false
+		}
+		name = name[i+1:]
+	}
+}
+
+// checkDNSName checks a lower-case ASCII name: labels of 1 to 63 letters,
+// digits, "-" and "_", not starting or ending with "-", 253 bytes at most.
+func checkDNSName(name string) error {
+	if name == "" {
+		return errors.New("empty name")
+	}
+	if len(name) > 253 {
+		return errors.New("name longer than 253 bytes")
+	}
+	label := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return errors.New("empty label")
+			}
+			if name[i-1] == '-' {
+				return errors.New("label ends with '-'")
+			}
+			label = 0
+			continue
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
+		case c == '-':
+			if label == 0 {
+				return errors.New("label starts with '-'")
+			}
+		default:
+			return fmt.Errorf("invalid character %q", c)
+		}
+		label++
+		if label > 63 {
+			return errors.New("label longer than 63 bytes")
+		}
+	}
+	if label == 0 {
+		return errors.New("empty label")
+	}
+	if name[len(name)-1] == '-' {
+		return errors.New("label ends with '-'")
+	}
+	return nil
+}
+
+// looksNumeric reports whether the last label of name is all digits or a
+// 0x-prefixed hex number, as in WHATWG's "ends in a number" check.
+func looksNumeric(name string) bool {
+	last := name[strings.LastIndexByte(name, '.')+1:]
+	if len(last) > 2 && last[0] == '0' && (last[1] == 'x') {
+		last = last[2:]
+		for i := 0; i < len(last); i++ {
+			c := last[i]
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(last); i++ {
+		if last[i] < '0' || last[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isDevHost reports whether a normalized host is one that development
+// setups use: localhost, *.localhost (RFC 6761 §6.3), or any IP literal.
+// Browsers ignore HSTS for IP literals (RFC 6797 §8.1.1), and a redirect to
+// https on them usually means a health check or a developer's laptop.
+func isDevHost(host string, kind hostKind) bool {
+	if kind != kindName {
+		return true
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+// hostMatcher matches normalized hosts against an allow-list of exact names
+// and "*." wildcards. A wildcard matches exactly one more label, as in
+// certificates: *.example.com matches a.example.com, not example.com nor
+// a.b.example.com.
+type hostMatcher struct {
+	any      bool
+	exact    map[string]struct{}
+	wildcard map[string]struct{} // parent domain of "*.parent"
+}
+
+// match reports whether the normalized host h is allowed.
+func (m *hostMatcher) match(h string) bool {
+	if m.any {
+		return true
+	}
+	if _, ok := m.exact[h]; ok {
+		return true
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 && len(m.wildcard) > 0 {
+		_, ok := m.wildcard[h[i+1:]]
+		return ok
+	}
+	return false
+}
+
+// ParseHostPattern validates an allow-list entry (an exact host or a "*."
+// wildcard, without port) and returns it normalized, with wildcard reporting
+// a "*." entry whose parent domain is returned.
+func ParseHostPattern(pattern string) (host string, wildcard bool, err error) {
+	p := pattern
+	if strings.HasPrefix(p, "*.") {
+		wildcard = true
+		p = p[2:]
+	}
+	if strings.HasPrefix(p, "[") && strings.HasSuffix(p, "]") {
+		p = p[1 : len(p)-1]
+	}
+	h, kind, err := normalizeHost(p)
+	if err != nil {
+		return "", false, err
+	}
+	if wildcard && kind != kindName {
+		return "", false, fmt.Errorf("%w: wildcard over an IP address %q", ErrInvalidHost, pattern)
+	}
+	if wildcard && strings.IndexByte(h, '.') < 0 {
+		// *.com would allow every name under a top-level domain.
+		return "", false, fmt.Errorf("%w: wildcard %q covers a whole top-level domain", ErrInvalidHost, pattern)
+	}
+	return h, wildcard, nil
+}
+
+// newHostMatcher builds a matcher from allow-list entries, collecting every
+// invalid entry as a *FieldError on field.
+func newHostMatcher(field string, patterns []string) (hostMatcher, []error) {
+	m := hostMatcher{exact: map[string]struct{}{}, wildcard: map[string]struct{}{}}
+	var errs []error
+	for i, p := range patterns {
+		h, wild, err := ParseHostPattern(p)
+		if err != nil {
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("%s[%d]", field, i), Value: p, Err: err})
+			continue
+		}
+		if wild {
+			m.wildcard[h] = struct{}{}
+		} else {
+			m.exact[h] = struct{}{}
+		}
+	}
+	return m, errs
+}

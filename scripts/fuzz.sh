@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Short fuzzing: finds every `func FuzzXxx(` in the root module's *_test.go
+# files (nested modules such as bench/ are left out) and fuzzes each target
+# for FUZZTIME (default 10s), one target per `go test` as the go command
+# requires. Runs every target, then fails if any failed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GO="${GO:-go}"
+FUZZTIME="${FUZZTIME:-10s}"
+cd "$ROOT"
+
+nested=()
+modules="$(bash scripts/modules.sh list nested)"
+for m in $modules; do nested+=("./$m/"); done
+
+# "pkgdir<TAB>FuzzName" lines, sorted and unique.
+targets="$(
+	find . \( -type d \( -name '.*' -o -name '_*' -o -name testdata -o -name vendor -o -name node_modules \) ! -name . -prune \) \
+		-o \( -type f -name '*_test.go' -print \) |
+		while IFS= read -r f; do
+			for n in "${nested[@]}"; do [[ "$f" == "$n"* ]] && continue 2; done
+			# A fuzz target is Fuzz, or Fuzz followed by a non-lowercase rune.
+			sed -nE 's/^func (Fuzz([^a-z(][A-Za-z0-9_]*)?)\(.*/\1/p' "$f" |
+				while IFS= read -r name; do printf '%s\t%s\n' "$(dirname "$f")" "$name"; done
+		done | LC_ALL=C sort -u
+)"
+
+if [[ -z "$targets" ]]; then
+	echo "fuzz: no fuzz targets found, nothing to do"
+	exit 0
+fi
+
+total=0
+failed=()
+while IFS=$'\t' read -r dir name; do
+	total=$((total + 1))
+	echo "==> fuzz $dir $name (fuzztime $FUZZTIME)"
+	if ! "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$dir" </dev/null; then
+		failed+=("$dir $name")
+	fi
+done <<<"$targets"
+
+if ((${#failed[@]} > 0)); then
+	echo "fuzz: ${#failed[@]} of $total targets failed:" >&2
+	printf '  %s\n' "${failed[@]}" >&2
+	echo "(a failing input is saved under the package's testdata/fuzz/; rerun it with go test -run=Target/ID)" >&2
+	exit 1
+fi
+echo "fuzz: $total targets ok"
