@@ -103,13 +103,19 @@ func normalizeHost(host string) (string, hostKind, error) {
 		if err != nil || !a.Is6() || a.Zone() != "" || a.Is4In6() {
 			return "", 0, fmt.Errorf("%w: %q is not an IPv6 address", ErrInvalidHost, host)
 		}
-		if s := a.String(); s != host {
-			return s, kindIPv6, nil
+		var buf [64]byte
+		if canon := a.AppendTo(buf[:0]); string(canon) != host {
+			return string(canon), kindIPv6, nil
 		}
 		return host, kindIPv6, nil
 	}
-	if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
-		return host, kindIPv4, nil // ParseAddr accepts only the canonical dotted quad
+	if onlyDigitsAndDots(host) {
+		// Only what may be an IPv4 literal is parsed: a failed ParseAddr
+		// allocates its error. ParseAddr accepts only the canonical
+		// dotted quad; "1.2.3" and the like fail looksNumeric below.
+		if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
+			return host, kindIPv4, nil
+		}
 	}
 	name := strings.TrimSuffix(host, ".")
 	if !isASCII(name) || hasACELabel(name) {

@@ -137,3 +137,11 @@ func TestEscapeQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeHostNoAllocs(t *testing.T) {
+	for _, h := range []string{"www.example.test", "192.0.2.1", "2001:db8::1", "localhost"} {
+		if n := testing.AllocsPerRun(100, func() { NormalizeHost(h) }); n != 0 {
+			t.Errorf("NormalizeHost(%q) allocs = %v, want 0", h, n)
+		}
+	}
+}
