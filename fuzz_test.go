@@ -144,3 +144,24 @@ func assertRedirect(t *testing.T, m *Middleware, d Decision) {
 		t.Fatalf("redirect status %d", d.Status)
 	}
 }
+
+// FuzzNormalizeHost checks that normalization is idempotent and that its
+// result is plain lower-case ASCII.
+func FuzzNormalizeHost(f *testing.F) {
+	for _, s := range []string{"example.com", "EXAMPLE.com.", "bücher.example", "xn--bcher-kva.example", "2001:DB8::1", "192.0.2.1", "\x80", "a\xffb.com", "1.2.3", "_a.b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := NormalizeHost(in)
+		if err != nil {
+			return
+		}
+		again, err := NormalizeHost(out)
+		if err != nil || again != out {
+			t.Fatalf("NormalizeHost(%q) = %q, which normalizes to %q, %v", in, out, again, err)
+		}
+		if !isASCII(out) || !isLowerASCII(out) {
+			t.Fatalf("NormalizeHost(%q) = %q is not lower-case ASCII", in, out)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -118,6 +119,9 @@ func normalizeHost(host string) (string, hostKind, error) {
 		}
 	}
 	name := strings.TrimSuffix(host, ".")
+	if !isASCII(name) && !utf8.ValidString(name) {
+		return "", 0, fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidHost, host)
+	}
 	if !isASCII(name) || hasACELabel(name) {
 		ascii, err := idnaProfile.ToASCII(name)
 		if err != nil {

@@ -66,6 +66,8 @@ func TestNormalizeHost(t *testing.T) {
 		{in: "1.2.3", bad: true},
 		{in: "0x7f.1", bad: true},
 		{in: "192.0.2.01", bad: true},
+		{in: "\x80", bad: true},
+		{in: "a\xffb.com", bad: true},
 		{in: "::ffff:192.0.2.1", bad: true},
 		{in: "fe80::1%eth0", bad: true},
 		{in: "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.com", bad: true},
