@@ -1,0 +1,117 @@
+#!/bin/sh
+# Deploys `forcehttps headers`, the header inspector, to Google Cloud Run:
+# Cloud Build builds the repository's Dockerfile, then Cloud Run runs it
+# with the trust preset and allowed hosts from an env file.
+#
+#   deploy/cloudrun/deploy.sh [ENV_FILE]
+#
+# ENV_FILE defaults to cloudrun.env next to this script; see
+# cloudrun.env.example for its keys. Needs the gcloud CLI, logged in
+# (`gcloud auth login`), with the Cloud Run and Cloud Build APIs enabled.
+set -eu
+
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+root=$(CDPATH='' cd -- "$here/../.." && pwd)
+env_file=${1:-$here/cloudrun.env}
+
+die() {
+	printf 'deploy: %s\n' "$*" >&2
+	exit 2
+}
+
+[ $# -le 1 ] || die "usage: $0 [ENV_FILE]"
+[ -f "$env_file" ] || die "$env_file not found: copy $here/cloudrun.env.example to $here/cloudrun.env and edit it"
+
+PROJECT_ID='' SERVICE='' REGION='' TRUST=cloudrun ALLOWED_HOSTS='' TEMPORARY=false ALLOW_UNAUTHENTICATED=true
+
+# Read KEY=VALUE lines without evaluating them: the file is data, not code.
+lineno=0
+while IFS= read -r line || [ -n "$line" ]; do
+	lineno=$((lineno + 1))
+	line=$(printf '%s' "$line" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+	case $line in
+	'' | '#'*) continue ;;
+	*=*) ;;
+	*) die "$env_file:$lineno: want KEY=VALUE, got: $line" ;;
+	esac
+	key=${line%%=*}
+	value=${line#*=}
+	case $value in
+	\"*\") value=${value#\"} value=${value%\"} ;;
+	\'*\') value=${value#\'} value=${value%\'} ;;
+	esac
+	case $key in
+	PROJECT_ID) PROJECT_ID=$value ;;
+	SERVICE) SERVICE=$value ;;
+	REGION) REGION=$value ;;
+	TRUST) TRUST=$value ;;
+	ALLOWED_HOSTS) ALLOWED_HOSTS=$value ;;
+	TEMPORARY) TEMPORARY=$value ;;
+	ALLOW_UNAUTHENTICATED) ALLOW_UNAUTHENTICATED=$value ;;
+	*) die "$env_file:$lineno: unknown key $key (known: PROJECT_ID SERVICE REGION TRUST ALLOWED_HOSTS TEMPORARY ALLOW_UNAUTHENTICATED)" ;;
+	esac
+done <"$env_file"
+
+# matches VALUE ERE: true if the whole value matches.
+matches() {
+	printf '%s\n' "$1" | grep -Eqx -- "$2"
+}
+
+[ -n "$PROJECT_ID" ] || die "$env_file: PROJECT_ID is required"
+[ -n "$SERVICE" ] || die "$env_file: SERVICE is required"
+[ -n "$REGION" ] || die "$env_file: REGION is required"
+matches "$PROJECT_ID" '[a-z][a-z0-9-]{4,28}[a-z0-9]|[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]' ||
+	die "PROJECT_ID $PROJECT_ID is not a project ID (6 to 30 lower-case letters, digits or dashes)"
+matches "$SERVICE" '[a-z]([a-z0-9-]{0,47}[a-z0-9])?' ||
+	die "SERVICE $SERVICE is not a service name (lower-case letters, digits and dashes, starting with a letter)"
+matches "$REGION" '[a-z]+-[a-z]+[0-9]+' || die "REGION $REGION is not a region (like europe-west1)"
+matches "$TRUST" '[a-z-]+' || die "TRUST $TRUST is not a preset name"
+[ -z "$ALLOWED_HOSTS" ] || matches "$ALLOWED_HOSTS" '[A-Za-z0-9*.:, -]+' ||
+	die "ALLOWED_HOSTS $ALLOWED_HOSTS: want comma-separated host names"
+case $TEMPORARY in true | false) ;; *) die "TEMPORARY $TEMPORARY: want true or false" ;; esac
+case $ALLOW_UNAUTHENTICATED in
+true) auth=--allow-unauthenticated ;;
+false) auth=--no-allow-unauthenticated ;;
+*) die "ALLOW_UNAUTHENTICATED $ALLOW_UNAUTHENTICATED: want true or false" ;;
+esac
+
+command -v gcloud >/dev/null 2>&1 || die "gcloud not found: install the Google Cloud CLI"
+
+# The environment goes through a YAML file: --set-env-vars splits on
+# commas, which ALLOWED_HOSTS contains. The values were validated above and
+# hold no quote.
+env_yaml=$(mktemp "${TMPDIR:-/tmp}/forcehttps-env.XXXXXX")
+trap 'rm -f "$env_yaml"' EXIT
+trap 'exit 130' INT TERM
+{
+	printf "FORCEHTTPS_TRUST: '%s'\n" "$TRUST"
+	printf "FORCEHTTPS_ALLOWED_HOSTS: '%s'\n" "$ALLOWED_HOSTS"
+	printf "FORCEHTTPS_TEMPORARY: '%s'\n" "$TEMPORARY"
+} >"$env_yaml"
+
+printf 'deploy: building %s and deploying it as %s in %s (project %s)\n' "$root" "$SERVICE" "$REGION" "$PROJECT_ID"
+gcloud run deploy "$SERVICE" \
+	--project="$PROJECT_ID" \
+	--region="$REGION" \
+	--source="$root" \
+	--port=8080 \
+	--env-vars-file="$env_yaml" \
+	"$auth" \
+	--quiet
+
+url=$(gcloud run services describe "$SERVICE" --project="$PROJECT_ID" --region="$REGION" --format='value(status.url)')
+[ -n "$url" ] || die "gcloud did not report the service URL"
+host=${url#https://}
+
+cat <<MSG
+
+Deployed: $url
+
+Check it:
+  curl -sI $url/headers          # 200, with Strict-Transport-Security
+  curl -sI http://$host/headers  # a redirect to https (on run.app, Google's front end sends it)
+  browse $url/headers            # the decision panel: trusted-proxy:x-forwarded-proto, secure
+
+For a custom domain in ALLOWED_HOSTS, the plain-HTTP redirect comes from forcehttps:
+  curl -sI http://YOUR-DOMAIN/headers   # 302 with TEMPORARY=true, 301 without
+MSG
