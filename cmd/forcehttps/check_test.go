@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+// checkEnv is a test site on loopback for "forcehttps check": a CA file,
+// an HTTPS server for example.test and, optionally, a plain-HTTP one.
+type checkEnv struct {
+	caFile              string
+	httpsPort, httpPort int
+}
+
+// args returns the flags that point "check" at the test site.
+func (e *checkEnv) args(extra ...string) []string {
+	a := []string{"check",
+		"--resolve", "example.test:127.0.0.1",
+		"--ca", e.caFile,
+		"--https-port", strconv.Itoa(e.httpsPort),
+		"--http-port", strconv.Itoa(e.httpPort),
+		"--timeout", "5s",
+	}
+	return append(a, extra...)
+}
+
+// newCheckEnv starts the servers. With withHTTP false the plain-HTTP port
+// is closed. handler gets the HTTPS port so it can build redirects.
+func newCheckEnv(t *testing.T, withHTTP bool, handler func(httpsPort int) http.Handler) *checkEnv {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "check test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "example.test"},
+		DNSNames:  []string{"example.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &checkEnv{caFile: filepath.Join(t.TempDir(), "ca.pem")}
+	if err := os.WriteFile(e.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	quiet := log.New(io.Discard, "", 0) // the version probes fail handshakes on purpose
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Config.ErrorLog = quiet
+	e.httpsPort = ts.Listener.Addr().(*net.TCPAddr).Port
+	h := handler(e.httpsPort)
+	ts.Config.Handler = h
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}}}
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	if withHTTP {
+		hs := httptest.NewUnstartedServer(h)
+		hs.Config.ErrorLog = quiet
+		hs.Start()
+		t.Cleanup(hs.Close)
+		e.httpPort = hs.Listener.Addr().(*net.TCPAddr).Port
+	} else {
+		e.httpPort = closedLoopbackPort(t)
+	}
+	return e
+}
+
+func closedLoopbackPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var helloWorld = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	io.WriteString(w, "hello, world\n")
+})
+
+// defaultsHandler is forcehttps' middleware with its defaults.
+func defaultsHandler(t *testing.T) func(int) http.Handler {
+	return func(httpsPort int) http.Handler {
+		m, err := forcehttps.New(forcehttps.Config{
+			AllowedHosts: []string{"example.test"},
+			HTTPSPort:    httpsPort,
+			Logger:       slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Handler(helloWorld)
+	}
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	t.Parallel()
+	good := newCheckEnv(t, true, defaultsHandler(t))
+	hello := newCheckEnv(t, false, func(int) http.Handler { return helloWorld })
+	emptyPEM := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(emptyPEM, []byte("no certificates here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{"defaults meet B", good.args("example.test"), 0, "Grade A+", ""},
+		{"defaults meet A+", good.args("--min-grade", "A+", "example.test"), 0, "Grade A+", ""},
+		{"flags after the host", append(good.args("example.test"), "--min-grade", "a+"), 0, "Grade A+", ""},
+		{"https URL", good.args("https://example.test/"), 0, "Grade A+", ""},
+		{"hello world is below B", hello.args("example.test"), 1, "Grade F", "grade F is below --min-grade B"},
+		{"hello world meets F", hello.args("--min-grade", "F", "example.test"), 0, "Grade F", ""},
+		{"help", []string{"check", "-h"}, 0, "", "Usage: forcehttps check"},
+		{"no target", []string{"check"}, 2, "", "want exactly one URL or host, got 0"},
+		{"two targets", []string{"check", "a.test", "b.test"}, 2, "", "got 2"},
+		{"malformed URL", []string{"check", "ftp://example.test"}, 2, "", `scheme "ftp" is not http or https`},
+		{"bad host", []string{"check", "exa mple.test"}, 2, "", "invalid target"},
+		{"unknown flag", []string{"check", "--frobnicate", "example.test"}, 2, "", "flag provided but not defined"},
+		{"bad grade", []string{"check", "--min-grade", "E", "example.test"}, 2, "", `invalid grade "E"`},
+		{"bad color", []string{"check", "--color", "sometimes", "example.test"}, 2, "", `--color "sometimes"`},
+		{"bad resolve", []string{"check", "--resolve", "example.test", "example.test"}, 2, "", "want host:ip"},
+		{"resolve to a name", []string{"check", "--resolve", "example.test:localhost", "example.test"}, 2, "", "not an IP address"},
+		{"bad port", []string{"check", "--https-port", "70000", "example.test"}, 2, "", "not between 1 and 65535"},
+		{"zero timeout", []string{"check", "--timeout", "0s", "example.test"}, 2, "", "--timeout must be positive"},
+		{"too many redirects allowed", []string{"check", "--max-redirects", "1000", "example.test"}, 2, "", "--max-redirects"},
+		{"missing CA file", []string{"check", "--ca", filepath.Join(t.TempDir(), "nope.pem"), "example.test"}, 2, "", "--ca:"},
+		{"CA file without certificates", []string{"check", "--ca", emptyPEM, "example.test"}, 2, "", "no PEM certificate"},
+		{"unreachable", []string{"check", "--resolve", "example.test:127.0.0.1", "--https-port", strconv.Itoa(closedLoopbackPort(t)), "--timeout", "2s", "example.test"}, 2, "", "connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errOut)
+			if code != tt.code || !strings.Contains(out.String(), tt.inStdout) || !strings.Contains(errOut.String(), tt.inStderr) {
+				t.Errorf("run(%q) = %d, want %d with %q in stdout and %q in stderr\nstdout:\n%s\nstderr:\n%s",
+					tt.args, code, tt.code, tt.inStdout, tt.inStderr, out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	t.Parallel()
+	env := newCheckEnv(t, true, defaultsHandler(t))
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), env.args("--json", "example.test"), &out, &errOut); code != 0 {
+		t.Fatalf("run = %d, stderr:\n%s", code, errOut.String())
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("--json output is not JSON: %v\n%s", err, out.String())
+	}
+	// The documented top-level keys, written out independently.
+	for _, k := range []string{"schema_version", "target", "host", "checked_at", "grade", "score", "base_score", "score_grade", "capped_by", "findings", "http", "https", "headers", "tls"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("--json output has no %q key", k)
+		}
+	}
+	if rep["schema_version"] != float64(1) || rep["grade"] != "A+" || rep["host"] != "example.test" {
+		t.Errorf("schema_version %v, grade %v, host %v; want 1, A+, example.test", rep["schema_version"], rep["grade"], rep["host"])
+	}
+	findings, _ := rep["findings"].([]any)
+	if len(findings) == 0 {
+		t.Fatal("--json output has no findings")
+	}
+	for _, f := range findings {
+		m := f.(map[string]any)
+		for _, k := range []string{"id", "category", "severity", "message", "modifier", "counted"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("finding %v has no %q", m["id"], k)
+			}
+		}
+		if sev := m["severity"].(string); !slices.Contains([]string{"pass", "info", "warn", "fail"}, sev) {
+			t.Errorf("finding %v has severity %q", m["id"], sev)
+		}
+	}
+	if bytes.Contains(out.Bytes(), []byte("\x1b[")) {
+		t.Error("--json output contains escape sequences")
+	}
+}
+
+func TestCheckColor(t *testing.T) {
+	t.Parallel()
+	env := newCheckEnv(t, true, defaultsHandler(t))
+	for _, tt := range []struct {
+		mode string
+		want bool
+	}{{"always", true}, {"never", false}, {"auto", false}} { // auto: a bytes.Buffer is no terminal
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), env.args("--color", tt.mode, "example.test"), &out, &errOut); code != 0 {
+			t.Fatalf("run(--color %s) = %d, stderr:\n%s", tt.mode, code, errOut.String())
+		}
+		if got := bytes.Contains(out.Bytes(), []byte("\x1b[")); got != tt.want {
+			t.Errorf("--color %s: escape sequences %v, want %v", tt.mode, got, tt.want)
+		}
+	}
+}
+
+// TestUseColor uses /dev/null, a character device like a terminal, to
+// check the auto mode's environment rules. It sets environment variables,
+// so it does not run in parallel.
+func TestUseColor(t *testing.T) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no %s: %v", os.DevNull, err)
+	}
+	defer devNull.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	tests := []struct {
+		name, noColor, term, mode string
+		out                       io.Writer
+		want                      bool
+	}{
+		{"character device", "", "xterm", "auto", devNull, true},
+		{"NO_COLOR set", "1", "xterm", "auto", devNull, false},
+		{"dumb terminal", "", "dumb", "auto", devNull, false},
+		{"pipe", "", "xterm", "auto", pw, false},
+		{"always beats NO_COLOR", "1", "xterm", "always", pw, true},
+		{"never", "", "xterm", "never", devNull, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("NO_COLOR", tt.noColor)
+			t.Setenv("TERM", tt.term)
+			got, err := useColor(tt.mode, tt.out)
+			if err != nil || got != tt.want {
+				t.Errorf("useColor(%q) = %v, %v; want %v", tt.mode, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveFlag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		host    string
+		ip      string
+		wantErr bool
+	}{
+		{"example.com:192.0.2.1", "example.com", "192.0.2.1", false},
+		{"Example.COM.:192.0.2.1", "example.com", "192.0.2.1", false},
+		{"example.com:::1", "example.com", "::1", false},
+		{"example.com:[2001:db8::1]", "example.com", "2001:db8::1", false},
+		{"example.com:::ffff:192.0.2.1", "example.com", "192.0.2.1", false},
+		{"example.com", "", "", true},
+		{":192.0.2.1", "", "", true},
+		{"example.com:", "", "", true},
+		{"example.com:host.test", "", "", true},
+		{"exa mple.com:192.0.2.1", "", "", true},
+	}
+	for _, tt := range tests {
+		r := resolveFlag{}
+		err := r.Set(tt.in)
+		if tt.wantErr {
+			if err == nil {
+				t.Errorf("Set(%q) = nil, want an error", tt.in)
+			}
+			continue
+		}
+		if err != nil || r[tt.host] != netip.MustParseAddr(tt.ip) {
+			t.Errorf("Set(%q) = %v, map %v; want %s → %s", tt.in, err, r, tt.host, tt.ip)
+		}
+	}
+	r := resolveFlag{}
+	if err := r.Set("a.test:192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set("a.test:192.0.2.2"); err == nil {
+		t.Error("a second, different address for the same host was accepted")
+	}
+}

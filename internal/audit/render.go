@@ -1,0 +1,253 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// WriteJSON writes the report as indented JSON followed by a newline. The
+// schema is documented in the package documentation.
+func WriteJSON(w io.Writer, r *Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding report: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// ANSI styles of the text report.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+// textWriter writes styled lines, remembering the first error.
+type textWriter struct {
+	w     io.Writer
+	color bool
+	err   error
+}
+
+// styled is text that is safe to print as it is: sanitized, with our own
+// escape sequences.
+type styled string
+
+func (t *textWriter) style(s, codes string) styled {
+	s = sanitize(s)
+	if !t.color || codes == "" {
+		return styled(s)
+	}
+	return styled(codes + s + ansiReset)
+}
+
+// printf formats like fmt.Printf, sanitizing string arguments: the report
+// quotes what servers sent (Location headers, certificate names), which
+// must not drive the terminal.
+func (t *textWriter) printf(format string, args ...any) {
+	if t.err != nil {
+		return
+	}
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = sanitize(v)
+		case styled:
+			args[i] = string(v)
+		}
+	}
+	_, t.err = fmt.Fprintf(t.w, format, args...)
+}
+
+// sanitize replaces control characters and invalid UTF-8 with escapes.
+func sanitize(s string) string {
+	var b *strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		bad := (r == utf8.RuneError && size == 1) || unicode.IsControl(r)
+		if bad && b == nil {
+			b = &strings.Builder{}
+			b.WriteString(s[:i])
+		}
+		switch {
+		case b == nil:
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(b, "\\x%02x", s[i])
+		case bad:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	if b == nil {
+		return s
+	}
+	return b.String()
+}
+
+// severityStyle returns the label and colour of a severity.
+func severityStyle(s Severity) (string, string) {
+	switch s {
+	case Pass:
+		return "PASS", ansiGreen
+	case Info:
+		return "INFO", ansiCyan
+	case Warn:
+		return "WARN", ansiYellow
+	}
+	return "FAIL", ansiRed + ansiBold
+}
+
+// gradeStyle returns the colour of a grade.
+func gradeStyle(g Grade) string {
+	switch {
+	case g.AtLeast(GradeAMinus):
+		return ansiGreen + ansiBold
+	case g.AtLeast(GradeBMinus):
+		return ansiYellow + ansiBold
+	}
+	return ansiRed + ansiBold
+}
+
+// WriteText writes the report for a terminal: grade, redirect chains, TLS,
+// then the findings by category with their modifiers and fixes. color adds
+// ANSI colours; leave it off unless w is a terminal.
+func WriteText(w io.Writer, r *Report, color bool) error {
+	t := &textWriter{w: w, color: color}
+	t.printf("%s %s\n", t.style("forcehttps check", ansiBold), r.Target)
+	t.printf("%s\n\n", t.style("checked "+r.CheckedAt.UTC().Format(time.RFC3339), ansiDim))
+	writeGrade(t, r)
+
+	t.printf("\n%s\n", t.style("Redirects", ansiBold))
+	writeChain(t, "from plain HTTP", &r.HTTP)
+	writeChain(t, "from HTTPS", &r.HTTPS)
+
+	t.printf("\n%s %s\n", t.style("TLS", ansiBold), r.TLS.Address)
+	var vs []string
+	for _, v := range r.TLS.Versions {
+		state := "no"
+		switch {
+		case v.Offered:
+			state = "yes"
+		case v.Error != "":
+			state = "unknown"
+		}
+		vs = append(vs, v.Name+" "+state)
+	}
+	t.printf("  %-12s %s\n", "versions", strings.Join(vs, " · "))
+	neg := r.TLS.Version + ", " + r.TLS.CipherSuite
+	if r.TLS.ALPN != "" {
+		neg += ", ALPN " + r.TLS.ALPN
+	}
+	t.printf("  %-12s %s\n", "negotiated", neg)
+	if c := r.TLS.Certificate; c != nil {
+		t.printf("  %-12s %s, issued by %s\n", "certificate", c.Subject, c.Issuer)
+		t.printf("  %-12s %s to %s (%d days left), %s\n", "", c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly), c.DaysLeft, c.Key)
+		names := append(append([]string{}, c.DNSNames...), c.IPAddresses...)
+		t.printf("  %-12s %s\n", "names", strings.Join(names, ", "))
+	}
+	verified := t.style("valid", ansiGreen)
+	if !r.TLS.Verified {
+		verified = t.style("does not verify", ansiRed)
+	}
+	t.printf("  %-12s %s\n", "chain", verified)
+	ocsp := "not stapled"
+	if r.TLS.OCSPStapled {
+		ocsp = "stapled"
+	}
+	t.printf("  %-12s %s\n", "OCSP", ocsp)
+
+	t.printf("\n%s\n", t.style("Findings", ansiBold))
+	for _, cat := range Categories() {
+		first := true
+		for _, f := range r.Findings {
+			if f.Category != cat {
+				continue
+			}
+			if first {
+				t.printf("  %s\n", t.style(string(cat), ansiBold))
+				first = false
+			}
+			writeFinding(t, &f)
+		}
+	}
+	t.printf("\n")
+	writeGrade(t, r)
+	return t.err
+}
+
+func writeGrade(t *textWriter, r *Report) {
+	t.printf("%s %s  score %d", t.style("Grade", ansiBold), t.style(string(r.Grade), gradeStyle(r.Grade)), r.Score)
+	switch {
+	case r.Score != r.BaseScore:
+		t.printf(" (%d before bonuses)", r.BaseScore)
+	case r.BaseScore < BonusThreshold:
+		t.printf(" (below %d: no bonuses)", BonusThreshold)
+	}
+	t.printf("\n")
+	if len(r.CappedBy) > 0 {
+		t.printf("  capped from %s by %s\n", r.ScoreGrade, strings.Join(r.CappedBy, ", "))
+	}
+	counts := map[Severity]int{}
+	for _, f := range r.Findings {
+		counts[f.Severity]++
+	}
+	t.printf("  %d fail, %d warn, %d info, %d pass\n", counts[Fail], counts[Warn], counts[Info], counts[Pass])
+}
+
+func writeChain(t *textWriter, label string, c *Chain) {
+	t.printf("  %s %s\n", label, c.Start)
+	for i, h := range c.Hops {
+		line := fmt.Sprintf("%d %s", h.Status, h.URL)
+		if h.Location != "" {
+			line += " → " + clip(h.Location)
+		}
+		if len(h.HSTS) > 0 {
+			line += "  [HSTS]"
+		}
+		t.printf("    %d. %s\n", i+1, line)
+		if h.CertError != "" {
+			t.printf("       %s\n", t.style("certificate: "+h.CertError, ansiRed))
+		}
+	}
+	if c.Error != "" {
+		t.printf("    %s\n", t.style("no answer: "+c.Error, ansiYellow))
+	}
+	if c.Loop {
+		t.printf("    %s\n", t.style("loop: the last redirect goes back to a URL already visited", ansiRed))
+	}
+}
+
+func writeFinding(t *textWriter, f *Finding) {
+	label, color := severityStyle(f.Severity)
+	mod := ""
+	switch {
+	case f.Modifier != 0 && f.Counted:
+		mod = fmt.Sprintf("%+d", f.Modifier)
+	case f.Modifier != 0:
+		mod = fmt.Sprintf("(%+d)", f.Modifier)
+	}
+	id := f.ID
+	if f.Cap != "" {
+		id += "  [caps grade at " + string(f.Cap) + "]"
+	}
+	t.printf("    %s %5s  %s\n", t.style(label, color), mod, t.style(id, ansiBold))
+	t.printf("               %s\n", f.Message)
+	if f.Fix != "" {
+		t.printf("               %s %s\n", t.style("fix:", ansiDim), f.Fix)
+	}
+}
