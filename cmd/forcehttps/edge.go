@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"reflect"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/certs"
+	"github.com/forcehttps/forcehttps/internal/config"
+	"github.com/forcehttps/forcehttps/internal/edge"
+	"github.com/forcehttps/forcehttps/internal/inspect"
+)
+
+func init() {
+	register("edge", "run the TLS-terminating front-end with per-app Force HTTPS", runEdge)
+}
+
+const edgeUsage = `Usage: forcehttps edge [--config FILE] [--watch-interval D]
+       forcehttps edge --check-config FILE
+       forcehttps edge --print-default
+
+Runs the edge: plain HTTP (ACME challenges, redirects to HTTPS), HTTPS
+(TLS, HTTP/2, proxy to the apps with HSTS) and /metrics on the admin
+listener. Without --config, the embedded default: 127.0.0.1:8080 and
+127.0.0.1:8443 with a self-signed certificate, in front of the built-in
+header inspector, Force HTTPS on even for localhost.
+
+SIGHUP, or saving the configuration file, reloads it; a configuration with
+errors is refused and the running one stays. SIGTERM or SIGINT drains the
+requests in flight (timeouts.shutdown) and exits.
+
+Exit status: 0 after a clean shutdown or a valid --check-config, 1 on
+errors, 2 on usage errors.
+
+Flags:
+`
+
+// runEdge is the edge subcommand.
+func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, edgeUsage)
+		fs.PrintDefaults()
+	}
+	configFile := fs.String("config", "", "the configuration `file` (YAML, or JSON if it ends in .json); default: the embedded default")
+	checkFile := fs.String("check-config", "", "validate the configuration `file`, print OK or every error, and exit")
+	printDefault := fs.Bool("print-default", false, "print the embedded default configuration and exit")
+	watch := fs.Duration("watch-interval", time.Second, "how often to check the configuration file for changes; 0 disables the check (SIGHUP still reloads)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "forcehttps edge: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	set := 0
+	for _, b := range []bool{*configFile != "", *checkFile != "", *printDefault} {
+		if b {
+			set++
+		}
+	}
+	if set > 1 {
+		fmt.Fprintln(stderr, "forcehttps edge: --config, --check-config and --print-default do not go together")
+		return 2
+	}
+	if *watch < 0 {
+		fmt.Fprintln(stderr, "forcehttps edge: --watch-interval must not be negative")
+		return 2
+	}
+	switch {
+	case *printDefault:
+		stdout.Write(config.DefaultYAML())
+		return 0
+	case *checkFile != "":
+		c, err := config.Load(*checkFile)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "OK: %s: %d %s\n", *checkFile, len(c.Apps), plural(len(c.Apps), "app", "apps"))
+		return 0
+	}
+
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	cfg := config.Default()
+	if *configFile != "" {
+		var err error
+		if cfg, err = config.Load(*configFile); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	if err := serveEdge(ctx, cfg, *configFile, *watch, logger, stdout, stderr); err != nil {
+		logger.Error("edge: " + err.Error())
+		return 1
+	}
+	return 0
+}
+
+// serveEdge runs the edge until ctx is done.
+func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.Duration, logger *slog.Logger, stdout, stderr io.Writer) error {
+	mgr, err := certs.New(ctx, certOptions(cfg, logger))
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	defer mgr.Close()
+
+	opts := []edge.Option{
+		edge.WithLogger(logger),
+		edge.WithCertificateInfo(func() []edge.CertificateInfo {
+			var out []edge.CertificateInfo
+			for _, c := range mgr.Certificates() {
+				out = append(out, edge.CertificateInfo{Names: c.Names, NotAfter: c.NotAfter, Source: c.Source})
+			}
+			return out
+		}),
+		edge.WithBuiltin("inspector", func(m *forcehttps.Middleware) (http.Handler, error) {
+			ins, err := inspect.New(inspect.Options{Middleware: m, Logger: logger})
+			if err != nil {
+				return nil, err
+			}
+			return m.Handler(ins), nil
+		}),
+		edge.WithReloadHook(reloadCertificates(mgr, cfg, logger)),
+	}
+	// The access log on the standard streams goes to the command's; the
+	// edge opens a file itself.
+	for name, w := range map[string]io.Writer{"stdout": stdout, "stderr": stderr} {
+		if cfg.AccessLog.Output == name {
+			var h slog.Handler = slog.NewJSONHandler(w, nil)
+			if cfg.AccessLog.Format == "text" {
+				h = slog.NewTextHandler(w, nil)
+			}
+			opts = append(opts, edge.WithAccessLog(slog.New(h)))
+		}
+	}
+	if file != "" && watch > 0 {
+		opts = append(opts, edge.WithConfigFile(file, watch))
+	} else if file != "" {
+		// No polling, but SIGHUP reloads the file.
+		opts = append(opts, edge.WithConfigFile(file, 100*365*24*time.Hour))
+	}
+	srv, err := edge.New(cfg, mgr, opts...)
+	if err != nil {
+		return err
+	}
+	// SIGHUP is caught before the listeners open, so that an early one
+	// reloads rather than kills the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if file == "" {
+					logger.Warn("edge: SIGHUP ignored: running the embedded default, there is no file to reload")
+					continue
+				}
+				logger.Info("edge: SIGHUP: reloading the configuration", "file", file)
+				srv.ReloadFile(ctx) // logs its outcome
+			}
+		}
+	}()
+	for _, hint := range tryHints(cfg, srv.Addrs()) {
+		logger.Info("edge: try", "command", hint)
+	}
+	return srv.Serve(ctx)
+}
+
+// certOptions translates the tls block for the certificate manager.
+func certOptions(cfg *config.Config, logger *slog.Logger) certs.Options {
+	opts := certs.Options{SelfSigned: cfg.TLS.SelfSigned, Logger: logger, Files: certPairs(cfg)}
+	if a := cfg.TLS.ACME; a != nil {
+		opts.ACME = &certs.ACME{
+			Email:                   a.Email,
+			Directory:               a.Directory,
+			Storage:                 a.Storage,
+			CARootFile:              a.CARoot,
+			DisableHTTPChallenge:    !a.Challenges.HTTP,
+			DisableTLSALPNChallenge: !a.Challenges.TLSALPN,
+			RenewalWindowRatio:      a.RenewalWindowRatio,
+		}
+	}
+	return opts
+}
+
+func certPairs(cfg *config.Config) []certs.Pair {
+	var out []certs.Pair
+	for _, c := range cfg.TLS.Certificates {
+		out = append(out, certs.Pair{CertFile: c.CertFile, KeyFile: c.KeyFile})
+	}
+	return out
+}
+
+// reloadCertificates returns the reload hook: certificate files are
+// reloaded (the same files too, since they may have been renewed on
+// disk); a changed self_signed or acme block needs a restart.
+func reloadCertificates(mgr *certs.Manager, start *config.Config, logger *slog.Logger) func(context.Context, *config.Config) error {
+	return func(_ context.Context, cfg *config.Config) error {
+		if err := mgr.SetFiles(certPairs(cfg)); err != nil {
+			return fmt.Errorf("tls.certificates: %w", err)
+		}
+		if !reflect.DeepEqual(start.TLS.SelfSigned, cfg.TLS.SelfSigned) || !reflect.DeepEqual(start.TLS.ACME, cfg.TLS.ACME) {
+			logger.Warn("edge: tls.self_signed and tls.acme changes apply only after a restart")
+		}
+		return nil
+	}
+}
+
+// tryHints returns curl commands that show Force HTTPS at work on the
+// first app's first exact domain.
+func tryHints(cfg *config.Config, a edge.Addrs) []string {
+	if len(cfg.Apps) == 0 {
+		return nil
+	}
+	app := cfg.Apps[0]
+	host := ""
+	for _, d := range app.Domains {
+		if !strings.HasPrefix(d, "*.") {
+			host = d
+			break
+		}
+	}
+	if host == "" {
+		return nil
+	}
+	path := "/"
+	if name, ok := app.BuiltinName(); ok && name == "inspector" {
+		path = "/headers"
+	}
+	url := func(scheme, addr, defPort string) string {
+		_, port, _ := net.SplitHostPort(addr)
+		h := host
+		if strings.Contains(h, ":") {
+			h = "[" + h + "]"
+		}
+		if port != defPort {
+			h = net.JoinHostPort(strings.Trim(h, "[]"), port)
+		}
+		return scheme + "://" + h + path
+	}
+	httpsAddr := a.HTTPS
+	if p := cfg.Listen.HTTPSPublicPort; p != 0 {
+		httpsAddr = net.JoinHostPort("", fmt.Sprint(p))
+	}
+	k := ""
+	if len(cfg.TLS.SelfSigned) > 0 {
+		k = "k" // curl does not trust a self-signed certificate
+	}
+	return []string{
+		"curl -sI " + url("http", a.HTTP, "80"),
+		"curl -s" + k + "I " + url("https", httpsAddr, "443"),
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

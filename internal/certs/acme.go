@@ -1,0 +1,508 @@
+package certs
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+// ACME configures automatic certificates (RFC 8555) through certmagic.
+type ACME struct {
+	// Email is the ACME account's contact address; empty means an account
+	// without contact (the CA cannot warn about problems).
+	Email string
+
+	// Directory is the URL of the CA's ACME directory; it must be https.
+	// Empty means Let's Encrypt production
+	// (https://acme-v02.api.letsencrypt.org/directory).
+	Directory string
+
+	// Storage is the directory holding the ACME account, certificates,
+	// keys, challenge tokens and locks. Replicas that share it (a shared
+	// file system) form one cluster: one of them obtains each certificate
+	// while the others wait on its lock, and any of them can answer the
+	// validation request of the CA. A relative path is resolved against the
+	// working directory once, by New. Empty means
+	// $XDG_DATA_HOME/forcehttps/acme, or ~/.local/share/forcehttps/acme.
+	// Losing it means new orders at the next start, which the CA's rate
+	// limits punish: persist it.
+	Storage string
+
+	// CARootFile is a PEM file of root certificates to trust for the ACME
+	// server's own HTTPS, for a private or test CA. Empty means the system
+	// roots, and then the CA is taken for a public one: names no public CA
+	// will certify (localhost, *.local, *.internal, *.home.arpa) are not
+	// ordered.
+	CARootFile string
+
+	// DisableHTTPChallenge turns off HTTP-01, which needs the CA to reach
+	// port 80 and the HTTP server to call [Manager.HandleHTTPChallenge].
+	DisableHTTPChallenge bool
+
+	// DisableTLSALPNChallenge turns off TLS-ALPN-01, which needs the CA to
+	// reach port 443 and the TLS server to use [Manager.TLSConfig].
+	DisableTLSALPNChallenge bool
+
+	// RenewalWindowRatio is the fraction of a certificate's lifetime left
+	// when renewal starts, in (0, 1). 0 means certmagic's default, 1/3.
+	// ACME Renewal Information from the CA, when offered, can start it
+	// earlier.
+	RenewalWindowRatio float64
+
+	// RenewCheckInterval is how often certificates are checked for
+	// renewal. 0 means certmagic's default, 10 minutes.
+	RenewCheckInterval time.Duration
+}
+
+// acmeState is the ACME side of a Manager.
+type acmeState struct {
+	opts     ACME
+	storage  string // absolute
+	publicCA bool
+	log      *slog.Logger
+
+	cache  *certmagic.Cache
+	cfg    *certmagic.Config
+	issuer *certmagic.ACMEIssuer
+
+	park     net.Listener
+	parkDone chan struct{}
+
+	root   context.Context // lives until close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// managed is the set of names under management, replaced as a whole by
+	// ManageDomains and read by handshakes.
+	managed atomic.Pointer[map[string]struct{}]
+
+	// Guarded by Manager.mu.
+	stops map[string]context.CancelFunc // per managed name: cancels its order
+	known map[string]bool               // every name ever managed
+}
+
+// newACME validates opts and builds the certmagic configuration. Nothing
+// talks to the CA yet.
+func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
+	if opts.DisableHTTPChallenge && opts.DisableTLSALPNChallenge {
+		return nil, errors.New("acme: both HTTP-01 and TLS-ALPN-01 challenges are disabled")
+	}
+	if opts.RenewalWindowRatio < 0 || opts.RenewalWindowRatio >= 1 {
+		return nil, fmt.Errorf("acme: renewal window ratio %v is not in [0, 1)", opts.RenewalWindowRatio)
+	}
+	if opts.RenewCheckInterval < 0 {
+		return nil, fmt.Errorf("acme: negative renewal check interval %v", opts.RenewCheckInterval)
+	}
+	if opts.Email != "" && !strings.Contains(opts.Email, "@") {
+		return nil, fmt.Errorf("acme: email %q is not an address", opts.Email)
+	}
+	dir := opts.Directory
+	if dir == "" {
+		dir = certmagic.LetsEncryptProductionCA
+	}
+	if u, err := url.Parse(dir); err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("acme: directory %q is not an https URL", dir)
+	}
+	storage := opts.Storage
+	if storage == "" {
+		var err error
+		if storage, err = defaultStorage(); err != nil {
+			return nil, err
+		}
+	}
+	storage, err := filepath.Abs(storage)
+	if err != nil {
+		return nil, fmt.Errorf("acme: storage %q: %w", opts.Storage, err)
+	}
+	if err := os.MkdirAll(storage, 0o700); err != nil {
+		return nil, fmt.Errorf("acme: storage: %w", err)
+	}
+	var roots *x509.CertPool
+	if opts.CARootFile != "" {
+		pem, err := readFile("CA root", opts.CARootFile)
+		if err != nil {
+			return nil, fmt.Errorf("acme: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("acme: CA root file %q: %w", opts.CARootFile, ErrNoCertificate)
+		}
+	}
+
+	// certmagic's HTTP-01 and TLS-ALPN-01 solvers try to listen on the
+	// challenge ports themselves, and stand down without a word when the
+	// port is taken and answers (assuming that whoever holds it solves
+	// challenges through certmagic, as our servers do). Pointing them at a
+	// loopback port we hold makes that always the case: certmagic never
+	// binds :80 or :443 against the edge's listeners, nor anything else.
+	park, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("acme: %w", err)
+	}
+	parkPort := park.Addr().(*net.TCPAddr).Port
+
+	a := &acmeState{
+		opts:     opts,
+		storage:  storage,
+		publicCA: opts.CARootFile == "",
+		log:      m.log,
+		park:     park,
+		parkDone: make(chan struct{}),
+		stops:    map[string]context.CancelFunc{},
+		known:    map[string]bool{},
+	}
+	a.managed.Store(&map[string]struct{}{})
+	go a.serveParking()
+
+	zl := newZapLogger(m.log.Handler())
+	var cfgp atomic.Pointer[certmagic.Config]
+	a.cache = certmagic.NewCache(certmagic.CacheOptions{
+		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) {
+			return cfgp.Load(), nil
+		},
+		RenewCheckInterval: opts.RenewCheckInterval,
+		Logger:             zl,
+	})
+	a.cfg = certmagic.New(a.cache, certmagic.Config{
+		RenewalWindowRatio: opts.RenewalWindowRatio,
+		Storage:            &certmagic.FileStorage{Path: storage},
+		Logger:             zl,
+		OnEvent:            a.onEvent,
+		ShouldEmitFunc:     func(event string) bool { return event == eventCachedManaged },
+	})
+	// New fills unset fields from certmagic.Default: make sure that never
+	// turns on on-demand issuance, whatever the process did to Default.
+	a.cfg.OnDemand = nil
+	a.issuer = certmagic.NewACMEIssuer(a.cfg, certmagic.ACMEIssuer{
+		CA:                      dir,
+		Email:                   opts.Email,
+		Agreed:                  true,
+		DisableHTTPChallenge:    opts.DisableHTTPChallenge,
+		DisableTLSALPNChallenge: opts.DisableTLSALPNChallenge,
+		ListenHost:              "127.0.0.1",
+		AltHTTPPort:             parkPort,
+		AltTLSALPNPort:          parkPort,
+		TrustedRoots:            roots,
+		Logger:                  zl,
+	})
+	a.cfg.Issuers = []certmagic.Issuer{a.issuer}
+	cfgp.Store(a.cfg)
+	a.root, a.cancel = context.WithCancel(context.Background())
+	return a, nil
+}
+
+// defaultStorage is the storage directory used when none is configured.
+func defaultStorage() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "forcehttps", "acme"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("acme: no storage directory configured and none by default: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "forcehttps", "acme"), nil
+}
+
+// serveParking accepts and closes connections on the parking listener
+// (certmagic dials it to check that it answers).
+func (a *acmeState) serveParking() {
+	defer close(a.parkDone)
+	for {
+		c, err := a.park.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		c.Close()
+	}
+}
+
+// eventCachedManaged is certmagic's event for a managed certificate loaded
+// into its cache.
+const eventCachedManaged = "cached_managed_cert"
+
+// onEvent drops from the cache a certificate whose names are no longer
+// managed: an order started before ManageDomains removed its name can
+// still finish afterwards, and the cache would then renew it forever.
+func (a *acmeState) onEvent(_ context.Context, event string, data map[string]any) error {
+	if event != eventCachedManaged {
+		return nil
+	}
+	sans, _ := data["sans"].([]string)
+	managed := *a.managed.Load()
+	for _, s := range sans {
+		if _, ok := managed[s]; ok {
+			return nil
+		}
+	}
+	a.removeFromCache(sans)
+	return nil
+}
+
+func (a *acmeState) removeFromCache(names []string) {
+	subjects := make([]certmagic.SubjectIssuer, len(names))
+	for i, n := range names {
+		subjects[i] = certmagic.SubjectIssuer{Subject: n}
+	}
+	a.cache.RemoveManaged(subjects)
+}
+
+// ManageDomains sets the exact list of names that get ACME certificates:
+// the domains of the apps. Call it at start and after each configuration
+// reload with the full new list. It never issues for any other name.
+//
+// Names are normalized like hosts (case, trailing dot, IDNA). A name that
+// is invalid makes the whole call fail and change nothing. These names are
+// skipped: names covered by a certificate file; wildcards and IP addresses
+// (HTTP-01 and TLS-ALPN-01 cannot validate them: a file must cover them),
+// with a warning; names no public CA certifies when the CA is public (see
+// [ACME.CARootFile]), with a warning.
+//
+// For each new name, a certificate already in storage is loaded before
+// ManageDomains returns, so a new Manager serves at once what a previous
+// one obtained (no new order); it is renewed in the background if due.
+// Otherwise the certificate is obtained in the background, retried with
+// certmagic's backoff (from 1 minute up to a day, for 30 days) until it
+// succeeds or the name is removed; meanwhile handshakes for the name get
+// the default certificate. Removed names stop being served and renewed
+// (their files stay in storage). ctx bounds the loading from storage only.
+// Without ACME, ManageDomains only validates the names.
+func (m *Manager) ManageDomains(ctx context.Context, domains []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	want := map[string]struct{}{}
+	var errs []error
+	files := m.files.Load()
+	for _, d := range domains {
+		h, wild, err := forcehttps.ParseHostPattern(d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("domain %q: %w", d, err))
+			continue
+		}
+		if m.acme == nil {
+			continue
+		}
+		name := h
+		if wild {
+			name = "*." + h
+		}
+		switch _, ipErr := netip.ParseAddr(h); {
+		case files.covers(name):
+			continue
+		case wild:
+			m.log.Warn("certs: a wildcard needs a certificate file (HTTP-01 and TLS-ALPN-01 cannot validate it)", "name", name)
+			continue
+		case ipErr == nil:
+			m.log.Warn("certs: an IP address needs a certificate file; not ordering one by ACME", "name", name)
+			continue
+		case m.acme.publicCA && !certmagic.SubjectQualifiesForPublicCert(name):
+			m.log.Warn("certs: no public CA certifies this name; not ordering one by ACME", "name", name)
+			continue
+		}
+		want[name] = struct{}{}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if m.acme == nil {
+		return nil
+	}
+	m.acme.manage(ctx, want)
+	return nil
+}
+
+// manage applies a new set of managed names. Called with Manager.mu held.
+func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
+	a.managed.Store(&want)
+
+	var removed, added []string
+	for name, stop := range a.stops {
+		if _, ok := want[name]; !ok {
+			stop()
+			delete(a.stops, name)
+			removed = append(removed, name)
+		}
+	}
+	// Also sweep names removed earlier: a renewal in flight at removal
+	// time puts its new certificate back in the cache.
+	for name := range a.known {
+		if _, ok := want[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	if len(removed) > 0 {
+		a.removeFromCache(removed)
+	}
+	for name := range want {
+		if _, ok := a.stops[name]; !ok {
+			added = append(added, name)
+		}
+	}
+	slices.Sort(added)
+
+	renewNow := false
+	for _, name := range added {
+		nctx, stop := context.WithCancel(a.root)
+		a.stops[name] = stop
+		a.known[name] = true
+		cert, err := a.cfg.CacheManagedCertificate(ctx, name)
+		switch {
+		case err == nil:
+			renewNow = renewNow || cert.NeedsRenewal(a.cfg)
+			continue
+		case !errors.Is(err, fs.ErrNotExist):
+			a.log.Warn("certs: loading ACME certificate from storage", "name", name, "err", err)
+		}
+		if err := a.cfg.ManageAsync(nctx, []string{name}); err != nil {
+			a.log.Error("certs: managing ACME certificate", "name", name, "err", err)
+		}
+	}
+	if renewNow {
+		// Run a maintenance pass now rather than at the next tick: a
+		// certificate loaded from storage may be due, or expired.
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.cache.RenewManagedCertificates(a.root); err != nil {
+				a.log.Error("certs: renewing ACME certificates", "err", err)
+			}
+		}()
+	}
+}
+
+// Managed returns the names under ACME management, sorted.
+func (m *Manager) Managed() []string {
+	if m.acme == nil {
+		return nil
+	}
+	managed := *m.acme.managed.Load()
+	names := make([]string, 0, len(managed))
+	for n := range managed {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// lookup returns the ACME certificate for a managed name, if obtained.
+func (a *acmeState) lookup(hello *tls.ClientHelloInfo, name string) *tls.Certificate {
+	if a == nil {
+		return nil
+	}
+	if _, ok := (*a.managed.Load())[name]; !ok {
+		return nil
+	}
+	choices := a.certificates(name)
+	if len(choices) == 0 {
+		return nil
+	}
+	c, err := certmagic.DefaultCertificateSelector(hello, choices)
+	if err != nil {
+		return nil
+	}
+	return &c.Certificate
+}
+
+// certificates returns the cached certificates that name name exactly.
+func (a *acmeState) certificates(name string) []certmagic.Certificate {
+	all := a.cache.AllMatchingCertificates(name)
+	out := all[:0]
+	for _, c := range all {
+		if slices.Contains(c.Names, name) && c.Leaf != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// infos describes the ACME certificates of the managed names.
+func (a *acmeState) infos() []Info {
+	if a == nil {
+		return nil
+	}
+	managed := *a.managed.Load()
+	names := make([]string, 0, len(managed))
+	for n := range managed {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var out []Info
+	seen := map[string]bool{}
+	for _, n := range names {
+		for _, c := range a.certificates(n) {
+			if seen[c.Hash()] {
+				continue
+			}
+			seen[c.Hash()] = true
+			out = append(out, Info{
+				Names:    slices.Clone(c.Names),
+				NotAfter: c.Leaf.NotAfter,
+				Source:   SourceACME,
+				Issuer:   c.Leaf.Issuer.CommonName,
+			})
+		}
+	}
+	return out
+}
+
+// challengeCertificate answers a TLS-ALPN-01 validation handshake.
+func (m *Manager) challengeCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if m.acme == nil || m.acme.opts.DisableTLSALPNChallenge {
+		return nil, errors.New("tls-alpn-01 challenges are disabled")
+	}
+	if hello.ServerName == "" || hello.Conn == nil {
+		return nil, errors.New("tls-alpn-01 handshake without server name")
+	}
+	// certmagic finds the challenge in memory or, for one started by
+	// another replica, in storage. It never orders anything here.
+	return m.acme.cfg.GetCertificate(hello)
+}
+
+// HandleHTTPChallenge answers r if it is an ACME HTTP-01 validation request
+// for a challenge in progress, started by this Manager or by another one
+// sharing its storage, and reports whether it did. Call it first in the
+// port 80 handler; when it returns false, r is untouched and nothing was
+// written.
+func (m *Manager) HandleHTTPChallenge(w http.ResponseWriter, r *http.Request) bool {
+	a := m.acme
+	if a == nil || a.opts.DisableHTTPChallenge || !certmagic.LooksLikeHTTPChallenge(r) {
+		return false
+	}
+	// certmagic sets Close on the request it answers; give it a copy so
+	// the caller's request is never modified.
+	return a.issuer.HandleHTTPChallenge(w, r.WithContext(r.Context()))
+}
+
+// close stops everything started by newACME.
+func (a *acmeState) close() error {
+	a.cancel()
+	a.cache.Stop()
+	err := a.park.Close()
+	<-a.parkDone
+	a.wg.Wait()
+	return err
+}

@@ -1,0 +1,335 @@
+package config
+
+import (
+	"net"
+	"strconv"
+	"time"
+)
+
+// Config is an edge configuration: what [Parse] and [Load] return, with
+// every default filled in and every value validated. Each field's comment
+// gives its YAML key and what it is when the key is absent.
+type Config struct {
+	// Listen is where the edge accepts connections ("listen").
+	Listen Listen `yaml:"listen"`
+
+	// TrustedProxies lists the peers in front of the edge, as CIDR
+	// prefixes or single addresses ("trusted_proxies"). Their
+	// X-Forwarded-*, Forwarded and X-Real-IP headers are kept and
+	// believed; everyone else's are removed. Absent: no peer trusted.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// TLS says where certificates come from ("tls"). At least one source
+	// is required.
+	TLS TLS `yaml:"tls"`
+
+	// Apps are the applications behind the edge ("apps"), at least one.
+	Apps []App `yaml:"apps"`
+
+	// Timeouts of the servers and of the connections to the apps
+	// ("timeouts").
+	Timeouts Timeouts `yaml:"timeouts"`
+
+	// Limits on requests ("limits").
+	Limits Limits `yaml:"limits"`
+
+	// AccessLog is where the one-line-per-request log goes ("access_log").
+	AccessLog AccessLog `yaml:"access_log"`
+
+	// Admin is the administration listener, which serves /metrics
+	// ("admin").
+	Admin Admin `yaml:"admin"`
+}
+
+// Listen holds the listener addresses.
+type Listen struct {
+	// HTTP is the plain-HTTP address, host:port ("http"). Absent: ":80".
+	HTTP string `yaml:"http"`
+
+	// HTTPS is the TLS address, host:port ("https"). Absent: ":443".
+	HTTPS string `yaml:"https"`
+
+	// HTTPSPublicPort is the port clients reach the HTTPS listener on,
+	// which redirects point to; it differs from the HTTPS listener's port
+	// behind a port mapping ("https_public_port"). Absent: the port of
+	// HTTPS. Port 443 is left out of redirect URLs.
+	HTTPSPublicPort int `yaml:"https_public_port"`
+}
+
+// TLS configures the certificate sources. Several may be combined: files
+// are preferred for the names they cover, then ACME certificates, then the
+// self-signed one.
+type TLS struct {
+	// Certificates are PEM certificate and key files ("certificates"),
+	// chosen by SNI among all of them. Absent: none.
+	Certificates []CertificateFile `yaml:"certificates"`
+
+	// SelfSigned lists the names (host names, "*." wildcards, IP
+	// addresses) of a self-signed certificate generated at start
+	// ("self_signed"); for development. Absent: none.
+	SelfSigned []string `yaml:"self_signed"`
+
+	// ACME enables automatic certificates for the domains of the apps
+	// ("acme"). Absent: no ACME.
+	ACME *ACME `yaml:"acme"`
+}
+
+// CertificateFile is a certificate and its private key on disk, in PEM.
+type CertificateFile struct {
+	// CertFile holds the certificate, optionally followed by its chain
+	// ("cert_file"). Required.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile holds the private key ("key_file"). Required.
+	KeyFile string `yaml:"key_file"`
+}
+
+// ACME configures automatic certificates. They are ordered only for the
+// domains of the apps, never for an arbitrary name a client asks for.
+type ACME struct {
+	// Email is the account's contact address ("email"). Absent: an
+	// account without contact, which the CA cannot warn before expiry.
+	Email string `yaml:"email"`
+
+	// Directory is the CA's ACME directory URL, https ("directory").
+	// Absent: Let's Encrypt production ([LetsEncrypt]).
+	Directory string `yaml:"directory"`
+
+	// Storage is the directory holding the account, certificates and
+	// locks; replicas sharing it share certificates ("storage"). Absent:
+	// the certificate manager's default location.
+	Storage string `yaml:"storage"`
+
+	// CARoot is a PEM file of roots to trust for the CA's own HTTPS, for a
+	// private or test CA ("ca_root"). Absent: the system roots.
+	CARoot string `yaml:"ca_root"`
+
+	// Challenges says which validation methods may be used
+	// ("challenges"). Absent: both.
+	Challenges Challenges `yaml:"challenges"`
+
+	// RenewalWindowRatio is the fraction of a certificate's lifetime left
+	// when renewal starts, in (0, 1) ("renewal_window_ratio"). Absent: the
+	// manager's default (one third).
+	RenewalWindowRatio float64 `yaml:"renewal_window_ratio"`
+}
+
+// LetsEncrypt is the default ACME directory: Let's Encrypt production.
+const LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
+
+// Challenges enables ACME validation methods.
+type Challenges struct {
+	// HTTP enables HTTP-01, answered on the plain-HTTP listener before any
+	// redirect ("http"). Absent: true.
+	HTTP bool `yaml:"http"`
+	// TLSALPN enables TLS-ALPN-01, answered on the HTTPS listener
+	// ("tls_alpn"). Absent: true.
+	TLSALPN bool `yaml:"tls_alpn"`
+}
+
+// App is one application behind the edge.
+type App struct {
+	// Name identifies the app in logs and metrics ("name"): letters,
+	// digits, ".", "_" and "-", 63 at most, unique. Required.
+	Name string `yaml:"name"`
+
+	// Domains are the hosts the app serves ("domains"): exact names, "*."
+	// wildcards covering one label, IP addresses. No two apps may share
+	// one (compared after normalisation: case, trailing dot, punycode).
+	// Required.
+	Domains []string `yaml:"domains"`
+
+	// Upstream is where requests go ("upstream"): an absolute http or
+	// https URL with a host and no path, or "builtin:<name>" for a handler
+	// built into the edge ([Builtin]). Required.
+	Upstream string `yaml:"upstream"`
+
+	// ForceHTTPS redirects plain HTTP to HTTPS and sends HSTS on HTTPS
+	// ("force_https"). Absent: true. When false, requests are proxied on
+	// both listeners and no HSTS is sent, unless HSTS.Revoke is set.
+	ForceHTTPS bool `yaml:"force_https"`
+
+	// IncludeDevHosts applies Force HTTPS to localhost, *.localhost and
+	// IP-address hosts too ("include_dev_hosts"). Absent: false, so that
+	// a developer's browser is never pinned to HTTPS for localhost.
+	IncludeDevHosts bool `yaml:"include_dev_hosts"`
+
+	// Redirect sets the redirect statuses ("redirect").
+	Redirect Redirect `yaml:"redirect"`
+
+	// HSTS is the Strict-Transport-Security policy ("hsts").
+	HSTS HSTS `yaml:"hsts"`
+
+	// ExemptPaths are path prefixes served over plain HTTP without
+	// redirect, such as health checks ("exempt_paths"). The ACME challenge
+	// path is always exempt. Absent: none.
+	ExemptPaths []string `yaml:"exempt_paths"`
+
+	// SecurityHeaders opts in to security headers added to the app's
+	// responses ("security_headers"). Absent: none added.
+	SecurityHeaders SecurityHeaders `yaml:"security_headers"`
+
+	// SecureCookies adds the Secure attribute to cookies the app sets
+	// over HTTPS ("secure_cookies"). Absent: false; the edge leaves the
+	// app's cookies alone.
+	SecureCookies bool `yaml:"secure_cookies"`
+}
+
+// Redirect configures the status of redirects to HTTPS.
+type Redirect struct {
+	// Status is the status for GET and HEAD: 301, 302, 307 or 308
+	// ("status"). Absent: 301, or 302 with Temporary.
+	Status int `yaml:"status"`
+	// UnsafeStatus is the status for other methods: 307 or 308, which keep
+	// the method and body, or 403 or 426 to refuse them ("unsafe_status").
+	// Absent: 308, or 307 with Temporary.
+	UnsafeStatus int `yaml:"unsafe_status"`
+	// Temporary makes the default statuses 302 and 307, which browsers do
+	// not cache; for trying Force HTTPS out ("temporary"). Absent: false.
+	Temporary bool `yaml:"temporary"`
+}
+
+// HSTS configures Strict-Transport-Security.
+type HSTS struct {
+	// MaxAge is max-age in seconds, at least 1 ("max_age"). Absent:
+	// 31536000 (one year). To send max-age=0, use Revoke.
+	MaxAge int64 `yaml:"max_age"`
+	// IncludeSubdomains adds includeSubDomains ("include_subdomains").
+	// Absent: false.
+	IncludeSubdomains bool `yaml:"include_subdomains"`
+	// Preload adds preload; it needs MaxAge ≥ 31536000 and
+	// IncludeSubdomains ("preload"). Absent: false.
+	Preload bool `yaml:"preload"`
+	// Revoke sends max-age=0, which makes browsers forget the policy
+	// ("revoke"). It applies with ForceHTTPS false too: that is how Force
+	// HTTPS is turned off safely. Absent: false.
+	Revoke bool `yaml:"revoke"`
+	// Disable sends no HSTS at all while still redirecting ("disable").
+	// Absent: false.
+	Disable bool `yaml:"disable"`
+}
+
+// SecurityHeaders configures the security headers the edge adds to an
+// app's HTTPS and HTTP responses, only where the app did not set them.
+type SecurityHeaders struct {
+	// Defaults adds forcehttps.DefaultSecurityHeaders ("defaults").
+	// Absent: false.
+	Defaults bool `yaml:"defaults"`
+	// Headers adds or replaces headers; an empty value removes one of the
+	// defaults ("headers"). Strict-Transport-Security is not allowed here.
+	// Absent: none.
+	Headers map[string]string `yaml:"headers"`
+}
+
+// Timeouts are durations written like "10s" or "1m30s".
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers ("read_header").
+	// Absent: 10s. Must be positive: it is what stops slow-header clients.
+	ReadHeader time.Duration `yaml:"read_header"`
+	// Read bounds reading a whole request, body included ("read"); 0
+	// means none. Absent: 60s.
+	Read time.Duration `yaml:"read"`
+	// Write bounds writing a response, from the end of the request headers
+	// ("write"); 0 means none (long downloads and event streams need it).
+	// Absent: 60s.
+	Write time.Duration `yaml:"write"`
+	// Idle bounds keep-alive connections waiting for the next request
+	// ("idle"); 0 means the Read timeout. Absent: 120s.
+	Idle time.Duration `yaml:"idle"`
+	// UpstreamDial bounds connecting to an app ("upstream_dial"). Absent:
+	// 5s.
+	UpstreamDial time.Duration `yaml:"upstream_dial"`
+	// UpstreamResponseHeader bounds waiting for an app's response headers
+	// once the request is sent ("upstream_response_header"); past it the
+	// client gets 504. Absent: 30s.
+	UpstreamResponseHeader time.Duration `yaml:"upstream_response_header"`
+	// Shutdown bounds the draining of in-flight requests at shutdown
+	// ("shutdown"). Absent: 20s.
+	Shutdown time.Duration `yaml:"shutdown"`
+}
+
+// Limits bound requests.
+type Limits struct {
+	// MaxHeaderBytes bounds the request line and headers ("max_header_bytes");
+	// larger requests get 431. Absent: 65536.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxBodyBytes bounds request bodies ("max_body_bytes"); larger ones
+	// get 413. 0 means no limit. Absent: 0.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// AccessLog configures the access log.
+type AccessLog struct {
+	// Format is "json" or "text" ("format"). Absent: "json".
+	Format string `yaml:"format"`
+	// Output is "stderr", "stdout", "off", or a file path, appended to
+	// ("output"). Absent: "stderr".
+	Output string `yaml:"output"`
+}
+
+// Admin configures the administration listener.
+type Admin struct {
+	// Listen is its address, host:port ("listen"); it serves /metrics.
+	// Keep it on loopback or a private network. Absent: no admin listener.
+	Listen string `yaml:"listen"`
+}
+
+// Builtin is the upstream scheme of handlers built into the edge:
+// "builtin:inspector" is the header inspector.
+const Builtin = "builtin:"
+
+// BuiltinName returns the name of a builtin upstream ("inspector" for
+// "builtin:inspector") and whether the upstream is one.
+func (a *App) BuiltinName() (string, bool) {
+	if len(a.Upstream) > len(Builtin) && a.Upstream[:len(Builtin)] == Builtin {
+		return a.Upstream[len(Builtin):], true
+	}
+	return "", false
+}
+
+// PublicHTTPSPort returns the port redirects point to:
+// Listen.HTTPSPublicPort if set, else the port of Listen.HTTPS, or 0 when
+// that is 0 (a port chosen by the system, which only the running server
+// knows).
+func (c *Config) PublicHTTPSPort() int {
+	if c.Listen.HTTPSPublicPort != 0 {
+		return c.Listen.HTTPSPublicPort
+	}
+	_, port, err := net.SplitHostPort(c.Listen.HTTPS)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// setDefaults fills in the values of absent keys.
+func (c *Config) setDefaults() {
+	c.Listen = Listen{HTTP: ":80", HTTPS: ":443"}
+	c.Timeouts = Timeouts{
+		ReadHeader:             10 * time.Second,
+		Read:                   60 * time.Second,
+		Write:                  60 * time.Second,
+		Idle:                   120 * time.Second,
+		UpstreamDial:           5 * time.Second,
+		UpstreamResponseHeader: 30 * time.Second,
+		Shutdown:               20 * time.Second,
+	}
+	c.Limits = Limits{MaxHeaderBytes: 64 << 10}
+	c.AccessLog = AccessLog{Format: "json", Output: "stderr"}
+}
+
+// setDefaults fills in the values of absent keys of an app.
+func (a *App) setDefaults() {
+	a.ForceHTTPS = true
+	a.HSTS.MaxAge = 31536000
+}
+
+// setDefaults fills in the values of absent keys of the ACME block.
+func (a *ACME) setDefaults() {
+	a.Directory = LetsEncrypt
+	a.Challenges = Challenges{HTTP: true, TLSALPN: true}
+}
+
+// defaulter is implemented by the types whose zero value is not their
+// default; the decoder calls it on every new value before filling it.
+type defaulter interface{ setDefaults() }

@@ -1,0 +1,374 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const minimal = `
+tls: {self_signed: [localhost]}
+apps:
+  - name: shop
+    domains: [shop.example.com]
+    upstream: http://127.0.0.1:9000
+`
+
+func TestParseFillsDefaults(t *testing.T) {
+	t.Parallel()
+	got, err := Parse([]byte(minimal), YAML)
+	if err != nil {
+		t.Fatalf("Parse(minimal): %v", err)
+	}
+	want := &Config{
+		Listen: Listen{HTTP: ":80", HTTPS: ":443"},
+		TLS:    TLS{SelfSigned: []string{"localhost"}},
+		Apps: []App{{
+			Name:       "shop",
+			Domains:    []string{"shop.example.com"},
+			Upstream:   "http://127.0.0.1:9000",
+			ForceHTTPS: true,
+			HSTS:       HSTS{MaxAge: 31536000},
+		}},
+		Timeouts: Timeouts{
+			ReadHeader: 10 * time.Second, Read: time.Minute, Write: time.Minute, Idle: 2 * time.Minute,
+			UpstreamDial: 5 * time.Second, UpstreamResponseHeader: 30 * time.Second, Shutdown: 20 * time.Second,
+		},
+		Limits:    Limits{MaxHeaderBytes: 65536},
+		AccessLog: AccessLog{Format: "json", Output: "stderr"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Parse(minimal) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseACMEDefaults(t *testing.T) {
+	t.Parallel()
+	if _, err := Parse([]byte(minimal+"\n"+`tls: {acme: {email: ops@example.com}}`), YAML); !errors.Is(err, ErrDuplicateKey) {
+		t.Fatalf("Parse(two tls keys) = %v, want a duplicate key error", err)
+	}
+	got, err := Parse([]byte(strings.Replace(minimal, "tls: {self_signed: [localhost]}", "tls: {acme: {email: ops@example.com, challenges: {http: false}}}", 1)), YAML)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := &ACME{Email: "ops@example.com", Directory: LetsEncrypt, Challenges: Challenges{HTTP: false, TLSALPN: true}}
+	if diff := cmp.Diff(want, got.TLS.ACME); diff != "" {
+		t.Errorf("Parse ACME mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestExamplesYAMLAndJSON checks that the sample configurations are valid
+// and that the JSON one decodes to the same Config as the YAML one.
+func TestExamplesYAMLAndJSON(t *testing.T) {
+	t.Parallel()
+	var got [2]*Config
+	for i, name := range []string{"edge.yaml", "edge.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Parse(data, FormatOf(name))
+		if err != nil {
+			t.Fatalf("Parse(examples/%s): %v", name, err)
+		}
+		got[i] = c
+	}
+	if diff := cmp.Diff(got[0], got[1]); diff != "" {
+		t.Errorf("examples/edge.yaml and edge.json differ (-yaml +json):\n%s", diff)
+	}
+	if got[0].Apps[1].ForceHTTPS || !got[0].Apps[1].HSTS.Revoke {
+		t.Errorf("examples/edge.yaml: blog app = %+v, want force_https off with hsts.revoke", got[0].Apps[1])
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	app := func(s string) string {
+		return "tls: {self_signed: [localhost]}\napps:\n  - name: a\n    domains: [a.example.com]\n    upstream: http://127.0.0.1:1\n" + s
+	}
+	tests := []struct {
+		name   string
+		format Format
+		in     string
+		want   []string
+		is     error
+	}{
+		{"empty", YAML, "", []string{"the file is empty"}, ErrSyntax},
+		{"comment only", YAML, "# nothing\n", []string{"the file is empty"}, ErrSyntax},
+		{"yaml syntax", YAML, "apps: [\n", []string{"invalid YAML: did not find expected node content (line 1)"}, ErrSyntax},
+		{"two documents", YAML, minimal + "---\nlisten: {}\n", []string{"the file holds more than one YAML document (line 7)"}, ErrSyntax},
+		{"not a mapping", YAML, "- a\n", []string{`expected a mapping, got a list (line 1)`}, ErrType},
+		{"json syntax", JSON, "{\n\"apps\": [,]}", []string{"invalid JSON: invalid character ',' looking for beginning of value (line 2)"}, ErrSyntax},
+		{"json two values", JSON, "{}\n{}", []string{"invalid JSON: more than one value (line 2)"}, ErrSyntax},
+		{"json unknown key", JSON, `{"tls": {"self_signed": ["localhost"]}, "apps": [{"name": "a", "domains": ["a.example.com"], "upstream": "http://127.0.0.1:1", "Name": "b"}]}`,
+			[]string{`apps[0].Name: unknown key (did you mean "name"?) (line 1)`}, ErrUnknownKey},
+		{"unknown key", YAML, app("    upstrem: blue\n"), []string{`apps[0].upstrem: unknown key (did you mean "upstream"?) (line 6)`}, ErrUnknownKey},
+		{"unknown key far from any", YAML, app("    zzzzzzzzzzzz: 1\n"), []string{`apps[0].zzzzzzzzzzzz: unknown key (known keys: domains, exempt_paths, force_https, hsts, include_dev_hosts, name, redirect, secure_cookies, security_headers, upstream) (line 6)`}, ErrUnknownKey},
+		{"duplicate key", YAML, app("    name: b\n"), []string{"apps[0].name: key repeated (first at line 3) (line 6)"}, ErrDuplicateKey},
+		{"bool type", YAML, app("    force_https: maybe\n"), []string{`apps[0].force_https: expected true or false, got "maybe" (line 6)`}, ErrType},
+		{"int type", YAML, app("    hsts: {max_age: 1y}\n"), []string{`apps[0].hsts.max_age: expected an integer, got "1y" (line 6)`}, ErrType},
+		{"list type", YAML, app("    domains: a.example.com\n"), []string{"apps[0].domains: key repeated (first at line 4) (line 6)"}, ErrDuplicateKey},
+		{"list expected", YAML, strings.Replace(app(""), "domains: [a.example.com]", "domains: a.example.com", 1), []string{`apps[0].domains: expected a list, got "a.example.com" (line 4)`}, ErrType},
+		{"duration without unit", YAML, app("timeouts: {read: 10}\n"), []string{`timeouts.read: "10" is not a duration like "10s" or "1m30s" (add a unit: s, m or h) (line 6)`}, ErrDuration},
+		{"bad CIDR", YAML, app("trusted_proxies: [10.0.0.0/33]\n"), []string{`trusted_proxies[0]: "10.0.0.0/33" is not a CIDR prefix or an IP address (line 6)`}, ErrCIDR},
+		{"upstream scheme", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "ftp://x", 1), []string{`apps[0].upstream: "ftp://x": scheme must be http or https (line 5)`}, ErrUpstream},
+		{"upstream path", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "http://x/p", 1), []string{`apps[0].upstream: "http://x/p": a path is not supported; requests keep their own path (line 5)`}, ErrUpstream},
+		{"upstream no host", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "http:///x", 1), []string{`apps[0].upstream: "http:///x": a host is required (line 5)`}, ErrUpstream},
+		{"upstream relative", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "127.0.0.1:1", 1), []string{`apps[0].upstream: "127.0.0.1:1" is not a URL: first path segment in URL cannot contain colon (line 5)`}, ErrUpstream},
+		{"preload", YAML, app("    hsts: {preload: true}\n"), []string{"apps[0].hsts.preload: preload needs max_age ≥ 31536000 and include_subdomains (line 6)"}, forcehttps.ErrPreload},
+		{"redirect status", YAML, app("    redirect: {status: 303}\n"), []string{`apps[0].redirect.status: "303": status not allowed here: want 301, 302, 307 or 308 (line 6)`}, forcehttps.ErrInvalidStatus},
+		{"exempt path", YAML, app("    exempt_paths: [/a, b]\n"), []string{`apps[0].exempt_paths[1]: "b": path must start with / and have no dot or empty segments (line 6)`}, forcehttps.ErrInvalidPath},
+		{"duplicate domain across apps", YAML, app("  - name: b\n    domains: [A.Example.com.]\n    upstream: http://127.0.0.1:2\n"),
+			[]string{`apps[1].domains[0]: "A.Example.com." is also a domain of app "a" (apps[0]) (line 7)`}, ErrDuplicateDomain},
+		{"duplicate name", YAML, app("  - name: A\n    domains: [b.example.com]\n    upstream: http://127.0.0.1:2\n"),
+			[]string{`apps[1].name: "A" is also the name of apps[0] (line 6)`}, ErrDuplicateName},
+		{"no apps", YAML, "tls: {self_signed: [localhost]}\n", []string{"apps: at least one app is required"}, ErrRequired},
+		{"no tls", YAML, strings.Replace(app(""), "tls: {self_signed: [localhost]}", "", 1), []string{"tls: no certificate source: set certificates, self_signed or acme"}, ErrTLS},
+		{"same listeners", YAML, app("listen: {http: \":8080\", https: \":8080\"}\n"), []string{`listen.https: ":8080" is also the address of listen.http (line 6)`}, ErrAddress},
+		{"listen without colon", YAML, app("listen: {http: \"8080\"}\n"), []string{`listen.http: "8080": not host:port (for every address, write ":8080") (line 6)`}, ErrAddress},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse([]byte(tt.in), tt.format)
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Parse(%q) error = %v, want a *ValidationError", tt.in, err)
+			}
+			var got []string
+			for _, fe := range ve.Errors {
+				got = append(got, fe.Error())
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("Parse(%q) errors mismatch (-want +got):\n%s", tt.in, cmp.Diff(tt.want, got))
+			}
+			for i := range got {
+				if w, ok := strings.CutSuffix(tt.want[i], "..."); ok {
+					if !strings.HasPrefix(got[i], w) {
+						t.Errorf("Parse(%q) error %d = %q, want prefix %q", tt.in, i, got[i], w)
+					}
+				} else if got[i] != tt.want[i] {
+					t.Errorf("Parse(%q) errors mismatch (-want +got):\n%s", tt.in, cmp.Diff(tt.want, got))
+				}
+			}
+			if !errors.Is(err, tt.is) {
+				t.Errorf("Parse(%q): errors.Is(err, %v) = false", tt.in, tt.is)
+			}
+		})
+	}
+}
+
+// TestLoadInvalidGolden checks the whole report for a file with every
+// kind of mistake.
+func TestLoadInvalidGolden(t *testing.T) {
+	t.Parallel()
+	_, loadErr := Load(filepath.Join("testdata", "invalid.yaml"))
+	if loadErr == nil {
+		t.Fatal("Load(testdata/invalid.yaml) = nil error")
+	}
+	got := loadErr.Error() + "\n"
+	golden := filepath.Join("testdata", "invalid.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("Load(testdata/invalid.yaml) mismatch (-want +got):\n%s", diff)
+	}
+	// Every error has a path and a line.
+	var ve *ValidationError
+	if !errors.As(loadErr, &ve) {
+		t.Fatalf("Load(testdata/invalid.yaml) = %T, want *ValidationError", loadErr)
+	}
+	for _, fe := range ve.Errors {
+		if fe.Path == "" || fe.Line == 0 {
+			t.Errorf("error %q has no path or line", fe)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("certs/a.pem", "x")
+	write("certs/a.key", "x")
+	yml := write("conf/edge.yaml", strings.Replace(minimal, "tls: {self_signed: [localhost]}",
+		"tls: {certificates: [{cert_file: ../certs/a.pem, key_file: ../certs/a.key}], acme: {storage: state}}\naccess_log: {output: access.log}", 1))
+
+	c, err := Load(yml)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := []string{filepath.Join(dir, "certs/a.pem"), filepath.Join(dir, "certs/a.key"), filepath.Join(dir, "conf/state"), filepath.Join(dir, "conf/access.log")}
+	got := []string{c.TLS.Certificates[0].CertFile, c.TLS.Certificates[0].KeyFile, c.TLS.ACME.Storage, c.AccessLog.Output}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Load resolved paths mismatch (-want +got):\n%s", diff)
+	}
+
+	missing := write("conf/missing.json", `{"tls": {"certificates": [{"cert_file": "nope.pem", "key_file": "../certs/a.key"}]},
+"apps": [{"name": "a", "domains": ["a.example.com"], "upstream": "http://127.0.0.1:1"}]}`)
+	_, err = Load(missing)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.File != missing || len(ve.Errors) != 1 || ve.Errors[0].Path != "tls.certificates[0].cert_file" {
+		t.Errorf("Load(missing cert) = %v, want one error at tls.certificates[0].cert_file", err)
+	}
+
+	if _, err := Load(filepath.Join(dir, "nope.yaml")); err == nil || errors.As(err, &ve) {
+		t.Errorf("Load(nonexistent) = %v, want an I/O error", err)
+	}
+	if _, err := Load(dir); err == nil {
+		t.Errorf("Load(directory) = nil error")
+	}
+}
+
+func TestDefault(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	want := App{
+		Name: "inspector", Domains: []string{"localhost", "127.0.0.1", "::1"}, Upstream: "builtin:inspector",
+		ForceHTTPS: true, IncludeDevHosts: true, HSTS: HSTS{MaxAge: 31536000},
+	}
+	if diff := cmp.Diff([]App{want}, c.Apps); diff != "" {
+		t.Errorf("Default().Apps mismatch (-want +got):\n%s", diff)
+	}
+	if c.Listen.HTTP != "127.0.0.1:8080" || c.Listen.HTTPS != "127.0.0.1:8443" || c.PublicHTTPSPort() != 8443 {
+		t.Errorf("Default().Listen = %+v", c.Listen)
+	}
+	if name, ok := c.Apps[0].BuiltinName(); !ok || name != "inspector" {
+		t.Errorf("BuiltinName() = %q, %v", name, ok)
+	}
+	// Each call is independent.
+	c.Apps[0].Name = "changed"
+	if Default().Apps[0].Name != "inspector" {
+		t.Error("Default() returned shared state")
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	t.Parallel()
+	c := &Config{TrustedProxies: []string{"10.0.0.0/8"}}
+	tests := []struct {
+		name string
+		app  App
+		want forcehttps.Config
+	}{
+		{"forced", App{Domains: []string{"a.example"}, ForceHTTPS: true, HSTS: HSTS{MaxAge: 600, IncludeSubdomains: true}, ExemptPaths: []string{"/healthz"}},
+			forcehttps.Config{Trust: forcehttps.PresetNone, TrustedProxies: []string{"10.0.0.0/8"}, AllowedHosts: []string{"a.example"}, HTTPSPort: 8443,
+				ExemptPaths: []string{"/healthz"}, HSTSMaxAge: 600 * time.Second, HSTSIncludeSubDomains: true, DisableSecurityHeaders: true, DisableSecureCookies: true}},
+		{"off", App{Domains: []string{"a.example"}, HSTS: HSTS{MaxAge: 600}},
+			forcehttps.Config{Trust: forcehttps.PresetNone, TrustedProxies: []string{"10.0.0.0/8"}, AllowedHosts: []string{"a.example"}, HTTPSPort: 8443,
+				DisableRedirect: true, HSTSMaxAge: 600 * time.Second, DisableHSTS: true, DisableSecurityHeaders: true, DisableSecureCookies: true}},
+		{"off with revoke", App{Domains: []string{"a.example"}, HSTS: HSTS{Revoke: true}},
+			forcehttps.Config{Trust: forcehttps.PresetNone, TrustedProxies: []string{"10.0.0.0/8"}, AllowedHosts: []string{"a.example"}, HTTPSPort: 8443,
+				DisableRedirect: true, HSTSRevoke: true, DisableSecurityHeaders: true, DisableSecureCookies: true}},
+		{"headers opted in", App{Domains: []string{"a.example"}, ForceHTTPS: true, HSTS: HSTS{MaxAge: 1}, SecureCookies: true,
+			SecurityHeaders: SecurityHeaders{Defaults: true, Headers: map[string]string{"X-Frame-Options": ""}}},
+			forcehttps.Config{Trust: forcehttps.PresetNone, TrustedProxies: []string{"10.0.0.0/8"}, AllowedHosts: []string{"a.example"}, HTTPSPort: 8443,
+				HSTSMaxAge: time.Second, SecurityHeaders: map[string]string{"X-Frame-Options": ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := c.Policy(&tt.app, 8443)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Policy(%+v) mismatch (-want +got):\n%s", tt.app, diff)
+			}
+			if _, err := forcehttps.New(got); err != nil {
+				t.Errorf("forcehttps.New(Policy(%+v)) = %v", tt.app, err)
+			}
+		})
+	}
+}
+
+func TestPublicHTTPSPort(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		listen Listen
+		want   int
+	}{
+		{Listen{HTTPS: ":443"}, 443},
+		{Listen{HTTPS: "127.0.0.1:8443"}, 8443},
+		{Listen{HTTPS: "[::1]:0"}, 0},
+		{Listen{HTTPS: ":8443", HTTPSPublicPort: 443}, 443},
+	}
+	for _, tt := range tests {
+		c := Config{Listen: tt.listen}
+		if got := c.PublicHTTPSPort(); got != tt.want {
+			t.Errorf("PublicHTTPSPort(%+v) = %d, want %d", tt.listen, got, tt.want)
+		}
+	}
+}
+
+func TestAliasesAndLimits(t *testing.T) {
+	t.Parallel()
+	in := `
+tls: {self_signed: [localhost]}
+strict: &strict {max_age: 63072000, include_subdomains: true}
+apps:
+  - {name: a, domains: [a.example.com], upstream: "http://127.0.0.1:1", hsts: *strict}
+`
+	_, err := Parse([]byte(in), YAML)
+	if err == nil || !strings.Contains(err.Error(), "strict: unknown key") {
+		t.Fatalf("Parse(anchor at an unknown key) = %v, want an unknown key error", err)
+	}
+	in = `
+tls: {self_signed: [localhost]}
+apps:
+  - {name: a, domains: &d [a.example.com], upstream: "http://127.0.0.1:1", hsts: &strict {max_age: 63072000, include_subdomains: true}}
+  - {name: b, domains: [b.example.com], upstream: "http://127.0.0.1:2", hsts: *strict}
+`
+	c, err := Parse([]byte(in), YAML)
+	if err != nil {
+		t.Fatalf("Parse(aliases): %v", err)
+	}
+	if c.Apps[1].HSTS != (HSTS{MaxAge: 63072000, IncludeSubdomains: true}) {
+		t.Errorf("Parse(aliases): apps[1].hsts = %+v", c.Apps[1].HSTS)
+	}
+
+	// Aliases multiply the work (a billion laughs): it is cut short.
+	var b strings.Builder
+	b.WriteString("tls: {self_signed: [localhost]}\napps:\n  - &app {name: a, upstream: \"http://127.0.0.1:1\", domains: [")
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("x.example")
+	}
+	b.WriteString("]}\n")
+	for range 1000 {
+		b.WriteString("  - *app\n")
+	}
+	_, err = Parse([]byte(b.String()), YAML)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, ErrSyntax) || len(ve.Errors) > maxErrors+1 {
+		t.Errorf("Parse(billion laughs) = %v, want a size error and at most %d errors", err, maxErrors+1)
+	}
+}

@@ -1,0 +1,103 @@
+// Package config reads and validates the configuration of the forcehttps
+// edge: listeners, the proxies trusted in front of it, certificate
+// sources, and the apps with their Force HTTPS policy.
+//
+// [Load] reads a file, [Parse] decodes bytes, [Default] returns the
+// embedded default. All three return a [Config] with every default filled
+// in, validated as a whole, or a [*ValidationError] that lists every
+// problem at once, each a [*FieldError] with its field path and line:
+//
+//	edge.yaml: invalid configuration (3 errors):
+//	  trusted_proxies[2]: "10.0.0.0/33" is not a CIDR prefix or an IP address (line 4)
+//	  apps[0].upstream: "ftp://x": scheme must be http or https (line 11)
+//	  apps[1].domains[0]: "Shop.example.com" is also a domain of app "shop" (apps[0]) (line 19)
+//
+// # Format
+//
+// YAML, or JSON for files ending in ".json" (JSON is checked to be JSON,
+// then decoded by the same strict decoder, so errors carry the same paths
+// and lines). Keys are exact and case-sensitive. Unknown keys, repeated
+// keys and values of the wrong type are errors, with a suggestion for a
+// misspelt key. Durations are written "10s", "1m30s", "2h". YAML anchors
+// and aliases work; merge keys ("<<") do not. Files are limited to 4 MiB.
+//
+// # Keys
+//
+//	listen:
+//	  http: ":80"                 # plain-HTTP listener: ACME HTTP-01, redirects
+//	  https: ":443"               # TLS listener: HTTP/2 and HTTP/1.1
+//	  https_public_port: 0        # port in redirect URLs; 0: the port of https (443 is left out)
+//	trusted_proxies: []           # CIDRs or IPs of proxies in front of the edge
+//	tls:                          # at least one source
+//	  certificates: [{cert_file: a.pem, key_file: a.key}]  # chosen by SNI
+//	  self_signed: [localhost]    # generated at start, for development
+//	  acme:                       # certificates for the apps' domains, and only those
+//	    email: ops@example.com
+//	    directory: https://acme-v02.api.letsencrypt.org/directory
+//	    storage: ./state/acme     # share it between replicas
+//	    ca_root: ""               # PEM roots for a private or test CA
+//	    challenges: {http: true, tls_alpn: true}
+//	    renewal_window_ratio: 0   # 0: one third of the lifetime
+//	apps:
+//	  - name: shop                # logs and metrics; unique
+//	    domains: [shop.example.com, "*.shop.example.com"]  # unique across apps
+//	    upstream: http://127.0.0.1:9000   # or builtin:inspector
+//	    force_https: true         # default true
+//	    include_dev_hosts: false  # force localhost and IP hosts too
+//	    redirect: {status: 301, unsafe_status: 308, temporary: false}
+//	    hsts: {max_age: 31536000, include_subdomains: false, preload: false, revoke: false, disable: false}
+//	    exempt_paths: [/healthz]  # served over plain HTTP; the ACME path always is
+//	    security_headers: {defaults: false, headers: {}}
+//	    secure_cookies: false
+//	timeouts: {read_header: 10s, read: 60s, write: 60s, idle: 120s,
+//	           upstream_dial: 5s, upstream_response_header: 30s, shutdown: 20s}
+//	limits: {max_header_bytes: 65536, max_body_bytes: 0}
+//	access_log: {format: json, output: stderr}   # or stdout, off, a file
+//	admin: {listen: "127.0.0.1:9090"}             # /metrics; absent: no admin listener
+//
+// Each field of [Config] documents its key and default.
+//
+// # Validation
+//
+// Everything is checked together, so one run lists every mistake:
+// addresses are host:port; trusted proxies are CIDR prefixes or addresses,
+// and not 0.0.0.0/0 (that would let any client claim https); app names are
+// unique; domains are valid host names, one-label "*." wildcards or IP
+// addresses, and no domain belongs to two apps, compared after
+// normalisation with [forcehttps.ParseHostPattern] (case, trailing dot,
+// punycode); upstreams are absolute http or https URLs with a host and no
+// path, query or credentials, or a known builtin. Each app's Force HTTPS
+// policy is built with [forcehttps.New] ([Config.Policy]), so statuses,
+// exempt paths, HSTS (preload needs max_age ≥ 31536000 and
+// include_subdomains) and headers are validated by the same code that
+// applies them, and its errors are reported at the app's keys. [Load] also
+// checks that certificate and CA files can be read.
+//
+// # Decisions
+//
+// force_https defaults to true: a new app is HTTPS-only unless it says
+// otherwise. With force_https false, requests are proxied on both
+// listeners and no HSTS is sent; hsts.revoke then sends max-age=0, which
+// is how Force HTTPS is turned off without leaving browsers pinned.
+//
+// The edge adds no security headers and leaves cookies alone unless an
+// app opts in (security_headers.defaults, security_headers.headers,
+// secure_cookies): a Content-Security-Policy the app did not write can
+// break it, while Force HTTPS and HSTS cannot. Headers are only added where
+// the app did not set them.
+//
+// localhost, *.localhost and IP-address hosts are not forced unless
+// include_dev_hosts is set, as in the middleware. The embedded default
+// sets it, to show the feature on localhost.
+//
+// Relative paths in a file read by [Load] are relative to the file's
+// directory, not to the working directory, so that the edge finds its
+// certificates wherever it is started from.
+//
+// # Builtin upstreams
+//
+// "builtin:inspector" is the header inspector, run by the edge inside its
+// own process on a loopback port, so that it sees the request exactly as
+// an app would, X-Forwarded-* headers included. [Builtins] lists the
+// names.
+package config

@@ -1,0 +1,36 @@
+package config_test
+
+import (
+	"fmt"
+
+	"github.com/forcehttps/forcehttps/internal/config"
+)
+
+func ExampleParse() {
+	_, err := config.Parse([]byte(`
+tls: {self_signed: [localhost]}
+trusted_proxies: [10.0.0.0/33]
+apps:
+  - name: shop
+    domains: [shop.example.com]
+    upstream: http://127.0.0.1:9000
+  - name: web
+    domains: [Shop.Example.com]
+    upstream: ftp://127.0.0.1
+    hsts: {preload: true}
+`), config.YAML)
+	fmt.Println(err)
+	// Output:
+	// invalid configuration (4 errors):
+	//   trusted_proxies[0]: "10.0.0.0/33" is not a CIDR prefix or an IP address (line 3)
+	//   apps[1].domains[0]: "Shop.Example.com" is also a domain of app "shop" (apps[0]) (line 9)
+	//   apps[1].upstream: "ftp://127.0.0.1": scheme must be http or https (line 10)
+	//   apps[1].hsts.preload: preload needs max_age ≥ 31536000 and include_subdomains (line 11)
+}
+
+func ExampleDefault() {
+	c := config.Default()
+	fmt.Println(c.Listen.HTTP, c.Listen.HTTPS, c.Apps[0].Name, c.Apps[0].Upstream, c.Apps[0].ForceHTTPS)
+	// Output:
+	// 127.0.0.1:8080 127.0.0.1:8443 inspector builtin:inspector true
+}

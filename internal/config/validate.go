@@ -1,0 +1,515 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+// Builtins lists the handlers an app can use as "builtin:<name>" upstream.
+var Builtins = []string{"inspector"}
+
+// maxHSTSMaxAge bounds hsts.max_age: a hundred years.
+const maxHSTSMaxAge = 100 * 365 * 24 * 3600
+
+// Validate checks a Config built in code (Parse and Load validate what
+// they return). It returns every problem at once as a [*ValidationError].
+func (c *Config) Validate() error {
+	v := &validator{}
+	c.validate(v)
+	if len(v.errs) > 0 {
+		return &ValidationError{Errors: v.sorted()}
+	}
+	return nil
+}
+
+// validator collects errors, finding their line from the decoder's map.
+type validator struct {
+	errs    []*FieldError
+	decoded int // v.errs[:decoded] are the decoder's
+	lines   map[string]int
+}
+
+// add records an error, unless the decoder already reported one at path
+// or above it: a value of the wrong type is not also "missing".
+func (v *validator) add(path string, err error, format string, args ...any) {
+	for _, e := range v.errs[:v.decoded] {
+		if e.Path == "" || e.Path == path || strings.HasPrefix(path, e.Path+".") || strings.HasPrefix(path, e.Path+"[") {
+			return
+		}
+	}
+	v.errs = append(v.errs, &FieldError{Path: path, Line: v.line(path), Message: fmt.Sprintf(format, args...), Err: err})
+}
+
+// has reports whether an error was already recorded at path.
+func (v *validator) has(path string) bool {
+	return slices.ContainsFunc(v.errs, func(e *FieldError) bool { return e.Path == path })
+}
+
+// line returns the line of path, or of its nearest ancestor in the file.
+func (v *validator) line(path string) int {
+	for p := path; p != ""; p = parentPath(p) {
+		if l, ok := v.lines[p]; ok {
+			return l
+		}
+	}
+	return 0
+}
+
+// parentPath drops the last segment of a path: ".key", "[i]" or `["k"]`.
+func parentPath(p string) string {
+	if strings.HasSuffix(p, `"]`) {
+		if i := strings.LastIndex(p, `["`); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexAny(p, ".["); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// sorted returns the errors by line, keeping the order of equal lines;
+// errors without a line come last.
+func (v *validator) sorted() []*FieldError {
+	out := slices.Clone(v.errs)
+	slices.SortStableFunc(out, func(a, b *FieldError) int {
+		switch {
+		case a.Line == b.Line:
+			return 0
+		case a.Line == 0:
+			return 1
+		case b.Line == 0:
+			return -1
+		}
+		return a.Line - b.Line
+	})
+	return out
+}
+
+// validate checks the whole configuration.
+func (c *Config) validate(v *validator) {
+	c.validateListen(v)
+	c.validateProxies(v)
+	c.validateTLS(v)
+	c.validateApps(v)
+	c.validateTimeouts(v)
+	if c.Limits.MaxHeaderBytes < 1024 || c.Limits.MaxHeaderBytes > 16<<20 {
+		v.add("limits.max_header_bytes", ErrValue, "%d is out of range: want 1024 to %d", c.Limits.MaxHeaderBytes, 16<<20)
+	}
+	if c.Limits.MaxBodyBytes < 0 {
+		v.add("limits.max_body_bytes", ErrValue, "%d is negative (0 means no limit)", c.Limits.MaxBodyBytes)
+	}
+	switch c.AccessLog.Format {
+	case "json", "text":
+	default:
+		v.add("access_log.format", ErrValue, "%q: want json or text", c.AccessLog.Format)
+	}
+	if c.AccessLog.Output == "" {
+		v.add("access_log.output", ErrRequired, "empty: want stderr, stdout, off or a file path")
+	}
+}
+
+func (c *Config) validateListen(v *validator) {
+	addrs := map[string]string{}
+	check := func(path, addr string, required bool) {
+		if addr == "" {
+			if required {
+				v.add(path, ErrRequired, "an address (host:port) is required")
+			}
+			return
+		}
+		if err := checkHostPort(addr); err != nil {
+			v.add(path, ErrAddress, "%q: %v", addr, err)
+			return
+		}
+		if other, ok := addrs[addr]; ok && !strings.HasSuffix(addr, ":0") {
+			v.add(path, ErrAddress, "%q is also the address of %s", addr, other)
+			return
+		}
+		addrs[addr] = path
+	}
+	check("listen.http", c.Listen.HTTP, true)
+	check("listen.https", c.Listen.HTTPS, true)
+	check("admin.listen", c.Admin.Listen, false)
+	if p := c.Listen.HTTPSPublicPort; p < 0 || p > 65535 {
+		v.add("listen.https_public_port", ErrValue, "%d is not a port (1-65535, or 0 for the port of listen.https)", p)
+	}
+}
+
+// checkHostPort validates a listen address.
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		if !strings.Contains(addr, ":") {
+			return fmt.Errorf("not host:port (for every address, write %q)", ":"+addr)
+		}
+		return errors.New("not host:port")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || port != strconv.Itoa(n) {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if host == "" {
+		return nil
+	}
+	if strings.Contains(host, "%") {
+		return nil // a zoned IPv6 address: left to the system
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if _, err := forcehttps.NormalizeHost(host); err != nil {
+		return fmt.Errorf("host %q is neither an IP address nor a host name", host)
+	}
+	return nil
+}
+
+func (c *Config) validateProxies(v *validator) {
+	for i, s := range c.TrustedProxies {
+		path := fmt.Sprintf("trusted_proxies[%d]", i)
+		var p netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			p, err = netip.ParsePrefix(s)
+		} else {
+			var a netip.Addr
+			a, err = netip.ParseAddr(s)
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if err != nil {
+			v.add(path, ErrCIDR, "%q is not a CIDR prefix or an IP address", s)
+			continue
+		}
+		if p.Bits() == 0 {
+			v.add(path, ErrCIDR, "%q trusts every address, so any client could claim https; list the proxies in front of the edge", s)
+		}
+	}
+}
+
+func (c *Config) validateTLS(v *validator) {
+	t := &c.TLS
+	if len(t.Certificates) == 0 && len(t.SelfSigned) == 0 && t.ACME == nil {
+		v.add("tls", ErrTLS, "no certificate source: set certificates, self_signed or acme")
+	}
+	for i, cf := range t.Certificates {
+		if cf.CertFile == "" {
+			v.add(fmt.Sprintf("tls.certificates[%d].cert_file", i), ErrRequired, "a certificate file is required")
+		}
+		if cf.KeyFile == "" {
+			v.add(fmt.Sprintf("tls.certificates[%d].key_file", i), ErrRequired, "a key file is required")
+		}
+	}
+	for i, name := range t.SelfSigned {
+		if _, _, err := forcehttps.ParseHostPattern(name); err != nil {
+			v.add(fmt.Sprintf("tls.self_signed[%d]", i), ErrDomain, "%q is not a host name, wildcard or IP address", name)
+		}
+	}
+	a := t.ACME
+	if a == nil {
+		return
+	}
+	if a.Email != "" {
+		if addr, err := mail.ParseAddress(a.Email); err != nil || addr.Address != a.Email {
+			v.add("tls.acme.email", ErrTLS, "%q is not an email address", a.Email)
+		}
+	}
+	if u, err := url.Parse(a.Directory); err != nil || u.Scheme != "https" || u.Host == "" {
+		v.add("tls.acme.directory", ErrTLS, "%q is not an https URL", a.Directory)
+	}
+	if !a.Challenges.HTTP && !a.Challenges.TLSALPN {
+		v.add("tls.acme.challenges", ErrTLS, "http and tls_alpn are both off: no way to validate a domain")
+	}
+	if r := a.RenewalWindowRatio; r < 0 || r >= 1 {
+		v.add("tls.acme.renewal_window_ratio", ErrTLS, "%v is not in (0, 1)", r)
+	}
+}
+
+var appName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// owner says which app declared a domain first.
+type owner struct {
+	app   int
+	index int
+}
+
+func (c *Config) validateApps(v *validator) {
+	if len(c.Apps) == 0 {
+		v.add("apps", ErrRequired, "at least one app is required")
+		return
+	}
+	names := map[string]int{}
+	domains := map[string]owner{}
+	for i := range c.Apps {
+		a := &c.Apps[i]
+		p := fmt.Sprintf("apps[%d]", i)
+		switch {
+		case a.Name == "":
+			v.add(p+".name", ErrRequired, "a name is required")
+		case !appName.MatchString(a.Name):
+			v.add(p+".name", ErrName, "%q: use letters, digits, '.', '_' and '-' (63 at most), starting with a letter or digit", a.Name)
+		default:
+			key := strings.ToLower(a.Name)
+			if j, dup := names[key]; dup {
+				v.add(p+".name", ErrDuplicateName, "%q is also the name of apps[%d]", a.Name, j)
+			} else {
+				names[key] = i
+			}
+		}
+		if len(a.Domains) == 0 {
+			v.add(p+".domains", ErrRequired, "at least one domain is required")
+		}
+		for j, d := range a.Domains {
+			dp := fmt.Sprintf("%s.domains[%d]", p, j)
+			h, wild, err := forcehttps.ParseHostPattern(d)
+			if err != nil {
+				v.add(dp, ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
+				continue
+			}
+			key := h
+			if wild {
+				key = "*." + h
+			}
+			if o, dup := domains[key]; dup {
+				if o.app == i {
+					v.add(dp, ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, o.index)
+				} else {
+					v.add(dp, ErrDuplicateDomain, "%q is also a domain of app %q (apps[%d])", d, c.Apps[o.app].Name, o.app)
+				}
+				continue
+			}
+			domains[key] = owner{i, j}
+		}
+		c.validateUpstream(v, p+".upstream", a.Upstream)
+		c.validatePolicy(v, p, a)
+	}
+}
+
+func (c *Config) validateUpstream(v *validator, path, s string) {
+	if s == "" {
+		v.add(path, ErrRequired, "an upstream URL is required")
+		return
+	}
+	if name, ok := strings.CutPrefix(s, Builtin); ok {
+		if !slices.Contains(Builtins, name) {
+			v.add(path, ErrUpstream, "%q: unknown builtin (want one of: %s)", s, strings.Join(Builtins, ", "))
+		}
+		return
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		v.add(path, ErrUpstream, "%q is not a URL: %v", s, unwrapAll(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.add(path, ErrUpstream, "%q: scheme must be http or https", s)
+	case u.Host == "" || u.Hostname() == "":
+		v.add(path, ErrUpstream, "%q: a host is required", s)
+	case u.User != nil:
+		v.add(path, ErrUpstream, "%q: credentials in the URL are not supported", s)
+	case u.Path != "" && u.Path != "/":
+		v.add(path, ErrUpstream, "%q: a path is not supported; requests keep their own path", s)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		v.add(path, ErrUpstream, "%q: a query or fragment is not supported", s)
+	case u.Port() != "" && !validPort(u.Port()):
+		v.add(path, ErrUpstream, "%q: port %q is not a number from 1 to 65535", s, u.Port())
+	}
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && p == strconv.Itoa(n)
+}
+
+// validatePolicy checks an app's Force HTTPS policy, by building it with
+// forcehttps.New and mapping its field errors to configuration paths.
+func (c *Config) validatePolicy(v *validator, p string, a *App) {
+	h := &a.HSTS
+	switch {
+	case h.MaxAge == 0 && !h.Revoke && !h.Disable:
+		v.add(p+".hsts.max_age", ErrPolicy, "0 would revoke HSTS: set revoke: true to send max-age=0")
+	case h.MaxAge < 0 || h.MaxAge > maxHSTSMaxAge:
+		v.add(p+".hsts.max_age", ErrPolicy, "%d is out of range: want 1 to %d seconds", h.MaxAge, maxHSTSMaxAge)
+		return
+	}
+	if h.Revoke && h.Disable {
+		v.add(p+".hsts.revoke", ErrPolicy, "revoke sends max-age=0, disable sends nothing: choose one")
+	}
+	port := c.PublicHTTPSPort()
+	if port < 0 || port > 65535 {
+		port = 0 // reported by validateListen
+	}
+	fc := c.Policy(a, port)
+	// Domains and proxies are checked above, with better messages.
+	fc.AllowedHosts = validOnly(fc.AllowedHosts, func(s string) bool { _, _, err := forcehttps.ParseHostPattern(s); return err == nil })
+	fc.TrustedProxies = nil
+	fc.Logger = slog.New(slog.DiscardHandler)
+	_, err := forcehttps.New(fc)
+	for _, fe := range fieldErrors(err) {
+		path, msg := policyError(p, fe)
+		if !v.has(path) {
+			v.add(path, fmt.Errorf("%w: %w", ErrPolicy, fe), "%s", msg)
+		}
+	}
+}
+
+// validOnly returns the members of list for which ok is true.
+func validOnly(list []string, ok func(string) bool) []string {
+	var out []string
+	for _, s := range list {
+		if ok(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// policyPaths maps forcehttps.Config fields to app configuration keys.
+var policyPaths = map[string]string{
+	"RedirectStatus":     "redirect.status",
+	"UnsafeMethodStatus": "redirect.unsafe_status",
+	"HSTSMaxAge":         "hsts.max_age",
+	"HSTSPreload":        "hsts.preload",
+	"HSTSRevoke":         "hsts.revoke",
+	"ExemptPaths":        "exempt_paths",
+	"SecurityHeaders":    "security_headers.headers",
+	"AllowedHosts":       "domains",
+}
+
+// policyError maps a forcehttps field error to a path and message.
+func policyError(app string, fe *forcehttps.FieldError) (path, msg string) {
+	name, index := fe.Field, ""
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		name, index = name[:i], name[i:]
+	}
+	switch name {
+	case "HTTPSPort":
+		path = "listen.https_public_port"
+	default:
+		if key, ok := policyPaths[name]; ok {
+			path = app + "." + key + index
+		} else {
+			path = app
+		}
+	}
+	switch {
+	case errors.Is(fe.Err, forcehttps.ErrPreload):
+		msg = "preload needs max_age ≥ 31536000 and include_subdomains"
+	case fe.Value != "":
+		msg = fmt.Sprintf("%q: %v", fe.Value, fe.Err)
+	default:
+		msg = fe.Err.Error()
+	}
+	return path, msg
+}
+
+// fieldErrors collects the *forcehttps.FieldError values in err's tree.
+func fieldErrors(err error) []*forcehttps.FieldError {
+	var out []*forcehttps.FieldError
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		if fe, ok := e.(*forcehttps.FieldError); ok {
+			out = append(out, fe)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
+// unwrapAll returns the innermost error's message: the useful part of
+// wrapped library errors that repeat the input.
+func unwrapAll(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
+}
+
+func (c *Config) validateTimeouts(v *validator) {
+	t := &c.Timeouts
+	for _, f := range []struct {
+		path     string
+		d        time.Duration
+		positive bool
+	}{
+		{"timeouts.read_header", t.ReadHeader, true},
+		{"timeouts.read", t.Read, false},
+		{"timeouts.write", t.Write, false},
+		{"timeouts.idle", t.Idle, false},
+		{"timeouts.upstream_dial", t.UpstreamDial, true},
+		{"timeouts.upstream_response_header", t.UpstreamResponseHeader, true},
+		{"timeouts.shutdown", t.Shutdown, true},
+	} {
+		switch {
+		case f.d < 0:
+			v.add(f.path, ErrDuration, "%s is negative", f.d)
+		case f.d == 0 && f.positive:
+			v.add(f.path, ErrDuration, "must be more than 0")
+		}
+	}
+}
+
+// Policy returns the forcehttps configuration of app a, for redirects to
+// httpsPort (0 or 443: none in the URL). The edge builds each app's
+// middleware from it: no preset, the trusted proxies of the edge, the
+// app's domains as the allowed hosts, and its redirect, HSTS and header
+// settings. With ForceHTTPS off the redirect is disabled and so is HSTS,
+// unless HSTS.Revoke asks for max-age=0. Security headers are off unless
+// SecurityHeaders.Defaults is set or headers are listed.
+func (c *Config) Policy(a *App, httpsPort int) forcehttps.Config {
+	h := a.HSTS
+	return forcehttps.Config{
+		Trust:                  forcehttps.PresetNone,
+		TrustedProxies:         slices.Clone(c.TrustedProxies),
+		AllowedHosts:           slices.Clone(a.Domains),
+		HTTPSPort:              httpsPort,
+		RedirectStatus:         a.Redirect.Status,
+		UnsafeMethodStatus:     a.Redirect.UnsafeStatus,
+		Temporary:              a.Redirect.Temporary,
+		ExemptPaths:            slices.Clone(a.ExemptPaths),
+		IncludeDevHosts:        a.IncludeDevHosts,
+		DisableRedirect:        !a.ForceHTTPS,
+		HSTSMaxAge:             time.Duration(h.MaxAge) * time.Second,
+		HSTSIncludeSubDomains:  h.IncludeSubdomains,
+		HSTSPreload:            h.Preload,
+		HSTSRevoke:             h.Revoke,
+		DisableHSTS:            h.Disable || (!a.ForceHTTPS && !h.Revoke),
+		SecurityHeaders:        cloneMap(a.SecurityHeaders.Headers),
+		DisableSecurityHeaders: !a.SecurityHeaders.Defaults,
+		DisableSecureCookies:   !a.SecureCookies,
+	}
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,153 @@
+// Package edge is the TLS-terminating front-end of forcehttps: it routes
+// requests by Host to the apps of a [config.Config], proxies them over
+// plain HTTP/1.1 keep-alive, and applies each app's Force HTTPS policy
+// with the middleware of package forcehttps, the same code an app can run
+// itself.
+//
+//	srv, err := edge.New(cfg, certManager, edge.WithConfigFile(path, 0))
+//	if err != nil {
+//		return err
+//	}
+//	return srv.Serve(ctx) // until ctx is done, then drains
+//
+// # Listeners
+//
+// The HTTP listener (listen.http) first lets the certificate manager
+// answer ACME HTTP-01 challenges ([Certificates]), then routes by Host: a
+// host no app serves gets 404 (never a redirect: a redirect to an
+// unvalidated host is an open redirect). For an app with Force HTTPS, the
+// request is redirected to the same URL on https: 301 for GET and HEAD,
+// 308 for other methods (the method and body are kept), or 302 and 307
+// with redirect.temporary. Exempt, and proxied over plain HTTP: ACME
+// challenges the manager does not know (the app may run its own ACME
+// client), and the app's exempt_paths. A WebSocket handshake over plain
+// HTTP is refused with a message naming the wss:// URL, since WebSocket
+// clients do not follow redirects. Apps without Force HTTPS are proxied.
+//
+// The HTTPS listener (listen.https) offers TLS 1.2 and 1.3 with the
+// manager's certificates, HTTP/2 and HTTP/1.1. A host no app serves gets
+// 421 Misdirected Request, and so does a request whose Host belongs to
+// another app than the server name (SNI) of its connection, which
+// happens when an HTTP/2 client reuses a connection for another host its
+// certificate covers: the client retries on a new connection. A
+// connection without SNI (clients connecting to an IP address) skips that
+// check.
+//
+// Both listeners have the configured read-header, read, write and idle
+// timeouts, and limits.max_header_bytes (431 beyond it; net/http allows
+// 4 KiB of slack). limits.max_body_bytes, when set, answers 413 for larger
+// bodies, announced or streamed. Errors the edge writes itself are short
+// plain text with the request ID, never an internal detail; the detail
+// goes to the log. A panic in the edge answers 500 and is logged with its
+// stack.
+//
+// # Requests to the apps
+//
+// The proxy (httputil.ReverseProxy with Rewrite) keeps the Host the
+// client sent, and sets:
+//
+//	X-Forwarded-Proto  http or https: the scheme the client used, one value
+//	X-Forwarded-For    the peer's address, appended to a trusted proxy's list
+//	X-Forwarded-Host   the Host
+//	X-Forwarded-Port   the public HTTPS port, or the HTTP listener's port
+//	X-Real-IP          the client's address
+//	X-Request-Start    t=<Unix time in milliseconds>
+//	X-Request-ID       the client's, if it is 20 to 128 characters of
+//	                   [A-Za-z0-9+/=-], else 32 random hex digits; also
+//	                   set on every response
+//
+// A client that is not a trusted proxy (trusted_proxies) cannot make an
+// app believe anything about the connection: Forwarded, every
+// X-Forwarded-* header, X-Real-IP, X-Request-Start, X-Scheme,
+// X-URL-Scheme, Front-End-Https, X-ARR-SSL, CloudFront-Forwarded-Proto,
+// CF-Visitor, CF-Connecting-IP, True-Client-IP and X-Client-IP are removed
+// from its requests, in every spelling: "_" and "." count as "-" and case
+// is ignored (X_Forwarded_Proto, x.forwarded.for), because CGI, WSGI and
+// PHP backends read those as the same header. A trusted proxy's values
+// are kept (its X-Forwarded-For is appended to, and its scheme is what
+// X-Forwarded-Proto says). The edge does not write a Forwarded header of
+// its own.
+//
+// The transport keeps up to 256 idle connections per app (net/http's
+// default of 2 makes every burst open new ones), bounds the dial
+// (timeouts.upstream_dial) and the wait for response headers
+// (timeouts.upstream_response_header), passes bodies and their encodings
+// through untouched, and never uses a proxy from the environment.
+// Protocol upgrades (WebSocket) pass through; once the app answers 101,
+// the server timeouts no longer apply to that connection. An app that
+// cannot be reached gets 502, one that does not answer in time 504, both
+// counted by kind in upstream_errors_total.
+//
+// # HSTS and the app's responses
+//
+// Every HTTPS response for an app with Force HTTPS carries exactly one
+// Strict-Transport-Security header, the edge's own responses (421, 413,
+// 502, 504) included: the proxy runs inside the app's
+// [forcehttps.Middleware.Handler], which adds the header only when the
+// app did not send one, so the app's own value wins (as on Scalingo). If
+// the app sends several, only the first is kept. Plain-HTTP responses
+// never carry it (RFC 6797 §7.2), even if the app sent one. With
+// force_https off there is no HSTS, unless hsts.revoke asks for
+// max-age=0.
+//
+// For Force-HTTPS apps, a Location header pointing to http:// on one of
+// the app's own domains is rewritten to https:// (on the public HTTPS
+// port): apps behind a TLS-terminating proxy often build absolute URLs
+// from the scheme they see. Other hosts are left alone.
+//
+// The edge adds no other header unless the app opts in: security headers
+// (security_headers) and the Secure cookie attribute (secure_cookies) can
+// break an app that did not plan for them, which Force HTTPS and HSTS
+// cannot. See package config.
+//
+// # Reload and shutdown
+//
+// The routing table is an immutable snapshot swapped atomically
+// ([Server.Reload]): a reload validates the whole new configuration,
+// builds each app's middleware and proxy, lets the reload hook apply
+// other changes (certificate files), tells the certificate manager the
+// new domains, and only then swaps. A configuration that fails any step
+// is refused and logged, and the old one keeps serving; in-flight requests
+// finish with the table they started with. With [WithConfigFile], Serve
+// polls the file's content every second and reloads when it changes;
+// [Server.ReloadFile] is what SIGHUP should call. Listener addresses,
+// server timeouts, the header limit and the access log apply at the next
+// start.
+//
+// When the context given to Serve is done (SIGTERM), the listeners close
+// at once and in-flight requests have timeouts.shutdown to finish.
+//
+// # Logs and metrics
+//
+// The access log has one JSON line per request: time, app, host, method,
+// path, status, bytes, duration_ms, request_id, scheme, peer, client_ip,
+// action (proxy, redirect, refuse, acme, reject, error) and reason (the
+// middleware's [forcehttps.Reason], such as redirect, exempt:acme,
+// exempt:path, or the edge's own: unknown-host, sni-mismatch,
+// acme-http-01), plus upstream_error when the app failed. Status 499
+// means the client went away before the app answered.
+//
+// The admin listener serves /metrics for Prometheus, from a registry of
+// its own:
+//
+//	forcehttps_edge_requests_total{app,scheme,code}
+//	forcehttps_edge_redirects_total{app,reason}        reason: plain-http, untrusted-peer, trusted-proxy:<header>
+//	forcehttps_edge_hsts_injected_total{app}           HSTS added because the app sent none
+//	forcehttps_edge_upstream_errors_total{app,kind}    kind: connect, timeout, response, body-too-large
+//	forcehttps_edge_request_duration_seconds{app,scheme}
+//	forcehttps_edge_config_reloads_total{result}       result: success, failure
+//	forcehttps_edge_certificate_expiry_timestamp_seconds{name,source}
+//	forcehttps_build_info{version,goversion}
+//
+// plus the Go runtime and process collectors. Requests for hosts no app
+// serves count under app="_unknown". Label sets are resolved when a
+// configuration is loaded, so counting costs a request no lookup.
+//
+// # Builtin upstreams
+//
+// An app whose upstream is "builtin:<name>" is served by a handler
+// registered with [WithBuiltin], which the edge runs on a loopback port
+// of its own and proxies to like any app, so the handler sees the request
+// exactly as an app would. The header inspector of the embedded default
+// configuration is one.
+package edge

@@ -1,0 +1,460 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/config"
+)
+
+// Certificates is what the edge needs from a certificate manager.
+type Certificates interface {
+	// TLSConfig returns the server TLS configuration: minimum version,
+	// cipher suites, GetCertificate and ALPN protocols. The edge uses a
+	// copy and makes sure "h2" and "http/1.1" are offered.
+	TLSConfig() *tls.Config
+	// HandleHTTPChallenge answers r if it is an ACME HTTP-01 validation
+	// request and reports whether it did; otherwise it writes nothing.
+	HandleHTTPChallenge(w http.ResponseWriter, r *http.Request) bool
+	// ManageDomains makes the manager obtain and renew certificates for
+	// exactly these domains (the apps'), at start and on every reload.
+	ManageDomains(ctx context.Context, domains []string) error
+}
+
+// CertificateInfo describes a certificate served by the edge, for the
+// certificate_expiry_timestamp_seconds metric.
+type CertificateInfo struct {
+	Names    []string  // the DNS names and IP addresses it covers
+	NotAfter time.Time // its expiry
+	Source   string    // where it comes from ("file", "acme", ...)
+}
+
+// Builtin builds the handler of a "builtin:<name>" upstream. m is the
+// app's policy with the edge as its one trusted proxy, so that the
+// handler sees the client's scheme as the edge forwarded it. The edge
+// serves the handler on a loopback port of its own and proxies to it like
+// to any app.
+type Builtin func(m *forcehttps.Middleware) (http.Handler, error)
+
+// Option configures a [Server].
+type Option func(*options)
+
+type options struct {
+	logger         *slog.Logger
+	accessLog      *slog.Logger
+	accessLogGiven bool
+	configFile     string
+	pollInterval   time.Duration
+	certInfo       func() []CertificateInfo
+	builtins       map[string]Builtin
+	reloadHook     func(context.Context, *config.Config) error
+	now            func() time.Time
+	version        string
+}
+
+// WithLogger sets the logger of the server's own messages (start, reload,
+// upstream errors). Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithAccessLog sets the access logger, replacing the one the
+// configuration's access_log describes. nil turns the access log off.
+func WithAccessLog(l *slog.Logger) Option {
+	return func(o *options) { o.accessLog, o.accessLogGiven = l, true }
+}
+
+// WithConfigFile names the file the configuration came from: Serve
+// reloads it when its content changes, checked every interval (default 1s,
+// 0 keeps the default), and [Server.ReloadFile] reads it.
+func WithConfigFile(path string, interval time.Duration) Option {
+	return func(o *options) { o.configFile, o.pollInterval = path, interval }
+}
+
+// WithCertificateInfo gives the function that lists the certificates in
+// use, read at every scrape of /metrics.
+func WithCertificateInfo(f func() []CertificateInfo) Option {
+	return func(o *options) { o.certInfo = f }
+}
+
+// WithBuiltin registers the handler of "builtin:<name>" upstreams.
+func WithBuiltin(name string, b Builtin) Option {
+	return func(o *options) {
+		if o.builtins == nil {
+			o.builtins = map[string]Builtin{}
+		}
+		o.builtins[name] = b
+	}
+}
+
+// WithReloadHook sets a function called on every reload with the new
+// configuration, after it is validated and before it is used; an error
+// refuses the reload. Use it to apply what the edge does not own, such as
+// new certificate files.
+func WithReloadHook(f func(context.Context, *config.Config) error) Option {
+	return func(o *options) { o.reloadHook = f }
+}
+
+// WithClock sets the clock for X-Request-Start and durations. Default:
+// time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithVersion sets the version reported by the build_info metric.
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+// Server is the edge: an HTTP listener, an HTTPS listener and an optional
+// admin listener in front of the apps of a configuration. Build it with
+// [New], start it with [Server.Serve].
+type Server struct {
+	o      options
+	log    *slog.Logger
+	access *slog.Logger
+	certs  Certificates
+	base   *config.Config // the configuration at start: listeners, server limits
+	m      *metrics
+	now    func() time.Time
+
+	snap atomic.Pointer[snapshot]
+
+	mu        sync.Mutex // serializes Listen, reloads and builtin changes
+	listening bool
+	closed    bool
+	ln        struct{ http, https, admin net.Listener }
+	srv       struct{ http, https, admin *http.Server }
+	httpPort  string // the bound port of the HTTP listener
+	httpsPort int    // the bound port of the HTTPS listener
+	builtins  map[string]*builtinServer
+	appMetric map[string]*appMetrics
+	fileHash  [32]byte       // of the configuration file last tried
+	bg        sync.WaitGroup // builtin servers shutting down
+	logCloser io.Closer
+}
+
+// New validates cfg and prepares a Server; nothing listens yet. certs
+// provides the certificates and answers ACME challenges.
+func New(cfg *config.Config, certs Certificates, opts ...Option) (*Server, error) {
+	if cfg == nil || certs == nil {
+		return nil, errors.New("edge: a configuration and a certificate manager are required")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	s := &Server{certs: certs, base: cfg, builtins: map[string]*builtinServer{}, appMetric: map[string]*appMetrics{}}
+	for _, opt := range opts {
+		opt(&s.o)
+	}
+	s.log = s.o.logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.now = s.o.now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.o.pollInterval <= 0 {
+		s.o.pollInterval = time.Second
+	}
+	for i := range cfg.Apps {
+		if name, ok := cfg.Apps[i].BuiltinName(); ok && s.o.builtins[name] == nil {
+			return nil, fmt.Errorf("edge: apps[%d].upstream: builtin %q is not available in this program", i, name)
+		}
+	}
+	if s.o.accessLogGiven {
+		s.access = s.o.accessLog
+	} else {
+		l, c, err := openAccessLog(cfg.AccessLog)
+		if err != nil {
+			return nil, fmt.Errorf("edge: access_log: %w", err)
+		}
+		s.access, s.logCloser = l, c
+	}
+	s.m = newMetrics(s.o.version, s.o.certInfo)
+	return s, nil
+}
+
+// openAccessLog opens the access log a configuration describes.
+func openAccessLog(c config.AccessLog) (*slog.Logger, io.Closer, error) {
+	var w io.Writer
+	var closer io.Closer
+	switch c.Output {
+	case "off":
+		return nil, nil, nil
+	case "stderr":
+		w = os.Stderr
+	case "stdout":
+		w = os.Stdout
+	default:
+		f, err := os.OpenFile(c.Output, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, nil, err
+		}
+		w, closer = f, f
+	}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil)), closer, nil
+	}
+	return slog.New(slog.NewJSONHandler(w, nil)), closer, nil
+}
+
+// Addrs are the addresses the server listens on.
+type Addrs struct {
+	HTTP, HTTPS string
+	Admin       string // "" without an admin listener
+}
+
+// Addrs returns the bound addresses, once [Server.Listen] has run.
+func (s *Server) Addrs() Addrs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var a Addrs
+	if s.ln.http != nil {
+		a.HTTP = s.ln.http.Addr().String()
+		a.HTTPS = s.ln.https.Addr().String()
+	}
+	if s.ln.admin != nil {
+		a.Admin = s.ln.admin.Addr().String()
+	}
+	return a
+}
+
+// Listen binds the listeners, starts the builtin upstreams and builds the
+// routing table, without serving yet; Serve calls it if needed. Call it
+// first to learn the addresses of ":0" listeners.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return http.ErrServerClosed
+	}
+	if s.listening {
+		return nil
+	}
+	var lc net.ListenConfig
+	var opened []net.Listener
+	fail := func(err error) error {
+		for _, l := range opened {
+			l.Close()
+		}
+		return err
+	}
+	listen := func(what, addr string) (net.Listener, error) {
+		l, err := lc.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("edge: %s listener: %w", what, err)
+		}
+		opened = append(opened, l)
+		return l, nil
+	}
+	var err error
+	if s.ln.http, err = listen("http", s.base.Listen.HTTP); err != nil {
+		return fail(err)
+	}
+	if s.ln.https, err = listen("https", s.base.Listen.HTTPS); err != nil {
+		return fail(err)
+	}
+	if s.base.Admin.Listen != "" {
+		if s.ln.admin, err = listen("admin", s.base.Admin.Listen); err != nil {
+			return fail(err)
+		}
+	}
+	s.httpPort = portOf(s.ln.http.Addr())
+	s.httpsPort, _ = strconv.Atoi(portOf(s.ln.https.Addr()))
+
+	snap, err := s.build(s.base)
+	if err != nil {
+		s.stopBuiltins(nil)
+		return fail(err)
+	}
+	s.install(snap)
+	s.srv.http = s.newServer(http.HandlerFunc(s.serveHTTP))
+	s.srv.https = s.newServer(http.HandlerFunc(s.serveHTTPS))
+	tc := s.certs.TLSConfig().Clone()
+	tc.NextProtos = nextProtos(tc.NextProtos)
+	if tc.MinVersion < tls.VersionTLS12 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	s.srv.https.TLSConfig = tc
+	if s.ln.admin != nil {
+		s.srv.admin = s.newServer(s.m.handler())
+	}
+	s.listening = true
+	admin := ""
+	if s.ln.admin != nil {
+		admin = s.ln.admin.Addr().String()
+	}
+	s.log.Info("edge: listening", "http", s.ln.http.Addr().String(), "https", s.ln.https.Addr().String(), "admin", admin, "apps", len(snap.apps))
+	return nil
+}
+
+// nextProtos puts h2 and http/1.1 first, keeping the other protocols
+// (acme-tls/1 for TLS-ALPN-01) after them.
+func nextProtos(in []string) []string {
+	out := []string{"h2", "http/1.1"}
+	for _, p := range in {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func portOf(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return port
+}
+
+// newServer returns an http.Server with the configured limits.
+func (s *Server) newServer(h http.Handler) *http.Server {
+	t := s.base.Timeouts
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    s.base.Limits.MaxHeaderBytes,
+		// Handshake failures from scanners and clients that distrust the
+		// certificate are routine: debug level.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// Serve serves until ctx is done, then shuts down gracefully: the
+// listeners close at once, and in-flight requests get up to
+// timeouts.shutdown to finish before their connections are closed. It
+// tells the certificate manager the apps' domains first, and reloads the
+// configuration file on change when [WithConfigFile] is set. It returns
+// nil after a shutdown that ctx asked for, or the first serving error.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	snap := s.snap.Load()
+	if err := s.certs.ManageDomains(ctx, snap.domains); err != nil {
+		s.shutdown(context.Background())
+		return fmt.Errorf("edge: certificates: %w", err)
+	}
+	errc := make(chan error, 3)
+	serve := func(name string, f func() error) {
+		if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("edge: %s server: %w", name, err)
+		}
+	}
+	go serve("http", func() error { return s.srv.http.Serve(s.ln.http) })
+	go serve("https", func() error { return s.srv.https.ServeTLS(s.ln.https, "", "") })
+	if s.srv.admin != nil {
+		go serve("admin", func() error { return s.srv.admin.Serve(s.ln.admin) })
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	if s.o.configFile != "" {
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			s.watch(watchCtx)
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stopWatch()
+	watching.Wait()
+	s.log.Info("edge: shutting down", "deadline", s.base.Timeouts.Shutdown.String())
+	if serr := s.shutdown(context.Background()); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// shutdown stops the servers, draining in-flight requests for at most
+// timeouts.shutdown, then the builtin upstreams, which the draining
+// requests may still need.
+func (s *Server) shutdown(parent context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+
+	// Listeners that never reached Serve (a failed start) are not closed
+	// by Shutdown.
+	for _, l := range []net.Listener{s.ln.http, s.ln.https, s.ln.admin} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	ctx, cancel := context.WithTimeout(parent, s.base.Timeouts.Shutdown)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, srv := range []*http.Server{s.srv.http, s.srv.https, s.srv.admin} {
+		if srv == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	s.mu.Lock()
+	s.stopBuiltins(nil)
+	s.mu.Unlock()
+	s.bg.Wait()
+	if snap := s.snap.Load(); snap != nil {
+		snap.transport.CloseIdleConnections()
+	}
+	if s.logCloser != nil {
+		s.logCloser.Close()
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("edge: shutdown: in-flight requests did not finish within %s: %w", s.base.Timeouts.Shutdown, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Close closes the listeners and connections at once, without draining,
+// for a server that is not serving (Listen without Serve) or must stop
+// now.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for _, srv := range []*http.Server{s.srv.http, s.srv.https, s.srv.admin} {
+		if srv != nil {
+			srv.Close()
+		}
+	}
+	for _, l := range []net.Listener{s.ln.http, s.ln.https, s.ln.admin} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	s.stopBuiltins(nil)
+	s.mu.Unlock()
+	if s.logCloser != nil {
+		s.logCloser.Close()
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package edge
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+// fuzzSnapshot is a routing table with exact, wildcard and IP domains.
+func fuzzSnapshot(t testing.TB) *snapshot {
+	t.Helper()
+	sn := &snapshot{exact: map[string]*app{}, wildcard: map[string]*app{}, httpsPort: "8443"}
+	shop := &app{name: "shop", snap: sn, force: true}
+	web := &app{name: "web", snap: sn, force: true}
+	sn.exact["shop.example.com"] = shop
+	sn.wildcard["shop.example.com"] = shop
+	sn.exact["xn--bcher-kva.example"] = web
+	sn.exact["::1"] = web
+	sn.exact["127.0.0.1"] = web
+	return sn
+}
+
+// FuzzRoute checks that a Host value either selects no app, or an app
+// whose domain it is after normalisation.
+func FuzzRoute(f *testing.F) {
+	for _, s := range []string{"shop.example.com", "SHOP.example.com.:80", "a.shop.example.com", "a.b.shop.example.com",
+		"[::1]:8443", "::1", "127.0.0.1:80", "bücher.example", "xn--bcher-kva.example", "[::1", "shop.example.com:x", ""} {
+		f.Add(s)
+	}
+	sn := fuzzSnapshot(f)
+	f.Fuzz(func(t *testing.T, host string) {
+		a := sn.route(host)
+		if a == nil {
+			return
+		}
+		h, ok := hostOf(host)
+		if !ok {
+			t.Fatalf("route(%q) = %s for a malformed Host", host, a.name)
+		}
+		n, err := forcehttps.NormalizeHost(h)
+		if err != nil {
+			t.Fatalf("route(%q) = %s for an invalid host: %v", host, a.name, err)
+		}
+		if sn.exact[n] != a {
+			i := strings.IndexByte(n, '.')
+			if i <= 0 || sn.wildcard[n[i+1:]] != a {
+				t.Fatalf("route(%q) = %s, but %q is not its domain", host, a.name, n)
+			}
+		}
+	})
+}
+
+// FuzzHTTPSLocation checks that a rewritten Location is https, on one of
+// the app's domains and the public port, with the path and query kept.
+func FuzzHTTPSLocation(f *testing.F) {
+	for _, s := range []string{"http://shop.example.com/a?b=c", "HTTP://Shop.Example.COM:9000/x#f", "http://a.shop.example.com",
+		"http://evil.example/", "http://shop.example.com@evil.example/", "http://[::1]:80/", "/relative", "https://shop.example.com/",
+		"http://shop.example.com/%2F?q=%zz", "http://shop.example.com\\@evil.example/"} {
+		f.Add(s)
+	}
+	sn := fuzzSnapshot(f)
+	shop := sn.exact["shop.example.com"]
+	f.Fuzz(func(t *testing.T, loc string) {
+		got, ok := shop.httpsLocation(loc)
+		if !ok {
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("httpsLocation(%q) = %q, which does not parse: %v", loc, got, err)
+		}
+		if u.Scheme != "https" || u.Port() != "8443" || u.User != nil {
+			t.Fatalf("httpsLocation(%q) = %q: want https on port 8443 without userinfo", loc, got)
+		}
+		if a := sn.route(u.Host); a != shop {
+			t.Fatalf("httpsLocation(%q) = %q: host is not the app's", loc, got)
+		}
+		orig, _ := url.Parse(loc)
+		if orig.EscapedPath() != u.EscapedPath() || orig.RawQuery != u.RawQuery {
+			t.Fatalf("httpsLocation(%q) = %q: path or query changed", loc, got)
+		}
+	})
+}
+
+// FuzzRequestID checks that the request ID is always valid, and is the
+// client's when the client's is valid.
+func FuzzRequestID(f *testing.F) {
+	for _, s := range []string{"", "abcdefghij0123456789", strings.Repeat("a", 129), "abc def ghi jkl mno pq", "a+b/c=d-e0123456789Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := requestID([]string{in})
+		if !validRequestID(got) {
+			t.Fatalf("requestID(%q) = %q, not a valid ID", in, got)
+		}
+		if validRequestID(in) != (got == in) {
+			t.Fatalf("requestID(%q) = %q: a valid ID is kept, an invalid one replaced", in, got)
+		}
+	})
+}

@@ -1,0 +1,292 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+// Reasons the edge gives in the access log for what it decided itself;
+// the others come from the app's [forcehttps.Decision].
+const (
+	reasonACME        = "acme-http-01"   // the certificate manager answered
+	reasonUnknownHost = "unknown-host"   // no app serves the Host
+	reasonMisdirected = "sni-mismatch"   // SNI and Host select different apps
+	reasonPanic       = "internal-error" // a bug, recovered
+)
+
+// Actions in the access log.
+const (
+	actionProxy    = "proxy"
+	actionRedirect = "redirect"
+	actionRefuse   = "refuse"
+	actionACME     = "acme"
+	actionReject   = "reject"
+	actionError    = "error"
+)
+
+// request is the edge's state for one request: the response writer that
+// records what was sent, and what the access log and the proxy need. It
+// is pooled; the proxy reaches it through the request context.
+type request struct {
+	http.ResponseWriter
+	s      *Server
+	app    *app
+	start  time.Time
+	id     string
+	secure bool // the client is on HTTPS (as the app's policy decided)
+	tls    bool // the request reached the edge over TLS
+
+	peer     netip.Addr
+	clientIP netip.Addr
+	trusted  bool // the peer is a trusted proxy
+	action   string
+	reason   string
+
+	status       int
+	bytes        int64
+	hijacked     bool
+	appHSTS      bool   // the app sent its own Strict-Transport-Security
+	upstreamKind string // the kind of upstream error, if any
+}
+
+var requestPool = sync.Pool{New: func() any { return new(request) }}
+
+type requestKey struct{}
+
+// requestOf returns the edge state of a proxied request.
+func requestOf(ctx context.Context) *request {
+	rq, _ := ctx.Value(requestKey{}).(*request)
+	return rq
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request)  { s.serve(w, r, false) }
+func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) { s.serve(w, r, true) }
+
+// serve handles a request on either listener.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
+	rq := requestPool.Get().(*request)
+	*rq = request{ResponseWriter: w, s: s, start: s.now(), tls: overTLS}
+	rq.id = requestID(r.Header["X-Request-Id"])
+	w.Header()["X-Request-Id"] = []string{rq.id}
+	sn := s.snap.Load()
+	defer func() {
+		p := recover()
+		if p != nil && p != http.ErrAbortHandler {
+			s.log.Error("edge: panic serving a request", "request_id", rq.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rq.action, rq.reason = actionError, reasonPanic
+			if rq.status == 0 && !rq.hijacked {
+				plainError(rq, http.StatusInternalServerError, "500 Internal Server Error: the edge failed to handle this request. Request ID: "+rq.id)
+			}
+		}
+		s.done(rq, r)
+		*rq = request{}
+		requestPool.Put(rq)
+		if p == http.ErrAbortHandler {
+			// The proxy could not finish the response: let net/http abort
+			// the connection so that the client sees it was cut.
+			panic(p)
+		}
+	}()
+
+	if !overTLS && s.certs.HandleHTTPChallenge(rq, r) {
+		rq.action, rq.reason = actionACME, reasonACME
+		return
+	}
+	a := sn.route(r.Host)
+	if a == nil {
+		rq.action, rq.reason = actionReject, reasonUnknownHost
+		if overTLS {
+			plainError(rq, http.StatusMisdirectedRequest, "421 Misdirected Request: no app serves this host here.")
+		} else {
+			plainError(rq, http.StatusNotFound, "404 Not Found: no app serves this host here.")
+		}
+		return
+	}
+	rq.app = a
+	d := a.mw.Check(r)
+	rq.secure, rq.peer, rq.clientIP, rq.trusted = d.Secure, d.Peer, d.ClientIP, d.TrustedPeer
+	rq.reason = string(d.Reason)
+	if overTLS && r.TLS != nil && r.TLS.ServerName != "" && sn.route(r.TLS.ServerName) != a {
+		// Go does not compare SNI with Host. A client reusing a connection
+		// whose certificate was chosen for another app (HTTP/2
+		// coalescing) must open a new one (RFC 9110 §15.5.20).
+		rq.action, rq.reason = actionReject, reasonMisdirected
+		a.misdirected.ServeHTTP(rq, r)
+		return
+	}
+	switch d.Action {
+	case forcehttps.Redirect:
+		rq.action = actionRedirect
+		a.m.redirect(d.Source)
+		a.handler.ServeHTTP(rq, r)
+		return
+	case forcehttps.Refuse:
+		rq.action = actionRefuse
+		a.handler.ServeHTTP(rq, r)
+		return
+	}
+	rq.action = actionProxy
+	r2 := r.WithContext(context.WithValue(r.Context(), requestKey{}, rq))
+	if sn.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		// r2 is our shallow copy: the inbound request keeps its body. The
+		// reader gets net/http's writer, not the pooled rq: the transport
+		// may read the body after the handler returns, and net/http then
+		// closes the connection, whose unread body it cannot skip.
+		r2.Body = http.MaxBytesReader(w, r.Body, sn.maxBody)
+	}
+	a.handler.ServeHTTP(rq, r2)
+}
+
+// done writes the access log line and counts the request.
+func (s *Server) done(rq *request, r *http.Request) {
+	elapsed := s.now().Sub(rq.start)
+	status := rq.status
+	if status == 0 {
+		if rq.upstreamKind == kindCanceled {
+			status = 499 // the client went away first (nginx's code)
+		} else {
+			status = http.StatusOK // net/http sends 200 for an empty response
+		}
+	}
+	name := unknownApp
+	am := s.m.unknown
+	if rq.app != nil {
+		name, am = rq.app.name, rq.app.m
+	}
+	am.observe(rq.tls, status, elapsed)
+	if s.access == nil {
+		return
+	}
+	scheme := "http"
+	if rq.tls {
+		scheme = "https"
+	}
+	peer := rq.peer
+	if !peer.IsValid() {
+		peer = peerAddr(r.RemoteAddr)
+	}
+	client := rq.clientIP
+	if !client.IsValid() {
+		client = peer
+	}
+	attrs := [...]slog.Attr{
+		slog.String("app", name),
+		slog.String("host", r.Host),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Int64("bytes", rq.bytes),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("request_id", rq.id),
+		slog.String("scheme", scheme),
+		slog.String("peer", peer.String()),
+		slog.String("client_ip", client.String()),
+		slog.String("action", rq.action),
+		slog.String("reason", rq.reason),
+		slog.String("upstream_error", rq.upstreamKind),
+	}
+	n := len(attrs)
+	if rq.upstreamKind == "" {
+		n-- // upstream_error is last: left out when there is none
+	}
+	s.access.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:n]...)
+}
+
+const unknownApp = "_unknown"
+
+// peerAddr parses a RemoteAddr.
+func peerAddr(remote string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// plainError writes a short plain-text error. No client input goes into
+// it.
+func plainError(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	h["Cache-Control"] = []string{"no-store"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(status)
+	io.WriteString(w, msg+"\n")
+}
+
+// writeMisdirected answers a request whose Host belongs to another app
+// than the connection's SNI; it runs inside the Host's app policy, so
+// that it gets the app's HSTS.
+func writeMisdirected(w http.ResponseWriter, r *http.Request) {
+	plainError(w, http.StatusMisdirectedRequest, "421 Misdirected Request: this connection was set up for another host; open a new one.")
+}
+
+// WriteHeader records the status and, for HTTPS responses, whether HSTS
+// was added by the edge.
+func (rq *request) WriteHeader(code int) {
+	if rq.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		rq.status = code
+		if rq.tls && rq.app != nil && !rq.appHSTS {
+			if _, ok := rq.ResponseWriter.Header()["Strict-Transport-Security"]; ok {
+				rq.app.m.hsts.Inc()
+			}
+		}
+	}
+	rq.ResponseWriter.WriteHeader(code)
+}
+
+// Write counts the bytes of the body.
+func (rq *request) Write(p []byte) (int, error) {
+	if rq.status == 0 {
+		rq.WriteHeader(http.StatusOK)
+	}
+	n, err := rq.ResponseWriter.Write(p)
+	rq.bytes += int64(n)
+	return n, err
+}
+
+// Flush sends what is buffered.
+func (rq *request) Flush() { _ = rq.FlushError() }
+
+// FlushError is Flush for http.ResponseController.
+func (rq *request) FlushError() error {
+	if rq.status == 0 {
+		rq.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(rq.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection over, for protocol upgrades.
+func (rq *request) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, b, err := http.NewResponseController(rq.ResponseWriter).Hijack()
+	if err == nil {
+		rq.hijacked = true
+	}
+	return c, b, err
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (rq *request) Unwrap() http.ResponseWriter { return rq.ResponseWriter }
+
+// bufferPool recycles the proxy's copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+// errNoState is reported when the proxy runs without the edge's state,
+// which is a bug.
+var errNoState = errors.New("edge: proxied request without edge state")

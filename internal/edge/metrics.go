@@ -1,0 +1,232 @@
+package edge
+
+import (
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+// metrics are the edge's Prometheus metrics, in a registry of their own.
+type metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.CounterVec
+	redirects      *prometheus.CounterVec
+	hsts           *prometheus.CounterVec
+	upstreamErrors *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	reloads        *prometheus.CounterVec
+	unknown        *appMetrics // requests for hosts no app serves
+}
+
+const namespace = "forcehttps_edge"
+
+func newMetrics(version string, certs func() []CertificateInfo) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "requests_total",
+			Help: "Requests answered, by app (_unknown: no app serves the host), listener scheme and status code.",
+		}, []string{"app", "scheme", "code"}),
+		redirects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "redirects_total",
+			Help: "Redirects to HTTPS, by app and by how the scheme was learned (plain-http, untrusted-peer: the client sent forwarding headers that were ignored, trusted-proxy:<header>).",
+		}, []string{"app", "reason"}),
+		hsts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "hsts_injected_total",
+			Help: "HTTPS responses that got the edge's Strict-Transport-Security header because the app sent none.",
+		}, []string{"app"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "upstream_errors_total",
+			Help: "Requests the app could not answer, by kind: connect, timeout, response, body-too-large.",
+		}, []string{"app", "kind"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "request_duration_seconds",
+			Help:    "Time from the request headers to the end of the response, by app and listener scheme.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"app", "scheme"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "config_reloads_total",
+			Help: "Configuration reloads, by result: success or failure (the previous configuration kept serving).",
+		}, []string{"result"}),
+	}
+	if version == "" {
+		version = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "forcehttps", Name: "build_info",
+		Help: "Always 1; the labels say which build is running.",
+	}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	m.reg.MustRegister(m.requests, m.redirects, m.hsts, m.upstreamErrors, m.duration, m.reloads, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if certs != nil {
+		m.reg.MustRegister(&certCollector{certs: certs, desc: prometheus.NewDesc(
+			namespace+"_certificate_expiry_timestamp_seconds",
+			"When each certificate name expires, as a Unix time, by name and source (file, acme, self-signed).",
+			[]string{"name", "source"}, nil)})
+	}
+	for _, r := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(r) // so that rates start at 0, not at the first event
+	}
+	m.unknown = &appMetrics{m: m, name: unknownApp}
+	m.unknown.duration[0] = m.duration.WithLabelValues(unknownApp, "http")
+	m.unknown.duration[1] = m.duration.WithLabelValues(unknownApp, "https")
+	return m
+}
+
+// handler serves /metrics; other paths get 404.
+func (m *metrics) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// appMetrics are one app's counters, resolved once so that a request
+// costs no label lookup; status codes are resolved on first use.
+type appMetrics struct {
+	m        *metrics
+	name     string
+	codes    [2][500]atomic.Pointer[prometheus.Counter] // by scheme (http, https), code-100
+	duration [2]prometheus.Observer
+	hsts     prometheus.Counter
+	redirs   map[forcehttps.Reason]prometheus.Counter
+	upstream map[string]prometheus.Counter
+}
+
+// The sources of a redirect decision (Decision.Source) counted without a
+// lookup; others are resolved when they occur.
+var redirectReasons = []forcehttps.Reason{
+	forcehttps.ReasonPlainHTTP, forcehttps.ReasonUntrustedPeer,
+	"trusted-proxy:x-forwarded-proto", "trusted-proxy:forwarded",
+}
+
+var upstreamKinds = []string{kindConnect, kindTimeout, kindResponse, kindBodyTooLarge}
+
+func (m *metrics) forApp(name string) *appMetrics {
+	am := &appMetrics{
+		m:        m,
+		name:     name,
+		hsts:     m.hsts.WithLabelValues(name),
+		redirs:   map[forcehttps.Reason]prometheus.Counter{},
+		upstream: map[string]prometheus.Counter{},
+	}
+	am.duration[0] = m.duration.WithLabelValues(name, "http")
+	am.duration[1] = m.duration.WithLabelValues(name, "https")
+	for _, r := range redirectReasons {
+		am.redirs[r] = m.redirects.WithLabelValues(name, string(r))
+	}
+	for _, k := range upstreamKinds {
+		am.upstream[k] = m.upstreamErrors.WithLabelValues(name, k)
+	}
+	return am
+}
+
+// metricsFor returns the metrics of an app, kept across reloads. Called
+// with s.mu held.
+func (s *Server) metricsFor(name string) *appMetrics {
+	am := s.appMetric[name]
+	if am == nil {
+		am = s.m.forApp(name)
+		s.appMetric[name] = am
+	}
+	return am
+}
+
+// observe counts a finished request.
+func (am *appMetrics) observe(overTLS bool, status int, elapsed time.Duration) {
+	i := 0
+	if overTLS {
+		i = 1
+	}
+	am.duration[i].Observe(elapsed.Seconds())
+	if status < 100 || status > 599 {
+		status = 599 // never happens with net/http; keeps the index valid
+	}
+	slot := &am.codes[i][status-100]
+	c := slot.Load()
+	if c == nil {
+		scheme := "http"
+		if overTLS {
+			scheme = "https"
+		}
+		counter := am.m.requests.WithLabelValues(am.name, scheme, strconv.Itoa(status))
+		slot.CompareAndSwap(nil, &counter)
+		c = slot.Load()
+	}
+	(*c).Inc()
+}
+
+// redirect counts a redirect by the source of the decision.
+func (am *appMetrics) redirect(source forcehttps.Reason) {
+	if c, ok := am.redirs[source]; ok {
+		c.Inc()
+		return
+	}
+	am.m.redirects.WithLabelValues(am.name, string(source)).Inc()
+}
+
+// upstreamError counts an upstream failure.
+func (am *appMetrics) upstreamError(kind string) {
+	if c, ok := am.upstream[kind]; ok {
+		c.Inc()
+		return
+	}
+	am.m.upstreamErrors.WithLabelValues(am.name, kind).Inc()
+}
+
+// reload counts a reload.
+func (m *metrics) reload(ok bool) {
+	if ok {
+		m.reloads.WithLabelValues("success").Inc()
+	} else {
+		m.reloads.WithLabelValues("failure").Inc()
+	}
+}
+
+// certCollector reports certificate expiry, read at each scrape.
+type certCollector struct {
+	certs func() []CertificateInfo
+	desc  *prometheus.Desc
+}
+
+func (c *certCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect emits one series per name and source; when several
+// certificates of one source cover a name, the one expiring last counts,
+// since it is the one that keeps the name served.
+func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
+	type key struct{ name, source string }
+	latest := map[key]time.Time{}
+	var order []key
+	for _, info := range c.certs() {
+		for _, n := range info.Names {
+			k := key{n, info.Source}
+			t, seen := latest[k]
+			if !seen {
+				order = append(order, k)
+			}
+			if !seen || info.NotAfter.After(t) {
+				latest[k] = info.NotAfter
+			}
+		}
+	}
+	for _, k := range order {
+		// An error means a label that is not UTF-8: a broken certificate
+		// name, left out rather than failing the scrape.
+		if m, err := prometheus.NewConstMetric(c.desc, prometheus.GaugeValue, float64(latest[k].Unix()), k.name, k.source); err == nil {
+			ch <- m
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+)
+
+// proxyHandler is what the app's policy wraps: the body limit, then the
+// reverse proxy.
+func (a *app) proxyHandler(proxy *httputil.ReverseProxy) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq := requestOf(r.Context())
+		if rq == nil {
+			// Only the edge's serve puts requests here; never reached.
+			a.s.log.Error(errNoState.Error())
+			plainError(w, http.StatusInternalServerError, "500 Internal Server Error")
+			return
+		}
+		if max := a.snap.maxBody; max > 0 && r.ContentLength > max {
+			rq.upstreamKind = kindBodyTooLarge
+			a.m.upstreamError(kindBodyTooLarge)
+			plainError(w, http.StatusRequestEntityTooLarge, "413 Content Too Large: the request body is larger than "+strconv.FormatInt(max, 10)+" bytes. Request ID: "+rq.id)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+// rewrite builds the request to the app. The inbound request is not
+// touched: pr.Out is ReverseProxy's copy, from which it has already
+// removed the hop-by-hop headers, Forwarded and X-Forwarded-For, -Host and
+// -Proto.
+func (a *app) rewrite(pr *httputil.ProxyRequest) {
+	in, out := pr.In, pr.Out
+	rq := requestOf(in.Context())
+	out.URL.Scheme = a.target.Scheme
+	out.URL.Host = a.target.Host
+	// The app sees the Host the client asked for, as behind any PaaS
+	// router; X-Forwarded-Host says it too.
+	out.Host = in.Host
+	h := out.Header
+	if !rq.trusted {
+		stripForwarding(h)
+	}
+	// A client's X-Request-Id aliases could contradict ours.
+	stripAliases(h, "x-request-id")
+	sn := a.snap
+
+	proto := "http"
+	if rq.secure {
+		proto = "https"
+	}
+	// One value, always http or https: what the client used, as the edge
+	// saw it or as a trusted proxy said (ws and wss count as http and
+	// https).
+	h["X-Forwarded-Proto"] = []string{proto}
+
+	peer := rq.peer.String()
+	if rq.trusted {
+		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+			peer = strings.Join(prior, ", ") + ", " + peer
+		}
+		keep(h, in.Header, "Forwarded")
+	}
+	h["X-Forwarded-For"] = []string{peer}
+	if !rq.trusted || !keep(h, in.Header, "X-Forwarded-Host") {
+		h["X-Forwarded-Host"] = []string{in.Host}
+	}
+	if !rq.trusted || !keep(h, in.Header, "X-Forwarded-Port") {
+		port := sn.httpPort
+		if rq.tls {
+			port = sn.httpsPort
+		}
+		h["X-Forwarded-Port"] = []string{port}
+	}
+	if !rq.trusted || !keep(h, in.Header, "X-Real-Ip") {
+		h["X-Real-Ip"] = []string{rq.clientIP.String()}
+	}
+	if !rq.trusted || !keep(h, in.Header, "X-Request-Start") {
+		h["X-Request-Start"] = []string{"t=" + strconv.FormatInt(rq.start.UnixMilli(), 10)}
+	}
+	h["X-Request-Id"] = []string{rq.id}
+}
+
+// keep copies header k of a trusted proxy's request, reporting whether
+// there was one.
+func keep(dst, src http.Header, k string) bool {
+	v := src[k]
+	if len(v) == 0 {
+		return false
+	}
+	dst[k] = v
+	return true
+}
+
+// managedHeaders are the headers (compared lower-case, with "_" and "."
+// read as "-") through which a proxy tells an app about the client. From
+// a peer that is not a trusted proxy they are lies, and they are removed
+// in every spelling: CGI-style backends read X_Forwarded_Proto as
+// X-Forwarded-Proto. Every "x-forwarded-*" header counts too.
+var managedHeaders = []string{
+	"forwarded",
+	"x-real-ip",
+	"x-request-start",
+	"x-scheme",
+	"x-url-scheme",
+	"front-end-https",
+	"x-arr-ssl",
+	"cloudfront-forwarded-proto",
+	"cf-visitor",
+	"cf-connecting-ip",
+	"true-client-ip",
+	"x-client-ip",
+}
+
+// stripForwarding removes every managed header.
+func stripForwarding(h http.Header) {
+	for k := range h {
+		if hasPrefixFold(k, "x-forwarded-") {
+			delete(h, k)
+			continue
+		}
+		for _, m := range managedHeaders {
+			if len(k) == len(m) && hasPrefixFold(k, m) {
+				delete(h, k)
+				break
+			}
+		}
+	}
+}
+
+// stripAliases removes the spellings of name other than its canonical
+// one (X_Request_Id for X-Request-Id).
+func stripAliases(h http.Header, name string) {
+	canon := http.CanonicalHeaderKey(name)
+	for k := range h {
+		if k != canon && len(k) == len(name) && hasPrefixFold(k, name) {
+			delete(h, k)
+		}
+	}
+}
+
+// hasPrefixFold reports whether s starts with prefix (lower case),
+// ignoring ASCII case and reading "_" and "." in s as "-".
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_' || c == '.':
+			c = '-'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// modifyResponse adjusts the app's response before it is copied to the
+// client.
+func (a *app) modifyResponse(resp *http.Response) error {
+	rq := requestOf(resp.Request.Context())
+	h := resp.Header
+	if v := h["Strict-Transport-Security"]; len(v) > 0 {
+		rq.appHSTS = true
+		if len(v) > 1 {
+			// Browsers use the first and graders fail the page: send one.
+			h["Strict-Transport-Security"] = v[:1]
+		}
+	}
+	// The edge's X-Request-Id is on the response already.
+	delete(h, "X-Request-Id")
+	if a.force {
+		if loc := h["Location"]; len(loc) == 1 {
+			if fixed, ok := a.httpsLocation(loc[0]); ok {
+				h["Location"] = []string{fixed}
+			}
+		}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The connection becomes a tunnel (WebSocket): the server's read
+		// and write timeouts, meant for requests, must not cut it.
+		rc := http.NewResponseController(rq)
+		rc.SetReadDeadline(time.Time{})
+		rc.SetWriteDeadline(time.Time{})
+	}
+	return nil
+}
+
+// httpsLocation turns an absolute http:// Location on one of the app's
+// own domains into its https:// twin on the public HTTPS port. Other
+// hosts, relative references and https URLs are left alone.
+func (a *app) httpsLocation(loc string) (string, bool) {
+	if len(loc) < 7 || !strings.EqualFold(loc[:7], "http://") {
+		return "", false
+	}
+	u, err := url.Parse(loc)
+	if err != nil || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	if a.snap.route(u.Host) != a {
+		return "", false
+	}
+	host, err := forcehttps.NormalizeHost(u.Hostname())
+	if err != nil {
+		return "", false
+	}
+	if strings.IndexByte(host, ':') >= 0 {
+		host = "[" + host + "]"
+	}
+	if p := a.snap.httpsPort; p != "443" {
+		host += ":" + p
+	}
+	u.Scheme, u.Host = "https", host
+	return u.String(), true
+}
+
+// Kinds of upstream errors, for the metric and the access log.
+const (
+	kindConnect      = "connect"        // the app refused or could not be reached
+	kindTimeout      = "timeout"        // no response (headers) in time
+	kindResponse     = "response"       // the connection failed or the response was invalid
+	kindCanceled     = "canceled"       // the client went away
+	kindBodyTooLarge = "body-too-large" // the request body exceeded limits.max_body_bytes
+)
+
+// proxyError answers when the app could not: 502, 504 or 413, with the
+// request ID and no detail of the failure, which is logged instead.
+func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	rq := requestOf(r.Context())
+	kind, status := classify(r.Context(), err)
+	rq.upstreamKind = kind
+	if kind == kindCanceled {
+		return // nobody to answer
+	}
+	a.m.upstreamError(kind)
+	a.s.log.Warn("edge: upstream error", "app", a.name, "upstream", a.target.Host, "kind", kind, "request_id", rq.id, "error", err.Error())
+	var msg string
+	switch status {
+	case http.StatusGatewayTimeout:
+		msg = "504 Gateway Timeout: the app did not answer in time."
+	case http.StatusRequestEntityTooLarge:
+		msg = "413 Content Too Large: the request body is larger than " + strconv.FormatInt(a.snap.maxBody, 10) + " bytes."
+	default:
+		msg = "502 Bad Gateway: the app is not answering."
+	}
+	plainError(w, status, msg+" Request ID: "+rq.id)
+}
+
+// classify names an upstream error and picks the status for it.
+func classify(ctx context.Context, err error) (kind string, status int) {
+	var tooLarge *http.MaxBytesError
+	var ne net.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &tooLarge):
+		return kindBodyTooLarge, http.StatusRequestEntityTooLarge
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return kindCanceled, 0
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return kindTimeout, http.StatusGatewayTimeout
+	case errors.As(err, &op) && op.Op == "dial", errors.Is(err, syscall.ECONNREFUSED):
+		return kindConnect, http.StatusBadGateway
+	}
+	return kindResponse, http.StatusBadGateway
+}
+
+// requestID returns the client's X-Request-Id if it is one value of 20
+// to 128 characters of [A-Za-z0-9+/=-], and a new random one otherwise.
+func requestID(v []string) string {
+	if len(v) == 1 && validRequestID(v[0]) {
+		return v[0]
+	}
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand panics rather than return an error)
+	var out [32]byte
+	hex.Encode(out[:], b[:])
+	return string(out[:])
+}
+
+func validRequestID(s string) bool {
+	if len(s) < 20 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+', c == '/', c == '=', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

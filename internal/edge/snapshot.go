@@ -1,0 +1,222 @@
+package edge
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/config"
+)
+
+// snapshot is an immutable routing table built from one configuration.
+// Requests load the current one once and use it to the end, so a reload
+// never changes a request midway.
+type snapshot struct {
+	cfg       *config.Config
+	apps      []*app
+	exact     map[string]*app // normalized host -> app
+	wildcard  map[string]*app // parent of a "*." domain -> app
+	domains   []string        // for the certificate manager
+	transport *http.Transport
+	httpsPort string // the public HTTPS port, for X-Forwarded-Port
+	httpPort  string // the bound HTTP port, for X-Forwarded-Port
+	maxBody   int64
+	// builtins are the handlers to install in the builtin servers when
+	// the snapshot goes live, by app name.
+	builtins map[string]http.Handler
+}
+
+// app is one app of a snapshot.
+type app struct {
+	name        string
+	cfg         *config.App
+	snap        *snapshot
+	mw          *forcehttps.Middleware
+	handler     http.Handler // mw.Handler(proxy)
+	misdirected http.Handler // mw.Handler(421)
+	target      *url.URL
+	force       bool
+	m           *appMetrics
+	s           *Server
+}
+
+// route returns the app serving a Host value (host[:port]), or nil.
+func (sn *snapshot) route(hostport string) *app {
+	host, ok := hostOf(hostport)
+	if !ok {
+		return nil
+	}
+	if a := sn.exact[host]; a != nil {
+		return a // already canonical: the common case, no allocation
+	}
+	h, err := forcehttps.NormalizeHost(host)
+	if err != nil {
+		return nil
+	}
+	if a := sn.exact[h]; a != nil {
+		return a
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 && len(sn.wildcard) > 0 {
+		return sn.wildcard[h[i+1:]]
+	}
+	return nil
+}
+
+// hostOf strips the port and IPv6 brackets from a Host value. It reports
+// false for an unbracketed IPv6 address or a malformed bracket.
+func hostOf(hostport string) (string, bool) {
+	if hostport == "" {
+		return "", false
+	}
+	if hostport[0] == '[' {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return "", false
+		}
+		rest := hostport[end+1:]
+		if rest != "" && rest[0] != ':' {
+			return "", false
+		}
+		return hostport[1:end], true
+	}
+	i := strings.IndexByte(hostport, ':')
+	if i < 0 {
+		return hostport, true
+	}
+	if strings.IndexByte(hostport[i+1:], ':') >= 0 {
+		return "", false
+	}
+	return hostport[:i], true
+}
+
+// build makes a snapshot of cfg. It starts the builtin servers cfg needs
+// (they serve the previous handlers, or nothing, until install). Called
+// with s.mu held.
+func (s *Server) build(cfg *config.Config) (*snapshot, error) {
+	publicPort := cfg.PublicHTTPSPort()
+	if publicPort == 0 {
+		publicPort = s.httpsPort
+	}
+	sn := &snapshot{
+		cfg:       cfg,
+		exact:     map[string]*app{},
+		wildcard:  map[string]*app{},
+		httpsPort: strconv.Itoa(publicPort),
+		httpPort:  s.httpPort,
+		maxBody:   cfg.Limits.MaxBodyBytes,
+		builtins:  map[string]http.Handler{},
+	}
+	if old := s.snap.Load(); old != nil && old.cfg.Timeouts.UpstreamDial == cfg.Timeouts.UpstreamDial &&
+		old.cfg.Timeouts.UpstreamResponseHeader == cfg.Timeouts.UpstreamResponseHeader {
+		sn.transport = old.transport // keep the warm connections
+	} else {
+		sn.transport = newTransport(cfg.Timeouts)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	for i := range cfg.Apps {
+		ac := &cfg.Apps[i]
+		fc := cfg.Policy(ac, publicPort)
+		fc.Logger = s.log
+		fc.Now = s.now
+		mw, err := forcehttps.New(fc)
+		if err != nil {
+			return nil, fmt.Errorf("edge: apps[%d]: %w", i, err)
+		}
+		a := &app{name: ac.Name, cfg: ac, snap: sn, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name)}
+		if name, ok := ac.BuiltinName(); ok {
+			// The builtin trusts the edge, its only client, as a proxy.
+			bc := fc
+			bc.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
+			bc.DisableSecurityHeaders = false
+			bc.DisableSecureCookies = false
+			bc.Logger = quiet
+			bm, err := forcehttps.New(bc)
+			if err != nil {
+				return nil, fmt.Errorf("edge: apps[%d]: builtin %q: %w", i, name, err)
+			}
+			h, err := s.o.builtins[name](bm)
+			if err != nil {
+				return nil, fmt.Errorf("edge: apps[%d]: builtin %q: %w", i, name, err)
+			}
+			addr, err := s.startBuiltin(ac.Name)
+			if err != nil {
+				return nil, fmt.Errorf("edge: apps[%d]: builtin %q: %w", i, name, err)
+			}
+			sn.builtins[ac.Name] = h
+			a.target = &url.URL{Scheme: "http", Host: addr}
+		} else {
+			u, err := url.Parse(ac.Upstream)
+			if err != nil {
+				return nil, fmt.Errorf("edge: apps[%d].upstream: %w", i, err)
+			}
+			a.target = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		}
+		proxy := &httputil.ReverseProxy{
+			Rewrite:        a.rewrite,
+			Transport:      sn.transport,
+			ModifyResponse: a.modifyResponse,
+			ErrorHandler:   a.proxyError,
+			BufferPool:     bufferPool{},
+			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+		a.handler = mw.Handler(a.proxyHandler(proxy))
+		a.misdirected = mw.Handler(http.HandlerFunc(writeMisdirected))
+		sn.apps = append(sn.apps, a)
+		for _, d := range ac.Domains {
+			h, wild, err := forcehttps.ParseHostPattern(d)
+			if err != nil {
+				return nil, fmt.Errorf("edge: apps[%d].domains: %w", i, err)
+			}
+			if wild {
+				sn.wildcard[h] = a
+			} else {
+				sn.exact[h] = a
+			}
+			sn.domains = append(sn.domains, d)
+		}
+	}
+	return sn, nil
+}
+
+// install makes sn the live snapshot. Called with s.mu held.
+func (s *Server) install(sn *snapshot) *snapshot {
+	for name, h := range sn.builtins {
+		s.builtins[name].set(h)
+	}
+	old := s.snap.Swap(sn)
+	s.stopBuiltins(sn)
+	if old != nil && old.transport != sn.transport {
+		// Requests in flight keep their connections; idle ones go.
+		old.transport.CloseIdleConnections()
+	}
+	return old
+}
+
+// newTransport returns the transport to the apps: HTTP/1.1 keep-alive
+// with many idle connections per app (the default of two makes every
+// burst open new connections), bounded dial and response-header waits,
+// bodies passed through as they are (no transparent gzip), and no proxy
+// from the environment.
+func newTransport(t config.Timeouts) *http.Transport {
+	d := &net.Dialer{Timeout: t.UpstreamDial, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            d.DialContext,
+		MaxIdleConns:           4096,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    t.UpstreamDial,
+		ResponseHeaderTimeout:  t.UpstreamResponseHeader,
+		ExpectContinueTimeout:  time.Second,
+		ForceAttemptHTTP2:      false,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+}
