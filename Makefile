@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 RUN_ARGS ?= edge
 export GO FUZZTIME
 
-.PHONY: help tools lint test bench-once fuzz-short vuln check run
+.PHONY: help tools test-deps lint test bench-once fuzz-short vuln check run
 
 help: ## List the targets
 	@echo "usage: make TARGET   (variables: FUZZTIME=$(FUZZTIME) RUN_ARGS=$(RUN_ARGS))"
@@ -20,10 +20,15 @@ help: ## List the targets
 tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck) into .tools/bin
 	bash scripts/tools.sh
 
-lint: ## gofmt -l, go vet, staticcheck, go mod tidy -diff (root and nested modules)
-	bash scripts/lint.sh
+test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA)
+	bash scripts/browser.sh
+	bash scripts/pebble.sh >/dev/null
 
-test: ## go test -race -shuffle=on ./... ; nested modules (bench/) in short mode
+lint: ## gofmt -l, go vet, staticcheck, go mod tidy -diff (all modules), shellcheck
+	bash scripts/lint.sh
+	bash scripts/shellcheck.sh
+
+test: test-deps ## The whole suite: go test -race -shuffle=on ./... ; nested modules (bench/) in short mode
 	bash scripts/modules.sh run root -- $(GO) test -race -shuffle=on ./...
 	bash scripts/modules.sh run nested -- $(GO) test -short -run . -bench='^$$' ./...
 

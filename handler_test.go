@@ -359,3 +359,31 @@ func TestEndToEnd(t *testing.T) {
 	}
 	_ = tls.VersionTLS13
 }
+
+func TestMiddlewareSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, Config{SecurityHeaders: map[string]string{
+		"referrer-policy":         "",
+		"X-Extra":                 "1",
+		"Content-Security-Policy": "script-src 'nonce-{nonce}'",
+	}})
+	got := m.SecurityHeaders()
+	want := DefaultSecurityHeaders()
+	want.Del("Referrer-Policy")
+	want.Set("X-Extra", "1")
+	want.Set("Content-Security-Policy", "script-src 'nonce-{nonce}'")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SecurityHeaders() mismatch (-want +got):\n%s", diff)
+	}
+	// The response carries the same set, with the nonce filled in.
+	resp := serve(t, m, hello, request{tls: true})
+	for k := range want {
+		if resp.Header.Get(k) == "" {
+			t.Errorf("response lacks %s", k)
+		}
+	}
+	got.Set("X-Frame-Options", "changed")
+	if m.SecurityHeaders().Get("X-Frame-Options") != "DENY" {
+		t.Error("SecurityHeaders() returned shared state")
+	}
+}

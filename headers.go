@@ -171,3 +171,18 @@ func (p *hstsPolicy) value(now func() time.Time) []string {
 	}
 	return p.stages[len(rampStages)]
 }
+
+// SecurityHeaders returns the security headers the middleware adds to
+// responses (the defaults merged with Config.SecurityHeaders, without
+// Strict-Transport-Security), as a new Header the caller may change. A
+// Content-Security-Policy with a nonce keeps its "{nonce}" placeholder.
+func (m *Middleware) SecurityHeaders() http.Header {
+	h := make(http.Header, len(m.headers)+1)
+	for _, hv := range m.headers {
+		h[hv.key] = []string{hv.val[0]}
+	}
+	if m.nonceCSP != nil {
+		h[m.nonceCSP.key] = []string{strings.Join(m.nonceCSP.parts, noncePlaceholder)}
+	}
+	return h
+}
