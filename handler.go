@@ -36,8 +36,13 @@ type handler struct {
 var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	m := h.m
-	d := m.Check(r)
+	h.m.Serve(w, r, h.m.Check(r), h.next)
+}
+
+// Serve answers r as Handler(next) does, with a decision that [Middleware.Check]
+// returned for r. It lets a caller that needs the decision itself (for logs
+// or metrics, as the edge does) avoid deciding twice.
+func (m *Middleware) Serve(w http.ResponseWriter, r *http.Request, d Decision, next http.Handler) {
 	if m.logger.Enabled(r.Context(), slog.LevelDebug) {
 		m.logDecision(r, &d)
 	}
@@ -54,7 +59,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.nonce = newNonce()
 		r = r.WithContext(context.WithValue(r.Context(), nonceKey{}, rw.nonce))
 	}
-	h.next.ServeHTTP(rw, r)
+	next.ServeHTTP(rw, r)
 	if !rw.done && !rw.hijacked {
 		// next returned without writing: net/http sends the headers now.
 		rw.finish()

@@ -82,8 +82,9 @@
 //
 // Every HTTPS response for an app with Force HTTPS carries exactly one
 // Strict-Transport-Security header, the edge's own responses (421, 413,
-// 502, 504) included: the proxy runs inside the app's
-// [forcehttps.Middleware.Handler], which adds the header only when the
+// 502, 504) included: the proxy runs inside the app's middleware
+// ([forcehttps.Middleware.Serve], with the decision the edge already took
+// for its logs and metrics), which adds the header only when the
 // app did not send one, so the app's own value wins (as on Scalingo). If
 // the app sends several, only the first is kept. Plain-HTTP responses
 // never carry it (RFC 6797 §7.2), even if the app sent one. With

@@ -130,11 +130,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 	case forcehttps.Redirect:
 		rq.action = actionRedirect
 		a.m.redirect(d.Source)
-		a.handler.ServeHTTP(rq, r)
+		a.mw.Serve(rq, r, d, a.proxy)
 		return
 	case forcehttps.Refuse:
 		rq.action = actionRefuse
-		a.handler.ServeHTTP(rq, r)
+		a.mw.Serve(rq, r, d, a.proxy)
 		return
 	}
 	rq.action = actionProxy
@@ -146,7 +146,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		// closes the connection, whose unread body it cannot skip.
 		r2.Body = http.MaxBytesReader(w, r.Body, sn.maxBody)
 	}
-	a.handler.ServeHTTP(rq, r2)
+	a.mw.Serve(rq, r2, d, a.proxy)
 }
 
 // done writes the access log line and counts the request.

@@ -39,7 +39,7 @@ type app struct {
 	cfg         *config.App
 	snap        *snapshot
 	mw          *forcehttps.Middleware
-	handler     http.Handler // mw.Handler(proxy)
+	proxy       http.Handler // the reverse proxy, served through mw.Serve
 	misdirected http.Handler // mw.Handler(421)
 	target      *url.URL
 	force       bool
@@ -166,7 +166,7 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 			BufferPool:     bufferPool{},
 			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
-		a.handler = mw.Handler(a.proxyHandler(proxy))
+		a.proxy = a.proxyHandler(proxy)
 		a.misdirected = mw.Handler(http.HandlerFunc(writeMisdirected))
 		sn.apps = append(sn.apps, a)
 		for _, d := range ac.Domains {
