@@ -380,13 +380,26 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		if err != nil {
 			return netip.Prefix{}, err
 		}
-		return p.Masked(), nil
+		return unmapPrefix(p.Masked())
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// unmapPrefix turns an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) into
+// its IPv4 form: peers are compared unmapped, so the mapped form would
+// never match.
+func unmapPrefix(p netip.Prefix) (netip.Prefix, error) {
+	if !p.Addr().Is4In6() {
+		return p, nil
+	}
+	if p.Bits() < 96 {
+		return netip.Prefix{}, errors.New("an IPv4-mapped prefix needs at least 96 bits")
+	}
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked(), nil
 }
 
 func presetList() string {
@@ -401,10 +414,12 @@ func presetList() string {
 }
 
 // isCleanPath reports whether p has no empty, "." or ".." segments (a
-// trailing "/" is allowed). Exemptions match only clean paths, so that
-// "/healthz/../admin" cannot ride on a "/healthz" exemption.
+// trailing "/" is allowed), and no ";" or "\\". Exemptions match only clean
+// paths, so that "/healthz/../admin" cannot ride on a "/healthz"
+// exemption, nor "/healthz/..;/admin" or "/healthz/..\\admin", which servlet
+// containers and IIS resolve to "/admin".
 func isCleanPath(p string) bool {
-	if p == "" || p[0] != '/' {
+	if p == "" || p[0] != '/' || strings.ContainsAny(p, ";\\") {
 		return false
 	}
 	seg := p[1:]

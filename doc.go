@@ -128,6 +128,9 @@
 //
 // # Performance
 //
-// New precomputes every header value. Check and Handler allocate nothing
-// for requests that are served, and redirects allocate only their Location.
+// New precomputes every header value. Check allocates nothing for requests
+// that are served; Handler allocates one small ResponseWriter wrapper per
+// served request (not pooled: a handler goroutine that writes after
+// returning must not reach another client's response), and redirects
+// allocate only their Location.
 package forcehttps

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 )
 
 // Handler returns a handler that enforces the policy and passes the
@@ -33,8 +32,6 @@ type handler struct {
 	next http.Handler
 }
 
-var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
-
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.m.Serve(w, r, h.m.Check(r), h.next)
 }
@@ -50,8 +47,11 @@ func (m *Middleware) Serve(w http.ResponseWriter, r *http.Request, d Decision, n
 		m.respond(w, &d)
 		return
 	}
-	rw := writerPool.Get().(*responseWriter)
-	*rw = responseWriter{ResponseWriter: w, m: m, secure: d.Secure}
+	// One allocation per served request. The wrapper is not pooled: a
+	// handler goroutine that writes after ServeHTTP returned (a common
+	// bug that plain net/http tolerates) would otherwise write into
+	// another client's response.
+	rw := &responseWriter{ResponseWriter: w, m: m, secure: d.Secure}
 	if d.HSTS != "" {
 		rw.hsts = m.hsts.value(m.now)
 	}
@@ -64,8 +64,6 @@ func (m *Middleware) Serve(w http.ResponseWriter, r *http.Request, d Decision, n
 		// next returned without writing: net/http sends the headers now.
 		rw.finish()
 	}
-	*rw = responseWriter{}
-	writerPool.Put(rw)
 }
 
 // respond writes a redirect or refusal.
@@ -157,10 +155,15 @@ func (w *responseWriter) finish() {
 	}
 }
 
-// WriteHeader adds the headers before a final status.
+// WriteHeader adds the headers before a final status. 101 Switching
+// Protocols counts as final (net/http treats it so). Other informational
+// responses (103 Early Hints) go out with the handler's headers as they
+// are, except that HSTS never goes out over plain HTTP.
 func (w *responseWriter) WriteHeader(code int) {
-	if code >= 200 {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
 		w.finish()
+	} else if !w.secure {
+		delete(w.ResponseWriter.Header(), "Strict-Transport-Security")
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

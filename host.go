@@ -215,7 +215,7 @@ func checkDNSName(name string) error {
 // 0x-prefixed hex number, as in WHATWG's "ends in a number" check.
 func looksNumeric(name string) bool {
 	last := name[strings.LastIndexByte(name, '.')+1:]
-	if len(last) > 2 && last[0] == '0' && (last[1] == 'x') {
+	if len(last) >= 2 && last[0] == '0' && last[1] == 'x' {
 		last = last[2:]
 		for i := 0; i < len(last); i++ {
 			c := last[i]
