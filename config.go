@@ -389,17 +389,14 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
-// unmapPrefix turns an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) into
-// its IPv4 form: peers are compared unmapped, so the mapped form would
-// never match.
+// unmapPrefix turns a masked IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104)
+// into its IPv4 form: peers are compared unmapped, so the mapped form would
+// never match. (A masked prefix shorter than /96 is never IPv4-mapped.)
 func unmapPrefix(p netip.Prefix) (netip.Prefix, error) {
 	if !p.Addr().Is4In6() {
 		return p, nil
 	}
-	if p.Bits() < 96 {
-		return netip.Prefix{}, errors.New("an IPv4-mapped prefix needs at least 96 bits")
-	}
-	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked(), nil
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96), nil
 }
 
 func presetList() string {

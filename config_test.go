@@ -141,3 +141,15 @@ func TestIsCleanPath(t *testing.T) {
 		}
 	}
 }
+
+// TestMappedTrustedProxies checks that an IPv4-mapped prefix trusts the
+// IPv4 peers it names (peers are compared unmapped).
+func TestMappedTrustedProxies(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, Config{TrustedProxies: []string{"::ffff:10.0.0.0/104"}, AllowedHosts: hosts})
+	for remote, want := range map[string]bool{"10.1.2.3:1": true, "[::ffff:10.1.2.3]:1": true, "11.0.0.1:1": false} {
+		if got := m.Check(request{remote: remote}.build(t)).TrustedPeer; got != want {
+			t.Errorf("TrustedPeer for %s = %v, want %v", remote, got, want)
+		}
+	}
+}

@@ -65,6 +65,7 @@ func TestNormalizeHost(t *testing.T) {
 		{in: "xn--zz.example", bad: true},
 		{in: "1.2.3", bad: true},
 		{in: "0x7f.1", bad: true},
+		{in: "a.0x", bad: true},
 		{in: "192.0.2.01", bad: true},
 		{in: "\x80", bad: true},
 		{in: "a\xffb.com", bad: true},
