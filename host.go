@@ -37,10 +37,10 @@ func splitHostPort(hostport string) (host, port string, ok bool) {
 			}
 			port = rest[1:]
 		}
-		if !validPort(port) {
-			return "", "", false
+		if !validPort(port) || strings.IndexByte(host, ':') < 0 {
+			return "", "", false // brackets hold IPv6 addresses only
 		}
-		return host, port, host != ""
+		return host, port, true
 	}
 	host = hostport
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
@@ -313,4 +313,29 @@ func newHostMatcher(field string, patterns []string) (hostMatcher, []error) {
 		}
 	}
 	return m, errs
+}
+
+// ParseHost validates an HTTP Host value (host[:port], RFC 9110 §7.2) and
+// returns its normalized host (as [NormalizeHost] does: no brackets around
+// IPv6) and its port ("" if none). A proxy uses it to forward only a
+// canonical Host.
+func ParseHost(hostport string) (host, port string, err error) {
+	h, p, ok := splitHostPort(hostport)
+	if !ok {
+		return "", "", fmt.Errorf("%w: %q is not host[:port]", ErrInvalidHost, truncate(hostport))
+	}
+	host, _, err = normalizeHost(h)
+	return host, p, err
+}
+
+// JoinHost is the inverse of [ParseHost]: host with IPv6 brackets, and
+// ":port" when port is not empty.
+func JoinHost(host, port string) string {
+	if strings.IndexByte(host, ':') >= 0 {
+		host = "[" + host + "]"
+	}
+	if port == "" {
+		return host
+	}
+	return host + ":" + port
 }

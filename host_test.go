@@ -20,6 +20,7 @@ func TestSplitHostPort(t *testing.T) {
 		{"", "", "", false},
 		{":80", "", "80", false},
 		{"[]", "", "", false},
+		{"[example.com]", "", "", false},
 		{"[::1", "", "", false},
 		{"[::1]x", "", "", false},
 		{"::1", "", "", false},
@@ -145,6 +146,40 @@ func TestNormalizeHostNoAllocs(t *testing.T) {
 	for _, h := range []string{"www.example.test", "192.0.2.1", "2001:db8::1", "localhost"} {
 		if n := testing.AllocsPerRun(100, func() { NormalizeHost(h) }); n != 0 {
 			t.Errorf("NormalizeHost(%q) allocs = %v, want 0", h, n)
+		}
+	}
+}
+
+func TestParseHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, host, port, joined string
+		bad                    bool
+	}{
+		{in: "Example.COM.:8443", host: "example.com", port: "8443", joined: "example.com:8443"},
+		{in: "example.com", host: "example.com", joined: "example.com"},
+		{in: "[2001:DB8::1]:443", host: "2001:db8::1", port: "443", joined: "[2001:db8::1]:443"},
+		{in: "bücher.example", host: "xn--bcher-kva.example", joined: "xn--bcher-kva.example"},
+		{in: "example.com:evil", bad: true},
+		{in: "example.com:%2F%2Fevil.com", bad: true},
+		{in: "[example.com]", bad: true},
+		{in: "shop.example.com:\\evil.com", bad: true},
+		{in: "a b", bad: true},
+		{in: "", bad: true},
+	}
+	for _, tt := range tests {
+		host, port, err := ParseHost(tt.in)
+		if tt.bad {
+			if !errors.Is(err, ErrInvalidHost) {
+				t.Errorf("ParseHost(%q) = %q, %q, %v; want ErrInvalidHost", tt.in, host, port, err)
+			}
+			continue
+		}
+		if err != nil || host != tt.host || port != tt.port {
+			t.Errorf("ParseHost(%q) = %q, %q, %v; want %q, %q", tt.in, host, port, err, tt.host, tt.port)
+		}
+		if got := JoinHost(host, port); got != tt.joined {
+			t.Errorf("JoinHost(%q, %q) = %q, want %q", host, port, got, tt.joined)
 		}
 	}
 }

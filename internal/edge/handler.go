@@ -24,6 +24,7 @@ const (
 	reasonUnknownHost = "unknown-host"   // no app serves the Host
 	reasonMisdirected = "sni-mismatch"   // SNI and Host select different apps
 	reasonPanic       = "internal-error" // a bug, recovered
+	reasonBadHost     = "invalid-host"   // the Host is not a valid host[:port]
 )
 
 // Actions in the access log.
@@ -45,8 +46,9 @@ type request struct {
 	app    *app
 	start  time.Time
 	id     string
-	secure bool // the client is on HTTPS (as the app's policy decided)
-	tls    bool // the request reached the edge over TLS
+	host   string // the Host, validated and normalized: what the app sees
+	secure bool   // the client is on HTTPS (as the app's policy decided)
+	tls    bool   // the request reached the edge over TLS
 
 	peer     netip.Addr
 	clientIP netip.Addr
@@ -104,6 +106,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		rq.action, rq.reason = actionACME, reasonACME
 		return
 	}
+	host, port, err := forcehttps.ParseHost(r.Host)
+	if err != nil {
+		// net/http checks Host syntax loosely, and not at all for the
+		// HTTP/2 :authority: the app must never see a Host it cannot
+		// trust, in Host or in X-Forwarded-Host.
+		rq.action, rq.reason = actionReject, reasonBadHost
+		plainError(rq, http.StatusBadRequest, "400 Bad Request: invalid Host header.")
+		return
+	}
+	rq.host = forcehttps.JoinHost(host, port)
 	a := sn.route(r.Host)
 	if a == nil {
 		rq.action, rq.reason = actionReject, reasonUnknownHost
@@ -237,6 +249,9 @@ func writeMisdirected(w http.ResponseWriter, r *http.Request) {
 func (rq *request) WriteHeader(code int) {
 	if rq.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rq.status = code
+		// Set again: ReverseProxy clears the response headers after it
+		// forwards a 1xx.
+		rq.ResponseWriter.Header()["X-Request-Id"] = []string{rq.id}
 		if rq.tls && rq.app != nil && !rq.appHSTS {
 			if _, ok := rq.ResponseWriter.Header()["Strict-Transport-Security"]; ok {
 				rq.app.m.hsts.Inc()

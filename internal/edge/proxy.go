@@ -49,12 +49,15 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Scheme = a.target.Scheme
 	out.URL.Host = a.target.Host
 	// The app sees the Host the client asked for, as behind any PaaS
-	// router; X-Forwarded-Host says it too.
-	out.Host = in.Host
+	// router, validated and normalized; X-Forwarded-Host says it too.
+	out.Host = rq.host
 	h := out.Header
-	if !rq.trusted {
-		stripForwarding(h)
-	}
+	// From a client, every forwarding header is a lie. From a trusted
+	// proxy, only the canonical ones the edge keeps below are believed:
+	// the aliases and other scheme headers a load balancer passes through
+	// from its client (X-Forwarded-Ssl: on, X_Forwarded_Proto) would
+	// contradict the edge's X-Forwarded-Proto in apps that read them.
+	stripForwarding(h, rq.trusted)
 	// A client's X-Request-Id aliases could contradict ours.
 	stripAliases(h, "x-request-id")
 	sn := a.snap
@@ -77,7 +80,7 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	}
 	h["X-Forwarded-For"] = []string{peer}
 	if !rq.trusted || !keep(h, in.Header, "X-Forwarded-Host") {
-		h["X-Forwarded-Host"] = []string{in.Host}
+		h["X-Forwarded-Host"] = []string{rq.host}
 	}
 	if !rq.trusted || !keep(h, in.Header, "X-Forwarded-Port") {
 		port := sn.httpPort
@@ -126,9 +129,20 @@ var managedHeaders = []string{
 	"x-client-ip",
 }
 
-// stripForwarding removes every managed header.
-func stripForwarding(h http.Header) {
+// trustedKept are the headers of a trusted proxy that rewrite keeps, in
+// their canonical spelling only.
+var trustedKept = map[string]bool{
+	"Forwarded": true, "X-Forwarded-For": true, "X-Forwarded-Host": true,
+	"X-Forwarded-Port": true, "X-Real-Ip": true, "X-Request-Start": true,
+}
+
+// stripForwarding removes every managed header, except, for a trusted
+// proxy, the canonical spellings of trustedKept.
+func stripForwarding(h http.Header, trusted bool) {
 	for k := range h {
+		if trusted && trustedKept[k] {
+			continue
+		}
 		if hasPrefixFold(k, "x-forwarded-") {
 			delete(h, k)
 			continue
@@ -186,8 +200,15 @@ func (a *app) modifyResponse(resp *http.Response) error {
 			h["Strict-Transport-Security"] = v[:1]
 		}
 	}
-	// The edge's X-Request-Id is on the response already.
+	// The edge's X-Request-Id replaces the app's (request.WriteHeader
+	// sets it).
 	delete(h, "X-Request-Id")
+	if !rq.secure {
+		// Never over plain HTTP (RFC 6797 §7.2). The middleware filters
+		// what goes through WriteHeader; a 101 is written by ReverseProxy
+		// on the hijacked connection, so it is filtered here.
+		delete(h, "Strict-Transport-Security")
+	}
 	if a.force {
 		if loc := h["Location"]; len(loc) == 1 {
 			if fixed, ok := a.httpsLocation(loc[0]); ok {
