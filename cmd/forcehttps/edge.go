@@ -157,9 +157,20 @@ func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.
 		// No polling, but SIGHUP reloads the file.
 		opts = append(opts, edge.WithConfigFile(file, 100*365*24*time.Hour))
 	}
+	adm, err := newAdmin(cfg, file, mgr, logger)
+	if err != nil {
+		return err
+	}
+	if adm != nil {
+		opts = append(opts, edge.WithOverlay(adm.Overlay), edge.WithAdminHandler(adm.Handler()))
+	}
 	srv, err := edge.New(cfg, mgr, opts...)
 	if err != nil {
 		return err
+	}
+	if adm != nil {
+		adm.Attach(srv)
+		go adm.Run(ctx)
 	}
 	// SIGHUP is caught before the listeners open, so that an early one
 	// reloads rather than kills the process.

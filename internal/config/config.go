@@ -203,6 +203,10 @@ type HSTS struct {
 	// ("revoke"). It applies with ForceHTTPS false too: that is how Force
 	// HTTPS is turned off safely. Absent: false.
 	Revoke bool `yaml:"revoke"`
+	// RampFrom, when set, ramps max-age up from that time (see
+	// forcehttps.Config.HSTSRampFrom). Not a key of the file: the admin
+	// API sets it when it enables Force HTTPS with a ramp.
+	RampFrom time.Time `yaml:"-"`
 	// Disable sends no HSTS at all while still redirecting ("disable").
 	// Absent: false.
 	Disable bool `yaml:"disable"`
@@ -271,6 +275,23 @@ type Admin struct {
 	// Listen is its address, host:port ("listen"); it serves /metrics.
 	// Keep it on loopback or a private network. Absent: no admin listener.
 	Listen string `yaml:"listen"`
+
+	// TokenFile holds the bearer token of the admin API and dashboard,
+	// surrounding white space trimmed ("token_file"). Absent: a random
+	// token is generated at start and written next to the state file.
+	TokenFile string `yaml:"token_file"`
+
+	// StateFile is where the admin API keeps the changes it makes to the
+	// apps (Force HTTPS, HSTS, redirects), a JSON file written atomically
+	// ("state_file"). Absent: the configuration file's path followed by
+	// ".state.json"; with the embedded default, changes are not kept.
+	StateFile string `yaml:"state_file"`
+
+	// AllowedHosts are extra Host values (host or host:port) the admin
+	// listener answers to, besides its own address and localhost
+	// ("allowed_hosts"); other hosts are refused, against DNS rebinding.
+	// Absent: none.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Builtin is the upstream scheme of handlers built into the edge:

@@ -160,6 +160,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, depth int) {
 			d.fail(n, path, ErrType, "expected a list, got %s", describe(n))
 			return
 		}
+		if d.nodes+len(n.Content) > maxNodes {
+			// Refuse before allocating the slice, not item by item.
+			d.nodes = maxNodes + 1
+			d.fail(n, path, ErrSyntax, "the document is too large or too deeply nested")
+			return
+		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
 			e := s.Index(i)

@@ -53,7 +53,11 @@
 //	           upstream_dial: 5s, upstream_response_header: 30s, shutdown: 20s}
 //	limits: {max_header_bytes: 65536, max_body_bytes: 0}
 //	access_log: {format: json, output: stderr}   # or stdout, off, a file
-//	admin: {listen: "127.0.0.1:9090"}             # /metrics; absent: no admin listener
+//	admin:                        # absent: no admin listener
+//	  listen: "127.0.0.1:9090"    # /metrics, the admin API and dashboard
+//	  token_file: admin.token     # bearer token; absent: generated at start
+//	  state_file: ""              # absent: <config file>.state.json
+//	  allowed_hosts: []           # Host values accepted besides its own address and localhost
 //
 // Each field of [Config] documents its key and default.
 //

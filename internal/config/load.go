@@ -131,6 +131,8 @@ func (c *Config) resolve(dir string) {
 		abs(&a.Storage)
 		abs(&a.CARoot)
 	}
+	abs(&c.Admin.TokenFile)
+	abs(&c.Admin.StateFile)
 	switch c.AccessLog.Output {
 	case "stderr", "stdout", "off":
 	default:

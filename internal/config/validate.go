@@ -177,6 +177,7 @@ func checkHostPort(addr string) error {
 }
 
 func (c *Config) validateProxies(v *validator) {
+	var prefixes []netip.Prefix
 	for i, s := range c.TrustedProxies {
 		path := fmt.Sprintf("trusted_proxies[%d]", i)
 		var p netip.Prefix
@@ -192,10 +193,49 @@ func (c *Config) validateProxies(v *validator) {
 			v.add(path, ErrCIDR, "%q is not a CIDR prefix or an IP address", s)
 			continue
 		}
+		if p.Addr().Is4In6() {
+			// Peers are compared unmapped: this prefix would match nobody.
+			v.add(path, ErrCIDR, "%q is an IPv4-mapped IPv6 prefix; write it as an IPv4 prefix", s)
+			continue
+		}
 		if p.Bits() == 0 {
 			v.add(path, ErrCIDR, "%q trusts every address, so any client could claim https; list the proxies in front of the edge", s)
+			continue
+		}
+		prefixes = append(prefixes, p.Masked())
+	}
+	for family, all := range map[string]netip.Prefix{"IPv4": netip.MustParsePrefix("0.0.0.0/0"), "IPv6": netip.MustParsePrefix("::/0")} {
+		if coversAll(all, prefixes) {
+			v.add("trusted_proxies", ErrCIDR, "together these prefixes trust every %s address, so any client could claim https; list the proxies in front of the edge", family)
 		}
 	}
+}
+
+// coversAll reports whether the union of set covers the whole prefix p.
+func coversAll(p netip.Prefix, set []netip.Prefix) bool {
+	narrower := false
+	for _, q := range set {
+		if q.Addr().Is4() != p.Addr().Is4() {
+			continue
+		}
+		if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+		if q.Bits() > p.Bits() && p.Contains(q.Addr()) {
+			narrower = true
+		}
+	}
+	if !narrower {
+		return false
+	}
+	// Split p in halves; some prefix of the set is narrower than p, so
+	// the recursion ends at the longest prefix of the set.
+	bits := p.Bits() + 1
+	lo := netip.PrefixFrom(p.Addr(), bits)
+	hiAddr := p.Addr().AsSlice()
+	hiAddr[p.Bits()/8] |= 0x80 >> (p.Bits() % 8)
+	hi, _ := netip.AddrFromSlice(hiAddr)
+	return coversAll(lo, set) && coversAll(netip.PrefixFrom(hi, bits), set)
 }
 
 func (c *Config) validateTLS(v *validator) {
@@ -496,6 +536,7 @@ func (c *Config) Policy(a *App, httpsPort int) forcehttps.Config {
 		HSTSIncludeSubDomains:  h.IncludeSubdomains,
 		HSTSPreload:            h.Preload,
 		HSTSRevoke:             h.Revoke,
+		HSTSRampFrom:           h.RampFrom,
 		DisableHSTS:            h.Disable || (!a.ForceHTTPS && !h.Revoke),
 		SecurityHeaders:        cloneMap(a.SecurityHeaders.Headers),
 		DisableSecurityHeaders: !a.SecurityHeaders.Defaults,

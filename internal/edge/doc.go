@@ -144,6 +144,20 @@
 // serves count under app="_unknown". Label sets are resolved when a
 // configuration is loaded, so counting costs a request no lookup.
 //
+// [WithAdminHandler] serves every other path of the admin listener with
+// a handler of the caller's: the admin API and dashboard.
+//
+// # Overlay
+//
+// [WithOverlay] derives the configuration the edge serves from the one it
+// is given, at start and on every reload (file or [Server.Reload]): the
+// admin API applies its per-app changes (Force HTTPS, HSTS, redirects) on
+// top of the file that way, so a reload of the file keeps them. The
+// result is validated like the file. [Server.Rebuild] applies the
+// current configuration again when what the overlay returns has changed,
+// with the same atomic swap as a reload; [Server.Config] returns it
+// without the overlay.
+//
 // # Builtin upstreams
 //
 // An app whose upstream is "builtin:<name>" is served by a handler

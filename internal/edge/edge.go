@@ -63,6 +63,8 @@ type options struct {
 	reloadHook     func(context.Context, *config.Config) error
 	now            func() time.Time
 	version        string
+	overlay        func(*config.Config) *config.Config
+	admin          http.Handler
 }
 
 // WithLogger sets the logger of the server's own messages (start, reload,
@@ -110,6 +112,19 @@ func WithReloadHook(f func(context.Context, *config.Config) error) Option {
 // time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// WithOverlay sets a function that derives the configuration the edge
+// serves from the one it is given, at start and on every reload: the
+// admin API uses it to apply its per-app changes on top of the file. It
+// must return a new configuration and leave its argument alone; the
+// result is validated like the original.
+func WithOverlay(f func(*config.Config) *config.Config) Option {
+	return func(o *options) { o.overlay = f }
+}
+
+// WithAdminHandler sets the handler of the admin listener for every path
+// but /metrics. Default: 404.
+func WithAdminHandler(h http.Handler) Option { return func(o *options) { o.admin = h } }
+
 // WithVersion sets the version reported by the build_info metric.
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 
@@ -122,6 +137,7 @@ type Server struct {
 	access *slog.Logger
 	certs  Certificates
 	base   *config.Config // the configuration at start: listeners, server limits
+	raw    *config.Config // the configuration last applied, before the overlay
 	m      *metrics
 	now    func() time.Time
 
@@ -271,12 +287,17 @@ func (s *Server) Listen() error {
 	s.httpPort = portOf(s.ln.http.Addr())
 	s.httpsPort, _ = strconv.Atoi(portOf(s.ln.https.Addr()))
 
-	snap, err := s.build(s.base)
+	cfg, err := s.applyOverlay(s.base)
+	if err != nil {
+		return fail(err)
+	}
+	snap, err := s.build(cfg)
 	if err != nil {
 		s.stopBuiltins(nil)
 		return fail(err)
 	}
 	s.install(snap)
+	s.raw = s.base
 	s.srv.http = s.newServer(http.HandlerFunc(s.serveHTTP))
 	s.srv.https = s.newServer(http.HandlerFunc(s.serveHTTPS))
 	tc := s.certs.TLSConfig().Clone()
@@ -286,7 +307,14 @@ func (s *Server) Listen() error {
 	}
 	s.srv.https.TLSConfig = tc
 	if s.ln.admin != nil {
-		s.srv.admin = s.newServer(s.m.handler())
+		var h http.Handler = s.m.handler()
+		if s.o.admin != nil {
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", h)
+			mux.Handle("/", s.o.admin)
+			h = mux
+		}
+		s.srv.admin = s.newServer(h)
 	}
 	s.listening = true
 	admin := ""
@@ -295,6 +323,41 @@ func (s *Server) Listen() error {
 	}
 	s.log.Info("edge: listening", "http", s.ln.http.Addr().String(), "https", s.ln.https.Addr().String(), "admin", admin, "apps", len(snap.apps))
 	return nil
+}
+
+// applyOverlay returns cfg with the overlay of [WithOverlay] applied and
+// validated, or cfg itself without one.
+func (s *Server) applyOverlay(cfg *config.Config) (*config.Config, error) {
+	if s.o.overlay == nil {
+		return cfg, nil
+	}
+	out := s.o.overlay(cfg)
+	if out == nil {
+		return nil, errors.New("edge: the overlay returned no configuration")
+	}
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("edge: overlay: %w", err)
+	}
+	return out, nil
+}
+
+// Config returns the configuration last applied, before the overlay of
+// [WithOverlay], or nil before [Server.Listen]. The caller must not
+// modify it.
+func (s *Server) Config() *config.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.raw
+}
+
+// Rebuild reloads the configuration last applied ([Server.Reload]), so
+// that a change of what the overlay returns takes effect.
+func (s *Server) Rebuild(ctx context.Context) error {
+	raw := s.Config()
+	if raw == nil {
+		return errors.New("edge: rebuild: the server is not running")
+	}
+	return s.Reload(ctx, raw)
 }
 
 // nextProtos puts h2 and http/1.1 first, keeping the other protocols

@@ -54,6 +54,11 @@ func (s *Server) reload(ctx context.Context, cfg *config.Config) error {
 		return errors.New("edge: reload: the server is not running")
 	}
 	cur := s.snap.Load()
+	raw := cfg
+	cfg, err := s.applyOverlay(cfg)
+	if err != nil {
+		return fmt.Errorf("edge: reload: %w", err)
+	}
 	sn, err := s.build(cfg)
 	if err != nil {
 		s.stopBuiltins(cur)
@@ -70,6 +75,7 @@ func (s *Server) reload(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("edge: reload: certificates: %w", err)
 	}
 	s.install(sn)
+	s.raw = raw
 	if keys := restartOnly(s.base, cfg); len(keys) > 0 {
 		s.log.Warn("edge: these settings changed but apply only after a restart", "keys", keys)
 	}

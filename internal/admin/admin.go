@@ -1,0 +1,481 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/config"
+	"github.com/forcehttps/forcehttps/internal/edge"
+)
+
+// Edge is what the admin needs from the edge: [*edge.Server] implements
+// it.
+type Edge interface {
+	// Config returns the configuration in use, before the overlay.
+	Config() *config.Config
+	// Rebuild applies that configuration again, with the overlay.
+	Rebuild(ctx context.Context) error
+	// Addrs returns the bound listener addresses.
+	Addrs() edge.Addrs
+}
+
+// Options configure an [Admin].
+type Options struct {
+	// StateFile is where changes are kept; "" keeps them in memory only.
+	StateFile string
+	// Token is the bearer token of the API and the dashboard. Required.
+	Token string
+	// Roots are the certificate roots the preflight trusts, besides the
+	// system's ([ParseRoots] reads a PEM file). Nil: the system roots
+	// only.
+	Roots []*x509.Certificate
+	// Certificates lists the certificates the edge serves.
+	Certificates func() []edge.CertificateInfo
+	// AllowedHosts are Host values accepted besides the admin listener's
+	// address and localhost, 127.0.0.1 and [::1] on any port.
+	AllowedHosts []string
+	// PreflightTimeout bounds the check of each domain. Zero: 5s.
+	PreflightTimeout time.Duration
+	// DrainCheck is how often Run checks for ended drains. Zero: 10s.
+	DrainCheck time.Duration
+	// Logger receives what the admin changed. Nil: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+}
+
+// Admin applies per-app changes of Force HTTPS, HSTS and redirects on top
+// of the edge's configuration, keeps them in the state file, and serves
+// the API and the dashboard. Build it with [New], pass [Admin.Overlay]
+// and [Admin.Handler] to the edge, then [Admin.Attach] the edge.
+type Admin struct {
+	o     Options
+	log   *slog.Logger
+	now   func() time.Time
+	state atomic.Pointer[State]
+	edge  Edge
+
+	mu sync.Mutex // serializes changes: state, file, rebuild
+
+	revMu    sync.Mutex
+	revoking map[string]time.Time // apps sending max-age=0 in the live overlay, until when
+
+	sessions sessions
+	tokenSum [32]byte
+}
+
+// ErrNoToken is returned by [New] without a token.
+var ErrNoToken = errors.New("admin: a token is required")
+
+// New loads the state file and prepares an Admin.
+func New(o Options) (*Admin, error) {
+	if o.Token == "" {
+		return nil, ErrNoToken
+	}
+	a := &Admin{o: o, log: o.Logger, now: o.Now, revoking: map[string]time.Time{}}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.o.PreflightTimeout <= 0 {
+		a.o.PreflightTimeout = 5 * time.Second
+	}
+	if a.o.DrainCheck <= 0 {
+		a.o.DrainCheck = 10 * time.Second
+	}
+	st := &State{Version: stateVersion, Apps: map[string]*AppState{}}
+	if o.StateFile != "" {
+		var err error
+		if st, err = LoadState(o.StateFile); err != nil {
+			return nil, err
+		}
+	}
+	a.state.Store(st)
+	a.tokenSum = hashToken(o.Token)
+	a.sessions.m = map[string]*session{}
+	return a, nil
+}
+
+// Attach gives the admin the edge it changes.
+func (a *Admin) Attach(e Edge) { a.edge = e }
+
+// State returns a copy of the current state.
+func (a *Admin) State() *State { return a.state.Load().clone() }
+
+// Overlay returns cfg with the state applied to its apps; cfg is left
+// alone. Pass it to the edge with [edge.WithOverlay].
+func (a *Admin) Overlay(cfg *config.Config) *config.Config {
+	out, rev := overlay(cfg, a.state.Load(), a.now())
+	a.revMu.Lock()
+	a.revoking = rev
+	a.revMu.Unlock()
+	return out
+}
+
+// overlay applies st to a copy of cfg at time now, and returns which apps
+// send max-age=0 until when.
+func overlay(cfg *config.Config, st *State, now time.Time) (*config.Config, map[string]time.Time) {
+	out := *cfg
+	out.Apps = slices.Clone(cfg.Apps)
+	rev := map[string]time.Time{}
+	for i := range out.Apps {
+		app := &out.Apps[i]
+		s := st.Apps[app.Name]
+		if s == nil {
+			continue
+		}
+		if h := s.HSTS; h != nil {
+			if h.MaxAge != nil {
+				app.HSTS.MaxAge = *h.MaxAge
+			}
+			if h.IncludeSubdomains != nil {
+				app.HSTS.IncludeSubdomains = *h.IncludeSubdomains
+			}
+			if h.Preload != nil {
+				app.HSTS.Preload = *h.Preload
+			}
+		}
+		if r := s.Redirect; r != nil {
+			if r.Status != nil {
+				app.Redirect.Status = *r.Status
+			}
+			if r.UnsafeStatus != nil {
+				app.Redirect.UnsafeStatus = *r.UnsafeStatus
+			}
+			if r.Temporary != nil {
+				app.Redirect.Temporary = *r.Temporary
+			}
+		}
+		if s.ForceHTTPS == nil {
+			continue
+		}
+		app.ForceHTTPS = *s.ForceHTTPS
+		if app.ForceHTTPS {
+			app.HSTS.Revoke = false
+			if s.Ramp && !s.EnabledAt.IsZero() {
+				app.HSTS.RampFrom = s.EnabledAt
+			}
+			continue
+		}
+		if !s.DrainUntil.IsZero() && now.Before(s.DrainUntil) {
+			app.HSTS.Revoke, app.HSTS.Disable = true, false
+			rev[app.Name] = s.DrainUntil
+		} else {
+			app.HSTS.Revoke = false
+		}
+	}
+	return &out, rev
+}
+
+// Run checks for ended drains until ctx is done, and rebuilds the edge
+// when one ends, so that max-age=0 stops without a restart.
+func (a *Admin) Run(ctx context.Context) {
+	t := time.NewTicker(a.o.DrainCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.Tick(ctx)
+		}
+	}
+}
+
+// Tick rebuilds the edge if a drain has ended since the last build, and
+// reports whether it did.
+func (a *Admin) Tick(ctx context.Context) bool {
+	now := a.now()
+	a.revMu.Lock()
+	due := false
+	for _, until := range a.revoking {
+		if !now.Before(until) {
+			due = true
+		}
+	}
+	a.revMu.Unlock()
+	if !due || a.edge == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.edge.Rebuild(ctx); err != nil {
+		a.log.Error("admin: rebuild after the end of a drain failed", "error", err.Error())
+		return false
+	}
+	a.log.Info("admin: an HSTS drain ended; max-age=0 is no longer sent")
+	return true
+}
+
+// Errors of changes, which the API maps to statuses.
+var (
+	// ErrUnknownApp means no app has the name.
+	ErrUnknownApp = errors.New("admin: unknown app")
+	// ErrInvalid means the change makes the configuration invalid.
+	ErrInvalid = errors.New("admin: invalid change")
+	// ErrPreflight means the preflight failed and force was not given.
+	ErrPreflight = errors.New("admin: preflight failed")
+)
+
+// findApp returns the effective configuration of app name under st.
+func (a *Admin) findApp(raw *config.Config, st *State, name string) (*config.App, bool) {
+	eff, _ := overlay(raw, st, a.now())
+	for i := range eff.Apps {
+		if eff.Apps[i].Name == name {
+			return &eff.Apps[i], true
+		}
+	}
+	return nil, false
+}
+
+// change applies f to a copy of the state of app name, validates the
+// result against the configuration, writes the file and rebuilds the
+// edge. Called without a.mu.
+func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Config, eff *config.App, s *AppState) error) error {
+	if a.edge == nil {
+		return errors.New("admin: no edge attached")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	raw := a.edge.Config()
+	old := a.state.Load()
+	eff, ok := a.findApp(raw, old, name)
+	if !ok {
+		return ErrUnknownApp
+	}
+	next := old.clone()
+	s := next.app(name)
+	noteSent(s, eff, a.now())
+	if err := f(raw, eff, s); err != nil {
+		return err
+	}
+	cfg, _ := overlay(raw, next, a.now())
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := a.save(next); err != nil {
+		return err
+	}
+	a.state.Store(next)
+	if err := a.edge.Rebuild(ctx); err != nil {
+		a.state.Store(old)
+		if serr := a.save(old); serr != nil {
+			a.log.Error("admin: could not restore the state file", "error", serr.Error())
+		}
+		// A reload of the configuration file may have picked up the
+		// refused state meanwhile.
+		if rerr := a.edge.Rebuild(ctx); rerr != nil {
+			a.log.Error("admin: could not rebuild with the previous state", "error", rerr.Error())
+		}
+		return fmt.Errorf("admin: the edge refused the change: %w", err)
+	}
+	return nil
+}
+
+func (a *Admin) save(st *State) error {
+	if a.o.StateFile == "" {
+		return nil
+	}
+	return SaveState(a.o.StateFile, st)
+}
+
+// noteSent records in s the max-age eff sends at now, if larger than
+// what is recorded.
+func noteSent(s *AppState, eff *config.App, now time.Time) {
+	if m := sentMaxAge(eff, now); m > s.MaxAgeSent {
+		s.MaxAgeSent = m
+	}
+}
+
+// sentMaxAge is the max-age app sends at now: 0 without HSTS.
+func sentMaxAge(app *config.App, now time.Time) int64 {
+	if !app.ForceHTTPS || app.HSTS.Disable || app.HSTS.Revoke {
+		return 0
+	}
+	if !app.HSTS.RampFrom.IsZero() {
+		return forcehttps.RampMaxAge(app.HSTS.MaxAge, app.HSTS.RampFrom, now)
+	}
+	return app.HSTS.MaxAge
+}
+
+// EnableRequest is the body of an enable.
+type EnableRequest struct {
+	// Force enables even if the preflight fails (it is not run).
+	Force bool `json:"force"`
+	// Ramp ramps HSTS up from now: 300 s, 1 week, 1 month, then max_age.
+	Ramp bool `json:"ramp"`
+}
+
+// Enable turns Force HTTPS on for app name after a preflight of its
+// domains, unless req.Force. On a failed preflight it returns the report
+// and an error wrapping [ErrPreflight].
+func (a *Admin) Enable(ctx context.Context, name string, req EnableRequest) (*Preflight, error) {
+	var report *Preflight
+	if !req.Force {
+		raw := a.edge.Config()
+		app, ok := a.findApp(raw, a.state.Load(), name)
+		if !ok {
+			return nil, ErrUnknownApp
+		}
+		report = a.Preflight(ctx, app)
+		if !report.OK {
+			return report, ErrPreflight
+		}
+	}
+	err := a.change(ctx, name, func(_ *config.Config, eff *config.App, s *AppState) error {
+		on := true
+		if !eff.ForceHTTPS || s.EnabledAt.IsZero() {
+			s.EnabledAt = a.now()
+		}
+		s.ForceHTTPS = &on
+		s.Ramp = req.Ramp
+		s.DisabledAt, s.DrainUntil = time.Time{}, time.Time{}
+		return nil
+	})
+	if err != nil {
+		return report, err
+	}
+	a.log.Info("admin: Force HTTPS enabled", "app", name, "ramp", req.Ramp, "forced", req.Force)
+	return report, nil
+}
+
+// DisableRequest is the body of a disable.
+type DisableRequest struct {
+	// Drain is how long max-age=0 is sent, such as "720h". Empty: the
+	// longest max-age sent.
+	Drain string `json:"drain"`
+}
+
+// Disable turns Force HTTPS off for app name: no more redirects, HTTPS
+// still served, and max-age=0 sent for the drain if HSTS was ever sent.
+func (a *Admin) Disable(ctx context.Context, name string, req DisableRequest) error {
+	var drain time.Duration
+	given := req.Drain != ""
+	if given {
+		d, err := time.ParseDuration(req.Drain)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%w: drain %q is not a duration such as \"720h\"", ErrInvalid, req.Drain)
+		}
+		drain = d
+	}
+	err := a.change(ctx, name, func(_ *config.Config, _ *config.App, s *AppState) error {
+		off := false
+		now := a.now()
+		s.ForceHTTPS = &off
+		s.Ramp = false
+		s.EnabledAt = time.Time{}
+		s.DisabledAt = now
+		d := drain
+		if !given {
+			d = time.Duration(s.MaxAgeSent) * time.Second
+		}
+		s.DrainUntil = time.Time{}
+		if s.MaxAgeSent > 0 && d > 0 {
+			s.DrainUntil = now.Add(d)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info("admin: Force HTTPS disabled", "app", name)
+	return nil
+}
+
+// PatchRequest is the body of a policy change; absent fields are left.
+type PatchRequest struct {
+	Redirect *RedirectOverride `json:"redirect"`
+	HSTS     *HSTSOverride     `json:"hsts"`
+}
+
+// Patch changes the redirect and HSTS policy of app name.
+func (a *Admin) Patch(ctx context.Context, name string, req PatchRequest) error {
+	err := a.change(ctx, name, func(_ *config.Config, _ *config.App, s *AppState) error {
+		if r := req.Redirect; r != nil {
+			if s.Redirect == nil {
+				s.Redirect = &RedirectOverride{}
+			}
+			if r.Status != nil {
+				s.Redirect.Status = r.Status
+			}
+			if r.UnsafeStatus != nil {
+				s.Redirect.UnsafeStatus = r.UnsafeStatus
+			}
+			if r.Temporary != nil {
+				s.Redirect.Temporary = r.Temporary
+			}
+		}
+		if h := req.HSTS; h != nil {
+			if s.HSTS == nil {
+				s.HSTS = &HSTSOverride{}
+			}
+			if h.MaxAge != nil {
+				s.HSTS.MaxAge = h.MaxAge
+			}
+			if h.IncludeSubdomains != nil {
+				s.HSTS.IncludeSubdomains = h.IncludeSubdomains
+			}
+			if h.Preload != nil {
+				s.HSTS.Preload = h.Preload
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info("admin: policy changed", "app", name)
+	return nil
+}
+
+// ParseRoots returns the certificates of PEM data, for Options.Roots.
+func ParseRoots(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("admin: roots: %w", err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("admin: roots: no PEM certificate found")
+	}
+	return out, nil
+}
+
+// decodeStrict decodes exactly one JSON value into v, refusing unknown
+// fields.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+// Package admin turns Force HTTPS on and off per app, safely, through a
+// JSON API and a dashboard on the edge's admin listener.
+//
+//	adm, err := admin.New(admin.Options{StateFile: path, Token: token})
+//	srv, err := edge.New(cfg, certs, edge.WithOverlay(adm.Overlay), edge.WithAdminHandler(adm.Handler()))
+//	adm.Attach(srv)
+//	go adm.Run(ctx) // ends HSTS drains on time
+//
+// # State
+//
+// Changes are kept per app in a JSON file ([State]), by default the
+// configuration file's path plus ".state.json":
+//
+//	{
+//	  "version": 1,
+//	  "apps": {
+//	    "shop": {
+//	      "force_https": true,
+//	      "enabled_at": "2026-01-02T03:04:05Z",
+//	      "ramp": true,
+//	      "disabled_at": "...", "drain_until": "...",
+//	      "hsts": {"max_age": 31536000, "include_subdomains": false, "preload": false},
+//	      "redirect": {"status": 301, "unsafe_status": 308, "temporary": false},
+//	      "max_age_sent": 300
+//	    }
+//	  }
+//	}
+//
+// Absent keys leave the configuration file's value. The file is written
+// atomically: a temporary file in the same directory, fsynced, renamed
+// over the old one, then the directory fsynced; a crash leaves the old
+// state or the new one. It is read at start and overlaid on the apps of
+// the configuration ([Admin.Overlay]) at every build of the edge's routing
+// table, so a reload of the configuration file keeps the changes. A
+// change takes effect through the edge's atomic reload: requests in
+// flight finish with the old policy, none is dropped. Changes are
+// serialized: state, file and reload under one lock.
+//
+// # Enabling
+//
+// Enable first runs a preflight ([Admin.Preflight]): for every domain of
+// the app, https://<domain>/ is fetched through the edge's own HTTPS
+// listener (dialled on loopback), with the domain as server name and
+// Host. The certificate must chain to the system roots or
+// [Options.Roots] and cover the name, and the app must answer below 500,
+// within [Options.PreflightTimeout]. Wildcard domains cannot be fetched
+// and are reported as skipped. If any domain fails, nothing changes and
+// the API answers 409 with the per-domain report; force skips the check.
+// A self-signed certificate fails the check, as it would in browsers.
+//
+// With ramp, HSTS max-age grows with the time since the enable: 300 s
+// for a day, a week until day 8, 30 days until day 38, then the target
+// (forcehttps.RampMaxAge), without any rebuild: the edge's middleware
+// reads the clock.
+//
+// # Disabling safely
+//
+// Disable stops redirecting but keeps serving HTTPS. Browsers that saw
+// HSTS keep using HTTPS for max-age seconds, so if HSTS was ever sent
+// (the largest max-age sent is recorded), max-age=0 is sent over HTTPS
+// until the drain ends (default: the largest max-age sent; "drain" in the
+// request otherwise), then no header at all. [Admin.Run] rebuilds the edge
+// when a drain ends ([Admin.Tick]); no restart is needed.
+//
+// # API
+//
+//	GET   /api/apps                 {"apps": [app, ...]}
+//	GET   /api/apps/{name}          app
+//	POST  /api/apps/{name}/enable   {"force": false, "ramp": false} -> app + "preflight", or 409
+//	POST  /api/apps/{name}/disable  {"drain": "720h"} (optional) -> app
+//	PATCH /api/apps/{name}          {"redirect": {"status", "unsafe_status", "temporary"},
+//	                                 "hsts": {"max_age", "include_subdomains", "preload"}} -> app
+//
+// An app ([AppView]) has its name, domains, force_https, hsts (state off,
+// ramping, on or revoking; effective_max_age; stage 1-4 while ramping;
+// target), redirect, the certificate serving each domain (names,
+// not_after, source, or missing), enabled_at, drain_until, and a message
+// saying in words what the policy does. Policy changes are validated
+// with the whole configuration, by the code that applies them.
+//
+// Errors are {"error": "..."} without internal details: 400 for bad JSON
+// (unknown fields included) or an invalid change, 401 without the token,
+// 404 for an unknown app or endpoint, 405 for a wrong method, 413 beyond
+// 64 KiB, 409 for a failed preflight, 500 when the change could not be
+// saved or applied (the previous state is kept).
+//
+// # Security
+//
+// Every API request needs "Authorization: Bearer <token>". The token is
+// compared as SHA-256 hashes with crypto/subtle, so neither its content
+// nor its length shows in the timing. A missing or wrong token gets 401
+// with WWW-Authenticate: Bearer.
+//
+// Against DNS rebinding, the Host header must be localhost, 127.0.0.1 or
+// [::1] (any port), the admin listener's address, or an entry of
+// [Options.AllowedHosts]; anything else gets 421. A request that changes
+// something (not GET or HEAD) with an Origin header must come from the
+// same origin, else 403.
+//
+// # Dashboard
+//
+// "/" is a server-rendered page, readable without JavaScript: apps,
+// domains, certificate expiry, Force HTTPS state and HSTS stage, with
+// HTML forms to disable, or to check then enable: the check runs the
+// preflight and shows the result per domain before the "Confirm enable"
+// button ("Enable anyway" when it failed). The login form takes the
+// token and starts a server-side session: a random id in a cookie that is
+// HttpOnly, SameSite=Strict, Path=/, and Secure when the admin listener
+// is reached over TLS. The edge's admin listener is plain HTTP on
+// loopback, where a Secure cookie would not be sent back by every
+// browser, so the cookie is not Secure there. Every form carries the
+// session's CSRF token, checked on POST, besides SameSite=Strict and the
+// Origin check. The Content-Security-Policy allows no script and no
+// inline style; the stylesheet is served from /static/admin.css.
+package admin

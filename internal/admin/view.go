@@ -1,0 +1,225 @@
+package admin
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/config"
+	"github.com/forcehttps/forcehttps/internal/edge"
+)
+
+// AppView is an app as the API and the dashboard show it.
+type AppView struct {
+	Name         string            `json:"name"`
+	Domains      []string          `json:"domains"`
+	ForceHTTPS   bool              `json:"force_https"`
+	HSTS         HSTSView          `json:"hsts"`
+	Redirect     RedirectView      `json:"redirect"`
+	Certificates []CertificateView `json:"certificates"`
+	EnabledAt    *time.Time        `json:"enabled_at,omitempty"`
+	DisabledAt   *time.Time        `json:"disabled_at,omitempty"`
+	DrainUntil   *time.Time        `json:"drain_until,omitempty"`
+	// Message says in words what the app's HTTPS policy does now.
+	Message string `json:"message"`
+}
+
+// HSTS states.
+const (
+	HSTSOff      = "off"      // no header
+	HSTSRamping  = "ramping"  // max-age growing since Force HTTPS was enabled
+	HSTSOn       = "on"       // the target max-age
+	HSTSRevoking = "revoking" // max-age=0, so that browsers forget the policy
+)
+
+// HSTSView is the HSTS policy of an app and what it sends now.
+type HSTSView struct {
+	// State is off, ramping, on or revoking.
+	State string `json:"state"`
+	// EffectiveMaxAge is the max-age sent now, in seconds.
+	EffectiveMaxAge int64 `json:"effective_max_age"`
+	// Stage is the ramp stage, 1 to 4, while ramping.
+	Stage int `json:"stage,omitempty"`
+	// Target is the configured max-age.
+	Target            int64 `json:"target"`
+	IncludeSubdomains bool  `json:"include_subdomains"`
+	Preload           bool  `json:"preload"`
+	// MaxAgeSent is the largest max-age known to have been sent.
+	MaxAgeSent int64 `json:"max_age_sent,omitempty"`
+}
+
+// RedirectView is the redirect policy of an app.
+type RedirectView struct {
+	Status       int  `json:"status"`
+	UnsafeStatus int  `json:"unsafe_status"`
+	Temporary    bool `json:"temporary"`
+}
+
+// CertificateView is the certificate served for one domain.
+type CertificateView struct {
+	Domain   string     `json:"domain"`
+	Names    []string   `json:"names,omitempty"`
+	NotAfter *time.Time `json:"not_after,omitempty"`
+	Source   string     `json:"source,omitempty"`
+	// Missing is true when no certificate covers the domain.
+	Missing bool `json:"missing,omitempty"`
+}
+
+// rampStarts are when each ramp stage after the first starts, after
+// enabling (see forcehttps.RampMaxAge).
+var rampStarts = []time.Duration{24 * time.Hour, 8 * 24 * time.Hour, 38 * 24 * time.Hour}
+
+// Apps returns every app, in the configuration's order.
+func (a *Admin) Apps() []AppView {
+	if a.edge == nil {
+		return nil
+	}
+	raw := a.edge.Config()
+	if raw == nil {
+		return nil
+	}
+	st := a.state.Load()
+	now := a.now()
+	eff, _ := overlay(raw, st, now)
+	var certs []edge.CertificateInfo
+	if a.o.Certificates != nil {
+		certs = a.o.Certificates()
+	}
+	out := make([]AppView, 0, len(eff.Apps))
+	for i := range eff.Apps {
+		out = append(out, view(&eff.Apps[i], st.Apps[eff.Apps[i].Name], certs, now))
+	}
+	return out
+}
+
+// App returns one app.
+func (a *Admin) App(name string) (AppView, bool) {
+	for _, v := range a.Apps() {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return AppView{}, false
+}
+
+func view(app *config.App, s *AppState, certs []edge.CertificateInfo, now time.Time) AppView {
+	v := AppView{
+		Name:       app.Name,
+		Domains:    slices.Clone(app.Domains),
+		ForceHTTPS: app.ForceHTTPS,
+		Redirect:   RedirectView{Status: app.Redirect.Status, UnsafeStatus: app.Redirect.UnsafeStatus, Temporary: app.Redirect.Temporary},
+	}
+	if v.Redirect.Status == 0 {
+		v.Redirect.Status = 301
+		if app.Redirect.Temporary {
+			v.Redirect.Status = 302
+		}
+	}
+	if v.Redirect.UnsafeStatus == 0 {
+		v.Redirect.UnsafeStatus = 308
+		if app.Redirect.Temporary {
+			v.Redirect.UnsafeStatus = 307
+		}
+	}
+	h := HSTSView{Target: app.HSTS.MaxAge, IncludeSubdomains: app.HSTS.IncludeSubdomains, Preload: app.HSTS.Preload}
+	switch {
+	case app.HSTS.Revoke:
+		h.State = HSTSRevoking
+	case !app.ForceHTTPS || app.HSTS.Disable:
+		h.State = HSTSOff
+	case !app.HSTS.RampFrom.IsZero():
+		h.EffectiveMaxAge = forcehttps.RampMaxAge(app.HSTS.MaxAge, app.HSTS.RampFrom, now)
+		h.Stage = len(rampStarts) + 1
+		for i, start := range rampStarts {
+			if now.Sub(app.HSTS.RampFrom) < start {
+				h.Stage = i + 1
+				break
+			}
+		}
+		h.State = HSTSRamping
+		if h.Stage > len(rampStarts) || h.EffectiveMaxAge >= app.HSTS.MaxAge {
+			h.State = HSTSOn
+		}
+	default:
+		h.State, h.EffectiveMaxAge = HSTSOn, app.HSTS.MaxAge
+	}
+	if s != nil {
+		h.MaxAgeSent = s.MaxAgeSent
+		if !s.EnabledAt.IsZero() {
+			t := s.EnabledAt
+			v.EnabledAt = &t
+		}
+		if !s.DisabledAt.IsZero() {
+			t := s.DisabledAt
+			v.DisabledAt = &t
+		}
+		if !s.DrainUntil.IsZero() && now.Before(s.DrainUntil) {
+			t := s.DrainUntil
+			v.DrainUntil = &t
+		}
+	}
+	if m := sentMaxAge(app, now); m > h.MaxAgeSent {
+		h.MaxAgeSent = m
+	}
+	v.HSTS = h
+	v.Certificates = certificatesFor(app.Domains, certs)
+	v.Message = message(v)
+	return v
+}
+
+// message describes v's policy in words.
+func message(v AppView) string {
+	switch {
+	case v.ForceHTTPS && v.HSTS.State == HSTSOff:
+		return "Force HTTPS is on: plain HTTP is redirected to HTTPS; no HSTS header is sent."
+	case v.ForceHTTPS && v.HSTS.State == HSTSRamping:
+		return "Force HTTPS is on: plain HTTP is redirected to HTTPS; HSTS is ramping up (stage " + strconv.Itoa(v.HSTS.Stage) + " of 4, max-age=" + strconv.FormatInt(v.HSTS.EffectiveMaxAge, 10) + ")."
+	case v.ForceHTTPS:
+		return "Force HTTPS is on: plain HTTP is redirected to HTTPS; HSTS max-age=" + strconv.FormatInt(v.HSTS.EffectiveMaxAge, 10) + "."
+	case v.HSTS.State == HSTSRevoking && v.DrainUntil != nil:
+		return "Force HTTPS is off: plain HTTP is served, HTTPS still works. Browsers that saw HSTS keep using HTTPS; max-age=0 is sent over HTTPS until " + v.DrainUntil.UTC().Format(time.RFC3339) + " so that they forget it, then no HSTS header."
+	case v.HSTS.State == HSTSRevoking:
+		return "Force HTTPS is off: plain HTTP is served, HTTPS still works; max-age=0 is sent over HTTPS so that browsers forget HSTS."
+	default:
+		return "Force HTTPS is off: plain HTTP and HTTPS are both served; no HSTS header is sent."
+	}
+}
+
+// certificatesFor returns, for each domain, the certificate covering it
+// that expires last.
+func certificatesFor(domains []string, certs []edge.CertificateInfo) []CertificateView {
+	out := make([]CertificateView, 0, len(domains))
+	for _, d := range domains {
+		cv := CertificateView{Domain: d, Missing: true}
+		for _, c := range certs {
+			if !covers(c.Names, d) {
+				continue
+			}
+			if cv.Missing || c.NotAfter.After(*cv.NotAfter) {
+				t := c.NotAfter
+				cv = CertificateView{Domain: d, Names: slices.Clone(c.Names), NotAfter: &t, Source: c.Source}
+			}
+		}
+		out = append(out, cv)
+	}
+	return out
+}
+
+// covers reports whether a certificate for names serves domain.
+func covers(names []string, domain string) bool {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if n == d {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(n, "*."); ok {
+			if i := strings.IndexByte(d, '.'); i > 0 && d[i+1:] == rest {
+				return true
+			}
+		}
+	}
+	return false
+}
