@@ -436,3 +436,18 @@ func TestAdversarialH2AuthorityNotValidated(t *testing.T) {
 		})
 	}
 }
+
+// TestIsIPLiteral covers the server names that count as absent for the
+// SNI/Host check: Go's TLS client never sends an IP address as server
+// name, but wrk and others do.
+func TestIsIPLiteral(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"127.0.0.1": true, "::1": true, "[::1]": true, "2001:db8::1": true,
+		"bench.test": false, "": false, "127.0.0.1.nip.io": false, "1.2.3": false,
+	} {
+		if got := isIPLiteral(name); got != want {
+			t.Errorf("isIPLiteral(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,7 +131,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 	d := a.mw.Check(r)
 	rq.secure, rq.peer, rq.clientIP, rq.trusted = d.Secure, d.Peer, d.ClientIP, d.TrustedPeer
 	rq.reason = string(d.Reason)
-	if overTLS && r.TLS != nil && r.TLS.ServerName != "" && sn.route(r.TLS.ServerName) != a {
+	// An IP address as server name is not allowed (RFC 6066 §3) but some
+	// clients send one (wrk does); it names no app, so it counts as absent.
+	if overTLS && r.TLS != nil && r.TLS.ServerName != "" && !isIPLiteral(r.TLS.ServerName) && sn.route(r.TLS.ServerName) != a {
 		// Go does not compare SNI with Host. A client reusing a connection
 		// whose certificate was chosen for another app (HTTP/2
 		// coalescing) must open a new one (RFC 9110 §15.5.20).
@@ -305,3 +308,9 @@ func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 // errNoState is reported when the proxy runs without the edge's state,
 // which is a bug.
 var errNoState = errors.New("edge: proxied request without edge state")
+
+// isIPLiteral reports whether s is an IP address, with or without brackets.
+func isIPLiteral(s string) bool {
+	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	return err == nil
+}
