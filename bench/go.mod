@@ -6,6 +6,7 @@ replace github.com/forcehttps/forcehttps => ../
 
 require (
 	github.com/forcehttps/forcehttps v0.0.0-00010101000000-000000000000
+	github.com/google/go-cmp v0.7.0
 	github.com/unrolled/secure v1.17.0
 )
 
