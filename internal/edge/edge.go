@@ -454,13 +454,6 @@ func (s *Server) shutdown(parent context.Context) error {
 	s.closed = true
 	s.mu.Unlock()
 
-	// Listeners that never reached Serve (a failed start) are not closed
-	// by Shutdown.
-	for _, l := range []net.Listener{s.ln.http, s.ln.https, s.ln.admin} {
-		if l != nil {
-			l.Close()
-		}
-	}
 	ctx, cancel := context.WithTimeout(parent, s.base.Timeouts.Shutdown)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -473,7 +466,9 @@ func (s *Server) shutdown(parent context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Shutdown(ctx); err != nil {
+			// Shutdown closes the listeners Serve tracks; an error that
+			// only says a listener was closed already is not a failure.
+			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 				srv.Close()
 				mu.Lock()
 				errs = append(errs, err)
@@ -482,6 +477,13 @@ func (s *Server) shutdown(parent context.Context) error {
 		}()
 	}
 	wg.Wait()
+	// Listeners that never reached Serve (a failed start) are not closed
+	// by Shutdown; closing the others again is harmless.
+	for _, l := range []net.Listener{s.ln.http, s.ln.https, s.ln.admin} {
+		if l != nil {
+			l.Close()
+		}
+	}
 	s.mu.Lock()
 	s.stopBuiltins(nil)
 	s.mu.Unlock()
@@ -493,7 +495,10 @@ func (s *Server) shutdown(parent context.Context) error {
 		s.logCloser.Close()
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("edge: shutdown: in-flight requests did not finish within %s: %w", s.base.Timeouts.Shutdown, errors.Join(errs...))
+		if ctx.Err() != nil {
+			return fmt.Errorf("edge: shutdown: in-flight requests did not finish within %s: %w", s.base.Timeouts.Shutdown, errors.Join(errs...))
+		}
+		return fmt.Errorf("edge: shutdown: %w", errors.Join(errs...))
 	}
 	return nil
 }
