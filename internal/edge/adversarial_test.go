@@ -451,3 +451,23 @@ func TestIsIPLiteral(t *testing.T) {
 		}
 	}
 }
+
+func TestSameHostport(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		hostport, host, port string
+		want                 bool
+	}{
+		{"shop.example.com", "shop.example.com", "", true},
+		{"shop.example.com:8443", "shop.example.com", "8443", true},
+		{"shop.example.com:", "shop.example.com", "", false},
+		{"Shop.example.com", "shop.example.com", "", false},
+		{"shop.example.com.", "shop.example.com", "", false},
+		{"[::1]:443", "::1", "443", false},
+		{"shop.example.com:443", "shop.example.com", "44", false},
+	} {
+		if got := sameHostport(tt.hostport, tt.host, tt.port); got != tt.want {
+			t.Errorf("sameHostport(%q, %q, %q) = %v, want %v", tt.hostport, tt.host, tt.port, got, tt.want)
+		}
+	}
+}

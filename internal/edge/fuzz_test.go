@@ -35,13 +35,9 @@ func FuzzRoute(f *testing.F) {
 		if a == nil {
 			return
 		}
-		h, ok := hostOf(host)
-		if !ok {
-			t.Fatalf("route(%q) = %s for a malformed Host", host, a.name)
-		}
-		n, err := forcehttps.NormalizeHost(h)
+		n, _, err := forcehttps.ParseHost(host)
 		if err != nil {
-			t.Fatalf("route(%q) = %s for an invalid host: %v", host, a.name, err)
+			t.Fatalf("route(%q) = %s for an invalid Host: %v", host, a.name, err)
 		}
 		if sn.exact[n] != a {
 			i := strings.IndexByte(n, '.')

@@ -116,8 +116,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		plainError(rq, http.StatusBadRequest, "400 Bad Request: invalid Host header.")
 		return
 	}
-	rq.host = forcehttps.JoinHost(host, port)
-	a := sn.route(r.Host)
+	rq.host = r.Host
+	if !sameHostport(r.Host, host, port) {
+		rq.host = forcehttps.JoinHost(host, port)
+	}
+	a := sn.lookup(host)
 	if a == nil {
 		rq.action, rq.reason = actionReject, reasonUnknownHost
 		if overTLS {
@@ -252,9 +255,11 @@ func writeMisdirected(w http.ResponseWriter, r *http.Request) {
 func (rq *request) WriteHeader(code int) {
 	if rq.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rq.status = code
-		// Set again: ReverseProxy clears the response headers after it
-		// forwards a 1xx.
-		rq.ResponseWriter.Header()["X-Request-Id"] = []string{rq.id}
+		// ReverseProxy clears the response headers after it forwards a
+		// 1xx: set the id again if it went.
+		if h := rq.ResponseWriter.Header(); len(h["X-Request-Id"]) == 0 {
+			h["X-Request-Id"] = []string{rq.id}
+		}
 		if rq.tls && rq.app != nil && !rq.appHSTS {
 			if _, ok := rq.ResponseWriter.Header()["Strict-Transport-Security"]; ok {
 				rq.app.m.hsts.Inc()
@@ -313,4 +318,17 @@ var errNoState = errors.New("edge: proxied request without edge state")
 func isIPLiteral(s string) bool {
 	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
 	return err == nil
+}
+
+// sameHostport reports whether hostport is already the canonical form of
+// host and port (the common case), so that it need not be rebuilt.
+func sameHostport(hostport, host, port string) bool {
+	if !strings.HasPrefix(hostport, host) {
+		return false // IPv6 brackets, case, trailing dot, punycode
+	}
+	rest := hostport[len(host):]
+	if port == "" {
+		return rest == ""
+	}
+	return len(rest) == len(port)+1 && rest[0] == ':' && rest[1:] == port
 }

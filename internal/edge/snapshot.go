@@ -47,53 +47,26 @@ type app struct {
 	s           *Server
 }
 
-// route returns the app serving a Host value (host[:port]), or nil.
+// route returns the app serving a Host value (host[:port]), or nil. The
+// value is parsed as strictly as the middleware parses it
+// ([forcehttps.ParseHost]).
 func (sn *snapshot) route(hostport string) *app {
-	host, ok := hostOf(hostport)
-	if !ok {
-		return nil
-	}
-	if a := sn.exact[host]; a != nil {
-		return a // already canonical: the common case, no allocation
-	}
-	h, err := forcehttps.NormalizeHost(host)
+	host, _, err := forcehttps.ParseHost(hostport)
 	if err != nil {
 		return nil
 	}
-	if a := sn.exact[h]; a != nil {
-		return a
-	}
-	if i := strings.IndexByte(h, '.'); i > 0 && len(sn.wildcard) > 0 {
-		return sn.wildcard[h[i+1:]]
-	}
-	return nil
+	return sn.lookup(host)
 }
 
-// hostOf strips the port and IPv6 brackets from a Host value. It reports
-// false for an unbracketed IPv6 address or a malformed bracket.
-func hostOf(hostport string) (string, bool) {
-	if hostport == "" {
-		return "", false
+// lookup returns the app serving a normalized host (no port), or nil.
+func (sn *snapshot) lookup(host string) *app {
+	if a := sn.exact[host]; a != nil {
+		return a
 	}
-	if hostport[0] == '[' {
-		end := strings.IndexByte(hostport, ']')
-		if end < 0 {
-			return "", false
-		}
-		rest := hostport[end+1:]
-		if rest != "" && rest[0] != ':' {
-			return "", false
-		}
-		return hostport[1:end], true
+	if i := strings.IndexByte(host, '.'); i > 0 && len(sn.wildcard) > 0 {
+		return sn.wildcard[host[i+1:]]
 	}
-	i := strings.IndexByte(hostport, ':')
-	if i < 0 {
-		return hostport, true
-	}
-	if strings.IndexByte(hostport[i+1:], ':') >= 0 {
-		return "", false
-	}
-	return hostport[:i], true
+	return nil
 }
 
 // build makes a snapshot of cfg. It starts the builtin servers cfg needs
