@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // Reason is a short code that says why a decision was taken. Inspectors
@@ -323,7 +325,7 @@ func headerHasToken(h http.Header, key, token string) bool {
 		for line != "" {
 			var v string
 			v, line, _ = strings.Cut(line, ",")
-			if strings.EqualFold(trimOWS(v), token) {
+			if strings.EqualFold(lex.TrimOWS(v), token) {
 				return true
 			}
 		}
@@ -367,7 +369,7 @@ func isDevHostport(hostport string) bool {
 	if strings.IndexByte(h, ':') >= 0 {
 		return true // IPv6 literal
 	}
-	if onlyDigitsAndDots(h) {
+	if lex.DigitsAndDots(h) {
 		// Parse only what may be an IPv4 literal: a failed ParseAddr
 		// allocates its error, and this runs on every HTTPS request.
 		_, err := netip.ParseAddr(h)
@@ -402,14 +404,4 @@ func (m *Middleware) trustedAddr(a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// onlyDigitsAndDots reports whether s is made of ASCII digits and dots.
-func onlyDigitsAndDots(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if (s[i] < '0' || s[i] > '9') && s[i] != '.' {
-			return false
-		}
-	}
-	return true
 }

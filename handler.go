@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // Handler returns a handler that enforces the policy and passes the
@@ -235,7 +237,7 @@ func hasSecureAttr(v string) bool {
 		var a string
 		a, attrs, _ = strings.Cut(attrs, ";")
 		name, _, _ := strings.Cut(a, "=")
-		if strings.EqualFold(trimOWS(name), "secure") {
+		if strings.EqualFold(lex.TrimOWS(name), "secure") {
 			return true
 		}
 	}

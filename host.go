@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/forcehttps/forcehttps/internal/lex"
 	"golang.org/x/net/idna"
 )
 
@@ -110,7 +111,7 @@ func normalizeHost(host string) (string, hostKind, error) {
 		}
 		return host, kindIPv6, nil
 	}
-	if onlyDigitsAndDots(host) {
+	if lex.DigitsAndDots(host) {
 		// Only what may be an IPv4 literal is parsed: a failed ParseAddr
 		// allocates its error. ParseAddr accepts only the canonical
 		// dotted quad; "1.2.3" and the like fail looksNumeric below.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // HSTS is a parsed Strict-Transport-Security policy (RFC 6797 §6.1).
@@ -79,7 +81,7 @@ func ParseHSTS(value string) (HSTS, error) {
 	seenOther := map[string]bool(nil)
 	s := value
 	for {
-		s = trimOWS(s)
+		s = lex.TrimOWS(s)
 		if s == "" {
 			break
 		}
@@ -87,23 +89,23 @@ func ParseHSTS(value string) (HSTS, error) {
 			s = s[1:]
 			continue
 		}
-		n := tokenLen(s)
+		n := lex.TokenLen(s)
 		if n == 0 {
 			return HSTS{}, fmt.Errorf("%w: unexpected %q", ErrHSTSSyntax, s[:1])
 		}
 		name := s[:n]
-		s = trimOWS(s[n:])
+		s = lex.TrimOWS(s[n:])
 		var val string
 		hasVal := false
 		if s != "" && s[0] == '=' {
 			hasVal = true
-			s = trimOWS(s[1:])
+			s = lex.TrimOWS(s[1:])
 			var err error
 			val, s, err = directiveValue(s)
 			if err != nil {
 				return HSTS{}, err
 			}
-			s = trimOWS(s)
+			s = lex.TrimOWS(s)
 		}
 		if s != "" {
 			if s[0] != ';' {
@@ -169,7 +171,7 @@ func directiveValue(s string) (val, rest string, err error) {
 		return "", "", fmt.Errorf("%w: missing directive value", ErrHSTSSyntax)
 	}
 	if s[0] != '"' {
-		n := tokenLen(s)
+		n := lex.TokenLen(s)
 		if n == 0 {
 			return "", "", fmt.Errorf("%w: unexpected %q in directive value", ErrHSTSSyntax, s[:1])
 		}

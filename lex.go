@@ -3,40 +3,6 @@ package forcehttps
 // Small lexical helpers for the HTTP grammar (RFC 9110 §5.6). They work on
 // strings without allocating.
 
-// trimOWS removes optional whitespace (SP and HTAB) from both ends of s.
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// tokenLen returns the length of the RFC 9110 token at the start of s.
-func tokenLen(s string) int {
-	for i := 0; i < len(s); i++ {
-		if !isTChar(s[i]) {
-			return i
-		}
-	}
-	return len(s)
-}
-
-// isTChar reports whether c may appear in a token.
-func isTChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}
-
 // isQDText reports whether c may appear unescaped in a quoted-string.
 func isQDText(c byte) bool {
 	return c == '\t' || c == ' ' || c == 0x21 || (0x23 <= c && c <= 0x5b) || (0x5d <= c && c <= 0x7e) || c >= 0x80
@@ -47,7 +13,7 @@ func isQuotedPairChar(c byte) bool {
 	return c == '\t' || c == ' ' || (0x21 <= c && c <= 0x7e) || c >= 0x80
 }
 
-// lowerASCII reports whether s has no upper-case ASCII letters.
+// isLowerASCII reports whether s has no upper-case ASCII letters.
 func isLowerASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/forcehttps/forcehttps/internal/forwarded"
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // source is a kind of scheme header.
@@ -221,7 +222,7 @@ func lastValue(lines []string) string {
 	if i := strings.LastIndexByte(v, ','); i >= 0 {
 		v = v[i+1:]
 	}
-	return trimOWS(v)
+	return lex.TrimOWS(v)
 }
 
 // truncate shortens an untrusted value for an error message.

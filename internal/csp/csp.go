@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // MaxLen bounds the length of one header value that [Parse] and
@@ -233,7 +235,7 @@ func validName(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !isAlpha(c) && !isDigit(c) && c != '-' {
+		if !lex.IsAlpha(c) && !lex.IsDigit(c) && c != '-' {
 			return false
 		}
 	}
@@ -255,9 +257,6 @@ func isSpaceRune(r rune) bool {
 func trimSpace(s string) string { return strings.TrimFunc(s, isSpaceRune) }
 
 func fields(s string) []string { return strings.FieldsFunc(s, isSpaceRune) }
-
-func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // clip shortens untrusted input quoted in error messages.
 func clip(s string) string {

@@ -1,6 +1,10 @@
 package csp
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
+)
 
 // Kind is the kind of a source expression (CSP Level 3 §2.3.1).
 type Kind uint8
@@ -83,7 +87,7 @@ func Classify(src string) Kind {
 	if src == "*" {
 		return KindWildcard
 	}
-	if i := strings.IndexByte(src, ':'); i > 0 && i == len(src)-1 && validScheme(src[:i]) {
+	if i := strings.IndexByte(src, ':'); i > 0 && i == len(src)-1 && lex.ValidScheme(src[:i]) {
 		return KindScheme
 	}
 	if validHostSource(src) {
@@ -115,7 +119,7 @@ func UnquotedKeyword(src string) bool {
 // or "".
 func Scheme(src string) string {
 	i := strings.IndexByte(src, ':')
-	if i <= 0 || !validScheme(src[:i]) {
+	if i <= 0 || !lex.ValidScheme(src[:i]) {
 		return ""
 	}
 	if i == len(src)-1 || strings.HasPrefix(src[i:], "://") {
@@ -133,21 +137,7 @@ func base64Value(s string) bool {
 	}
 	for i := 0; i < len(t); i++ {
 		c := t[i]
-		if !isAlpha(c) && !isDigit(c) && c != '+' && c != '/' && c != '-' && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-// validScheme matches ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-func validScheme(s string) bool {
-	if s == "" || !isAlpha(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isAlpha(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+		if !lex.IsAlpha(c) && !lex.IsDigit(c) && c != '+' && c != '/' && c != '-' && c != '_' {
 			return false
 		}
 	}
@@ -161,7 +151,7 @@ func validScheme(s string) bool {
 //	port-part   = 1*DIGIT / "*"
 func validHostSource(s string) bool {
 	if i := strings.Index(s, "://"); i >= 0 {
-		if !validScheme(s[:i]) {
+		if !lex.ValidScheme(s[:i]) {
 			return false
 		}
 		s = s[i+3:]
@@ -206,7 +196,7 @@ func validHostPart(h string) bool {
 		}
 		for i := 0; i < len(label); i++ {
 			c := label[i]
-			if !isAlpha(c) && !isDigit(c) && c != '-' {
+			if !lex.IsAlpha(c) && !lex.IsDigit(c) && c != '-' {
 				return false
 			}
 		}

@@ -3,6 +3,8 @@ package forwarded
 import (
 	"strconv"
 	"strings"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // String formats e as a forwarded-element, its parameters in the order for,
@@ -67,7 +69,7 @@ func (n Node) String() string {
 func writeValue(b *strings.Builder, v string) {
 	token := v != ""
 	for i := 0; i < len(v) && token; i++ {
-		token = isTchar(v[i])
+		token = lex.IsTChar(v[i])
 	}
 	if token {
 		b.WriteString(v)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // Limits applied by [Parse]. Exceeding any of them yields an error wrapping
@@ -161,7 +163,7 @@ func element(e *Element, s string, i, base int) (next, npairs int, err error) {
 
 		// token "=" value
 		start := i
-		for i < len(s) && isTchar(s[i]) {
+		for i < len(s) && lex.IsTChar(s[i]) {
 			i++
 		}
 		if i == start {
@@ -189,8 +191,8 @@ func element(e *Element, s string, i, base int) (next, npairs int, err error) {
 			if err != nil {
 				return 0, 0, err
 			}
-		case isTchar(s[i]):
-			for i < len(s) && isTchar(s[i]) {
+		case lex.IsTChar(s[i]):
+			for i < len(s) && lex.IsTChar(s[i]) {
 				i++
 			}
 			val = s[vstart:i]
@@ -248,7 +250,7 @@ func (e *Element) set(name, val string, off int) error {
 		}
 		e.Host = val
 	case strings.EqualFold(name, "proto"):
-		if !validScheme(val) {
+		if !lex.ValidScheme(val) {
 			return syntaxErr(off, "invalid proto %q", clip(val))
 		}
 		e.Proto = strings.ToLower(val)
@@ -336,7 +338,7 @@ func parseNode(v string) (Node, bool) {
 			}
 			n.Obfuscated = name
 		default:
-			if !isDottedDecimal(name) {
+			if !lex.DigitsAndDots(name) {
 				return Node{}, false
 			}
 			a, err := netip.ParseAddr(name)
@@ -371,7 +373,7 @@ func parsePort(s string) (uint16, bool) {
 	}
 	v := 0
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
+		if !lex.IsDigit(s[i]) {
 			return 0, false
 		}
 		v = v*10 + int(s[i]-'0')
@@ -390,34 +392,7 @@ func validObfuscated(s string) bool {
 	}
 	for i := 1; i < len(s); i++ {
 		c := s[i]
-		if !isAlpha(c) && !isDigit(c) && c != '.' && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func isDottedDecimal(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) && s[i] != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-// validScheme reports whether s is a URI scheme (RFC 3986 §3.1):
-// ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-func validScheme(s string) bool {
-	if s == "" || !isAlpha(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isAlpha(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+		if !lex.IsAlpha(c) && !lex.IsDigit(c) && c != '.' && c != '_' && c != '-' {
 			return false
 		}
 	}
@@ -458,7 +433,7 @@ func validHost(s string) bool {
 	for i := 0; i < len(host); i++ {
 		c := host[i]
 		switch {
-		case isAlpha(c), isDigit(c):
+		case lex.IsAlpha(c), lex.IsDigit(c):
 		case strings.IndexByte("-._~!$&'()*+=", c) >= 0:
 			// unreserved and sub-delims, except ";" and "," which
 			// could only serve to smuggle list syntax.
@@ -482,7 +457,7 @@ func validHostPort(s string) bool {
 	}
 	v := 0
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
+		if !lex.IsDigit(s[i]) {
 			return false
 		}
 		v = v*10 + int(s[i]-'0')
@@ -510,18 +485,5 @@ func skipOWS(s string, i int) int {
 	return i
 }
 
-func isOWS(c byte) bool   { return c == ' ' || c == '\t' }
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
-func isHex(c byte) bool   { return isDigit(c) || ('a' <= c|0x20 && c|0x20 <= 'f') }
-
-// isTchar reports whether c is a token character (RFC 9110 §5.6.2).
-func isTchar(c byte) bool { return tchars[c] }
-
-var tchars = func() (t [256]bool) {
-	for c := range 256 {
-		b := byte(c)
-		t[c] = isAlpha(b) || isDigit(b) || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
-	}
-	return t
-}()
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+func isHex(c byte) bool { return lex.IsDigit(c) || ('a' <= c|0x20 && c|0x20 <= 'f') }

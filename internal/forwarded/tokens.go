@@ -3,6 +3,8 @@ package forwarded
 import (
 	"slices"
 	"strings"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // Tokens splits header lines holding comma-separated lists (X-Forwarded-Proto,
@@ -25,24 +27,12 @@ func Tokens(dst []string, lines []string) []string {
 		for {
 			k := strings.IndexByte(l, ',')
 			if k < 0 {
-				dst = append(dst, trimOWS(l))
+				dst = append(dst, lex.TrimOWS(l))
 				break
 			}
-			dst = append(dst, trimOWS(l[:k]))
+			dst = append(dst, lex.TrimOWS(l[:k]))
 			l = l[k+1:]
 		}
 	}
 	return dst
-}
-
-// trimOWS removes leading and trailing spaces and horizontal tabs.
-func trimOWS(s string) string {
-	i, j := 0, len(s)
-	for i < j && isOWS(s[i]) {
-		i++
-	}
-	for j > i && isOWS(s[j-1]) {
-		j--
-	}
-	return s[i:j]
 }
