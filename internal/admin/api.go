@@ -63,12 +63,12 @@ func (a *Admin) hostAllowed(hostport string) bool {
 		return true
 	}
 	if a.edge != nil {
-		if admin := a.edge.Addrs().Admin; admin != "" && strings.EqualFold(admin, hostport) {
+		if admin := a.edge.Addrs().Admin; admin != "" && asciiEqualFold(admin, hostport) {
 			return true
 		}
 	}
 	for _, allowed := range a.o.AllowedHosts {
-		if strings.EqualFold(allowed, hostport) || strings.EqualFold(allowed, host) {
+		if asciiEqualFold(allowed, hostport) || asciiEqualFold(allowed, host) {
 			return true
 		}
 	}
@@ -93,7 +93,30 @@ func sameOrigin(r *http.Request) bool {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host) && u.Path == "" && u.RawQuery == ""
+	return u.Scheme == scheme && asciiEqualFold(u.Host, r.Host) && u.Path == "" && u.RawQuery == "" &&
+		u.Fragment == "" && u.User == nil && u.Opaque == ""
+}
+
+// asciiEqualFold compares s and t ignoring ASCII case only. strings.EqualFold
+// would decode invalid UTF-8 on both sides to U+FFFD and call "\xc9" and
+// "\xd0" equal.
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // hashToken is what tokens are compared as: equal lengths, so that the
