@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/config"
+	"github.com/forcehttps/forcehttps/internal/h1"
 )
 
 // Certificates is what the edge needs from a certificate manager.
@@ -65,6 +67,7 @@ type options struct {
 	version        string
 	overlay        func(*config.Config) *config.Config
 	admin          http.Handler
+	noFastPath     bool // serve plain HTTP with net/http alone (tests)
 }
 
 // WithLogger sets the logger of the server's own messages (start, reload,
@@ -148,8 +151,10 @@ type Server struct {
 	closed    bool
 	ln        struct{ http, https, admin net.Listener }
 	srv       struct{ http, https, admin *http.Server }
-	httpPort  string // the bound port of the HTTP listener
-	httpsPort int    // the bound port of the HTTPS listener
+	fast      *h1.Server   // the plain-HTTP fast path, nil without one
+	httpLn    net.Listener // what srv.http serves: ln.http or fast's listener
+	httpPort  string       // the bound port of the HTTP listener
+	httpsPort int          // the bound port of the HTTPS listener
 	builtins  map[string]*builtinServer
 	appMetric map[string]*appMetrics
 	fileHash  [32]byte       // of the configuration file last tried
@@ -299,6 +304,12 @@ func (s *Server) Listen() error {
 	s.install(snap)
 	s.raw = s.base
 	s.srv.http = s.newServer(http.HandlerFunc(s.serveHTTP))
+	s.httpLn = s.ln.http
+	if !s.o.noFastPath {
+		if err := s.startFastPath(); err != nil {
+			return fail(err)
+		}
+	}
 	s.srv.https = s.newServer(http.HandlerFunc(s.serveHTTPS))
 	tc := s.certs.TLSConfig().Clone()
 	tc.NextProtos = nextProtos(tc.NextProtos)
@@ -414,7 +425,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			errc <- fmt.Errorf("edge: %s server: %w", name, err)
 		}
 	}
-	go serve("http", func() error { return s.srv.http.Serve(s.ln.http) })
+	go serve("http", func() error { return s.srv.http.Serve(s.httpLn) })
 	go serve("https", func() error { return s.srv.https.ServeTLS(s.ln.https, "", "") })
 	if s.srv.admin != nil {
 		go serve("admin", func() error { return s.srv.admin.Serve(s.ln.admin) })
@@ -476,6 +487,17 @@ func (s *Server) shutdown(parent context.Context) error {
 			}
 		}()
 	}
+	if s.fast != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.fast.Shutdown(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
 	wg.Wait()
 	// Listeners that never reached Serve (a failed start) are not closed
 	// by Shutdown; closing the others again is harmless.
@@ -519,10 +541,33 @@ func (s *Server) Close() error {
 			l.Close()
 		}
 	}
+	if s.fast != nil {
+		s.fast.Close()
+	}
 	s.stopBuiltins(nil)
 	s.mu.Unlock()
 	if s.logCloser != nil {
 		s.logCloser.Close()
 	}
+	return nil
+}
+
+// startFastPath puts the plain-HTTP fast path in front of the HTTP
+// listener: it answers redirects and refusals itself and hands the other
+// connections to srv.http (see package h1).
+func (s *Server) startFastPath() error {
+	t := s.base.Timeouts
+	f := &h1.Server{
+		Answer:            s.answerHTTP,
+		ReadHeaderTimeout: cmp.Or(t.ReadHeader, t.Read),
+		IdleTimeout:       cmp.Or(t.Idle, t.Read),
+		WriteTimeout:      t.Write,
+		Logger:            s.log,
+	}
+	ln, err := f.Listen(s.ln.http)
+	if err != nil {
+		return fmt.Errorf("edge: http fast path: %w", err)
+	}
+	s.fast, s.httpLn = f, ln
 	return nil
 }

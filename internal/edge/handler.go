@@ -79,11 +79,55 @@ func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) { s.serve(w,
 
 // serve handles a request on either listener.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
+	s.answer(w, r, overTLS, s.now(), s.snap.Load(), nil)
+}
+
+// routing is what the edge knows of a request before it answers: the app
+// the Host selects and what the app's policy decided.
+type routing struct {
+	host, port string
+	hostErr    error
+	a          *app
+	d          forcehttps.Decision
+}
+
+// route parses the Host, finds its app and asks the app's policy.
+func route(sn *snapshot, r *http.Request) routing {
+	var rt routing
+	rt.host, rt.port, rt.hostErr = forcehttps.ParseHost(r.Host)
+	if rt.hostErr != nil {
+		return rt
+	}
+	if rt.a = sn.lookup(rt.host); rt.a != nil {
+		rt.d = rt.a.mw.Check(r)
+	}
+	return rt
+}
+
+// answerHTTP is the plain-HTTP fast path's answer function (see package
+// h1): it answers the requests the edge answers itself, redirects and
+// refusals, exactly as serve would, and leaves the others (ACME
+// challenges, invalid or unknown hosts, requests to proxy) to net/http,
+// having written and recorded nothing.
+func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, forcehttps.ACMEChallengePrefix) {
+		return false
+	}
+	start, sn := s.now(), s.snap.Load()
+	rt := route(sn, r)
+	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Redirect && rt.d.Action != forcehttps.Refuse {
+		return false
+	}
+	s.answer(w, r, false, start, sn, &rt)
+	return true
+}
+
+// answer handles a request routed (rt) or not yet (nil).
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, start time.Time, sn *snapshot, rt *routing) {
 	rq := requestPool.Get().(*request)
-	*rq = request{ResponseWriter: w, s: s, start: s.now(), tls: overTLS}
+	*rq = request{ResponseWriter: w, s: s, start: start, tls: overTLS}
 	rq.id = requestID(r.Header["X-Request-Id"])
 	w.Header()["X-Request-Id"] = []string{rq.id}
-	sn := s.snap.Load()
 	defer func() {
 		p := recover()
 		if p != nil && p != http.ErrAbortHandler {
@@ -103,12 +147,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		}
 	}()
 
-	if !overTLS && s.certs.HandleHTTPChallenge(rq, r) {
-		rq.action, rq.reason = actionACME, reasonACME
-		return
+	if rt == nil {
+		if !overTLS && s.certs.HandleHTTPChallenge(rq, r) {
+			rq.action, rq.reason = actionACME, reasonACME
+			return
+		}
+		v := route(sn, r)
+		rt = &v
 	}
-	host, port, err := forcehttps.ParseHost(r.Host)
-	if err != nil {
+	if rt.hostErr != nil {
 		// net/http checks Host syntax loosely, and not at all for the
 		// HTTP/2 :authority: the app must never see a Host it cannot
 		// trust, in Host or in X-Forwarded-Host.
@@ -117,10 +164,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		return
 	}
 	rq.host = r.Host
-	if !sameHostport(r.Host, host, port) {
-		rq.host = forcehttps.JoinHost(host, port)
+	if !sameHostport(r.Host, rt.host, rt.port) {
+		rq.host = forcehttps.JoinHost(rt.host, rt.port)
 	}
-	a := sn.lookup(host)
+	a, d := rt.a, &rt.d
 	if a == nil {
 		rq.action, rq.reason = actionReject, reasonUnknownHost
 		if overTLS {
@@ -131,7 +178,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		return
 	}
 	rq.app = a
-	d := a.mw.Check(r)
 	rq.secure, rq.peer, rq.clientIP, rq.trusted = d.Secure, d.Peer, d.ClientIP, d.TrustedPeer
 	rq.reason = string(d.Reason)
 	// An IP address as server name is not allowed (RFC 6066 §3) but some
@@ -148,11 +194,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 	case forcehttps.Redirect:
 		rq.action = actionRedirect
 		a.m.redirect(d.Source)
-		a.mw.Serve(rq, r, d, a.proxy)
+		a.mw.Serve(rq, r, *d, a.proxy)
 		return
 	case forcehttps.Refuse:
 		rq.action = actionRefuse
-		a.mw.Serve(rq, r, d, a.proxy)
+		a.mw.Serve(rq, r, *d, a.proxy)
 		return
 	}
 	rq.action = actionProxy
@@ -164,7 +210,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		// closes the connection, whose unread body it cannot skip.
 		r2.Body = http.MaxBytesReader(w, r.Body, sn.maxBody)
 	}
-	a.mw.Serve(rq, r2, d, a.proxy)
+	a.mw.Serve(rq, r2, *d, a.proxy)
 }
 
 // done writes the access log line and counts the request.

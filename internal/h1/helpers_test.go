@@ -1,0 +1,140 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	stdlog "log"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// served is an h1.Server in front of an http.Server, and an http.Server
+// alone, both with the same handler.
+type served struct {
+	fast, slow string // addresses
+	srv        *Server
+}
+
+// serve starts h behind the fast path, which answers the requests take
+// accepts (all when take is nil), and behind net/http alone.
+func serve(t *testing.T, h http.Handler, take func(*http.Request) bool) served {
+	t.Helper()
+	fast := &Server{
+		Answer: func(w http.ResponseWriter, r *http.Request) bool {
+			if take != nil && !take(r) {
+				return false
+			}
+			h.ServeHTTP(w, r)
+			return true
+		},
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       5 * time.Second,
+		WriteTimeout:      5 * time.Second,
+		Logger:            slog.New(slog.DiscardHandler),
+	}
+	return served{fast: listenFast(t, fast, h), slow: listenSlow(t, h), srv: fast}
+}
+
+func listenFast(t *testing.T, fast *Server, fallback http.Handler) string {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := fast.Listen(inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: fallback, ErrorLog: discardLog()}
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		fast.Shutdown(ctx)
+	})
+	return inner.Addr().String()
+}
+
+func listenSlow(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: h, ErrorLog: discardLog()}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
+}
+
+// exchange sends raw on a new connection and returns the raw bytes of
+// the responses to the requests whose methods are given, read one by one,
+// with the Date values masked. A connection the server closes early ends
+// the list; what it sent last is kept.
+func exchange(t *testing.T, addr, raw string, methods ...string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &got))
+	n := 0
+	for _, m := range methods {
+		resp, err := http.ReadResponse(br, &http.Request{Method: m})
+		if err != nil {
+			break
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		n = got.Len() - br.Buffered()
+	}
+	// Bytes read ahead by bufio past the last response are not part of it.
+	out := got.String()[:n]
+	return dateRE.ReplaceAllString(out, "Date: <date>")
+}
+
+var dateRE = regexp.MustCompile(`Date: [^\r]*`)
+
+func discardLog() *stdlog.Logger {
+	return slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+}
+
+// echo writes what a handler sees of the request, in a stable form.
+var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "method=%s\nuri=%s\nurl=%s\npath=%q\nrawpath=%q\nquery=%q\nhost=%q\nproto=%s %d.%d\nclose=%v\nlength=%d\nbody=%v\n",
+		r.Method, r.RequestURI, r.URL, r.URL.Path, r.URL.RawPath, r.URL.RawQuery, r.Host,
+		r.Proto, r.ProtoMajor, r.ProtoMinor, r.Close, r.ContentLength, r.Body != nil)
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	fmt.Fprintf(w, "remote=%s tls=%v\n", host, r.TLS != nil)
+	keys := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "%s=%q\n", k, r.Header[k])
+	}
+	body, _ := io.ReadAll(r.Body)
+	fmt.Fprintf(w, "read=%q\n", body)
+})
+
+// req builds a raw request from lines, joined with CRLF and ended with
+// an empty line.
+func req(lines ...string) string { return strings.Join(lines, "\r\n") + "\r\n\r\n" }

@@ -1,0 +1,518 @@
+package h1
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// bufSize is the read buffer of a connection, and so the largest request
+// head served here; a larger one goes to net/http.
+const bufSize = 4096
+
+// Server answers on a listener the requests its Answer function takes,
+// and hands every other connection to a net/http server through the
+// [Listener] that [Server.Listen] returns. The zero value is not usable:
+// Answer is required.
+type Server struct {
+	// Answer is called for each request head that parsed within the rules
+	// of this package (see the package documentation), in the
+	// connection's goroutine. It either answers with w and returns true,
+	// or returns false without touching w: the request, and the rest of
+	// the connection, then go to net/http, which reads the request again
+	// from its first byte. r has no body and no context of its own; it
+	// and w must not be used after Answer returns.
+	Answer func(w http.ResponseWriter, r *http.Request) bool
+
+	// ReadHeaderTimeout, IdleTimeout and WriteTimeout mean what they mean
+	// for http.Server: the time to read a request head (from the first
+	// byte; from the accept for a connection's first request), the time a
+	// kept-alive connection may wait for its next request (zero: the
+	// ReadHeaderTimeout), and the time to write a response. Zero: none.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	WriteTimeout      time.Duration
+
+	// Logger receives a panic of Answer, at error level. Nil:
+	// slog.Default().
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	ln       *Listener
+	shutdown atomic.Bool
+	wg       sync.WaitGroup
+}
+
+// ErrServerClosed is returned by [Listener.Accept] once the listener or the
+// server is closed.
+var ErrServerClosed = errors.New("h1: server closed")
+
+// Listen starts serving inner and returns the listener to give to
+// http.Server.Serve, which accepts through it the connections handed
+// over. A Server listens once.
+func (s *Server) Listen(inner net.Listener) (*Listener, error) {
+	if s.Answer == nil {
+		return nil, errors.New("h1: Server.Answer is nil")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil, errors.New("h1: Server.Listen called twice")
+	}
+	if s.shutdown.Load() {
+		return nil, ErrServerClosed
+	}
+	s.conns = map[*conn]struct{}{}
+	l := &Listener{inner: inner, handoff: make(chan net.Conn), done: make(chan struct{})}
+	s.ln = l
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.accept(l)
+	}()
+	return l, nil
+}
+
+// Listener is the net.Listener through which net/http receives the
+// connections the Server hands over. Closing it closes the inner
+// listener; connections the Server is answering stay open until
+// [Server.Shutdown] or [Server.Close].
+type Listener struct {
+	inner     net.Listener
+	handoff   chan net.Conn
+	done      chan struct{}
+	closeOnce sync.Once
+	err       error // why accepting stopped; set before done closes
+}
+
+// Accept returns the next connection handed over.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.handoff:
+		return c, nil
+	case <-l.done:
+		return nil, l.err
+	}
+}
+
+// Close stops accepting.
+func (l *Listener) Close() error {
+	err := l.inner.Close()
+	l.stop(ErrServerClosed)
+	return err
+}
+
+// Addr is the inner listener's address.
+func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
+
+func (l *Listener) stop(err error) {
+	l.closeOnce.Do(func() {
+		l.err = err
+		close(l.done)
+	})
+}
+
+// accept runs the accept loop, retrying temporary errors as net/http
+// does.
+func (s *Server) accept(l *Listener) {
+	var delay time.Duration
+	for {
+		nc, err := l.inner.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-l.done:
+					return
+				}
+			}
+			if errors.Is(err, net.ErrClosed) {
+				err = ErrServerClosed
+			}
+			l.stop(err)
+			return
+		}
+		delay = 0
+		c := &conn{s: s, nc: nc}
+		if !s.track(c, true) {
+			nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// track adds or removes a connection; it reports false when adding to a
+// server that is shutting down.
+func (s *Server) track(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.conns, c)
+		return true
+	}
+	if s.shutdown.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+// Shutdown stops accepting, closes the connections waiting for a
+// request, and waits for the others to finish the response they are
+// writing, until ctx is done; it then closes them and returns ctx's
+// error. Connections already handed over belong to net/http's
+// http.Server.Shutdown.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdown.Store(true)
+	s.mu.Lock()
+	l := s.ln
+	s.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s.closeIdle() {
+			s.wg.Wait()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Close closes the listener and every connection at once.
+func (s *Server) Close() error {
+	s.shutdown.Store(true)
+	s.mu.Lock()
+	l := s.ln
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	var err error
+	if l != nil {
+		err = l.Close()
+	}
+	return err
+}
+
+// closeIdle closes the connections waiting for a request and reports
+// whether none is left.
+func (s *Server) closeIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.idle.Load() {
+			c.nc.Close()
+		}
+	}
+	return len(s.conns) == 0
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// conn is one connection served here.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	idle   atomic.Bool // waiting for the first byte of a request
+	remote string
+	req    http.Request
+	header http.Header
+	vals   []string // backing store of the header's values
+	url    url.URL  // the request's URL, reused
+	last   string   // the target url was parsed from
+	lastU  url.URL
+	w      responseWriter
+	head   head
+	read   deadline
+	wdl    deadline
+}
+
+// serve answers requests until the connection closes, goes idle too
+// long, or is handed over.
+func (c *conn) serve() {
+	s := c.s
+	defer s.track(c, false)
+	c.remote = c.nc.RemoteAddr().String()
+	c.header = make(http.Header, 16)
+	c.w.header = make(http.Header, 16)
+	buf := make([]byte, bufSize)
+	n := 0 // bytes in buf
+	first := true
+	for {
+		// Wait for a request, then read its head. A connection's first
+		// request has ReadHeaderTimeout from the accept; later ones wait
+		// IdleTimeout for their first byte, then ReadHeaderTimeout.
+		if n == 0 {
+			c.idle.Store(true)
+			if s.shutdown.Load() {
+				c.nc.Close()
+				return
+			}
+			if first {
+				c.read.arm(c.nc, time.Now(), s.ReadHeaderTimeout, armHeader)
+			} else {
+				c.read.arm(c.nc, time.Now(), cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
+			}
+			m, _ := c.nc.Read(buf)
+			c.idle.Store(false)
+			if m == 0 {
+				c.nc.Close()
+				return
+			}
+			n = m
+		}
+		st := parse(buf[:n], &c.head)
+		if st == partial && !first {
+			c.read.arm(c.nc, time.Now(), s.ReadHeaderTimeout, armHeader)
+		}
+		for st == partial {
+			if n == len(buf) {
+				st = decline
+				break
+			}
+			m, err := c.nc.Read(buf[n:])
+			n += m
+			if err != nil {
+				c.nc.Close()
+				return
+			}
+			st = parse(buf[:n], &c.head)
+		}
+		first = false
+		if st == decline || !c.request(buf[:c.head.end]) {
+			c.handOver(buf[:n])
+			return
+		}
+		end := c.head.end
+		if !c.answer() {
+			c.handOver(buf[:n])
+			return
+		}
+		if err := c.write(); err != nil || c.w.closes() || s.shutdown.Load() {
+			c.closeAfterReply(err == nil)
+			return
+		}
+		n = copy(buf, buf[end:n])
+	}
+}
+
+// Kinds of read deadline.
+const (
+	armNone = iota
+	armHeader
+	armIdle
+	armWrite
+)
+
+// deadline is a read or write deadline, re-armed lazily: setting one
+// costs a timer update per request, so an idle or write deadline is set
+// a sixteenth of its duration later than asked, and kept for as long as
+// that slack lasts. A timeout is then never shorter than configured and
+// at most 1/16 longer. Header deadlines are always set exactly.
+type deadline struct {
+	kind  int
+	armed time.Time // when it was set
+}
+
+func (d *deadline) arm(nc net.Conn, now time.Time, dur time.Duration, kind int) {
+	if dur <= 0 {
+		if d.kind != armNone {
+			d.set(nc, kind, time.Time{})
+			d.kind = armNone
+		}
+		return
+	}
+	slack := dur / 16
+	if kind == armHeader {
+		slack = 0
+	} else if d.kind == kind && now.Sub(d.armed) < slack {
+		return
+	}
+	d.kind, d.armed = kind, now
+	d.set(nc, kind, now.Add(dur+slack))
+}
+
+func (d *deadline) set(nc net.Conn, kind int, t time.Time) {
+	if kind == armWrite {
+		nc.SetWriteDeadline(t)
+	} else {
+		nc.SetReadDeadline(t)
+	}
+}
+
+// request builds c.req from the head in b.
+func (c *conn) request(b []byte) bool {
+	h := &c.head
+	if !httpguts.ValidHostHeader(string(b[h.host[0]:h.host[1]])) {
+		return false
+	}
+	if string(b[h.target[0]:h.target[1]]) != c.last {
+		u, err := url.ParseRequestURI(string(b[h.target[0]:h.target[1]]))
+		if err != nil {
+			return false
+		}
+		c.last, c.lastU = string(b[h.target[0]:h.target[1]]), *u
+	}
+	// One string holds every value of the request.
+	hs := string(b)
+	clear(c.header)
+	c.vals = c.vals[:0]
+	for i := range h.n {
+		f := &h.fields[i]
+		v := hs[f.from:f.to]
+		if old, ok := c.header[f.name]; ok {
+			c.header[f.name] = append(old[:len(old):len(old)], v)
+			continue
+		}
+		c.vals = append(c.vals, v)
+		c.header[f.name] = c.vals[len(c.vals)-1 : len(c.vals) : len(c.vals)]
+	}
+	if h.pragma && !h.cacheCtl {
+		c.header["Cache-Control"] = []string{"no-cache"}
+	}
+	c.url = c.lastU
+	proto, minor := "HTTP/1.1", 1
+	if h.minor == 0 {
+		proto, minor = "HTTP/1.0", 0
+	}
+	c.req = http.Request{
+		Method:     h.method,
+		URL:        &c.url,
+		Proto:      proto,
+		ProtoMajor: 1,
+		ProtoMinor: minor,
+		Header:     c.header,
+		Body:       http.NoBody,
+		Host:       hs[h.host[0]:h.host[1]],
+		RemoteAddr: c.remote,
+		RequestURI: c.last,
+		Close:      h.close || minor == 0 && !h.keepAlive,
+	}
+	return true
+}
+
+// answer asks the Server's Answer function and reports whether it
+// answered.
+func (c *conn) answer() (answered bool) {
+	c.w.reset(&c.req)
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.logger().Error("h1: panic answering a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			// Nothing was sent yet: close without an answer, as net/http
+			// does after a handler's panic.
+			c.w.broken = true
+			answered = true
+		}
+	}()
+	if !c.s.Answer(&c.w, &c.req) {
+		if c.w.touched {
+			panic("h1: Answer used the ResponseWriter and returned false")
+		}
+		return false
+	}
+	return true
+}
+
+// write sends the response Answer made.
+func (c *conn) write() error {
+	if c.w.broken {
+		return net.ErrClosed
+	}
+	out := c.w.serialize()
+	c.wdl.arm(c.nc, time.Now(), c.s.WriteTimeout, armWrite)
+	_, err := c.nc.Write(out)
+	return err
+}
+
+// closeAfterReply closes the connection after a response, sending FIN
+// first and reading what the client still sends for a moment, so that a
+// pipelined request does not turn the close into a reset that could
+// destroy the response (as net/http does).
+func (c *conn) closeAfterReply(graceful bool) {
+	if !graceful {
+		c.nc.Close()
+		return
+	}
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		var b [512]byte
+		for {
+			if _, err := c.nc.Read(b[:]); err != nil {
+				break
+			}
+		}
+	}
+	c.nc.Close()
+}
+
+// handOver gives the connection, with the bytes read and not answered, to
+// net/http.
+func (c *conn) handOver(unread []byte) {
+	c.nc.SetDeadline(time.Time{})
+	hc := &handedConn{Conn: c.nc, pre: append([]byte(nil), unread...)}
+	l := c.s.ln
+	select {
+	case l.handoff <- hc:
+	case <-l.done:
+		c.nc.Close()
+	}
+}
+
+// handedConn is a connection handed to net/http: it reads the bytes the
+// Server read and did not answer before the rest.
+type handedConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *handedConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		if len(c.pre) == 0 {
+			c.pre = nil
+		}
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// CloseWrite half-closes a TCP connection, which net/http uses before
+// closing one.
+func (c *handedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -1,0 +1,286 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// dial opens a connection with a deadline far enough to never matter
+// unless the server misbehaves.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// waitClosed reads until the server closes c, and fails if it sends
+// anything or the deadline passes first.
+func waitClosed(t *testing.T, c net.Conn) {
+	t.Helper()
+	b, err := io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("connection still open after 10 s (read %q)", b)
+	}
+	if len(b) > 0 {
+		t.Fatalf("server sent %q before closing", b)
+	}
+}
+
+func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, raw string) *http.Response {
+	t.Helper()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+
+func TestTimeouts(t *testing.T) {
+	t.Parallel()
+	newServer := func() *Server {
+		return &Server{Answer: func(w http.ResponseWriter, r *http.Request) bool { ok(w, r); return true },
+			ReadHeaderTimeout: 100 * time.Millisecond, IdleTimeout: 200 * time.Millisecond}
+	}
+	t.Run("idle", func(t *testing.T) {
+		t.Parallel()
+		addr := listenFast(t, newServer(), ok)
+		c := dial(t, addr)
+		br := bufio.NewReader(c)
+		if resp := roundTrip(t, c, br, req("GET / HTTP/1.1", "Host: a")); resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		waitClosed(t, c)
+	})
+	t.Run("first request head", func(t *testing.T) {
+		t.Parallel()
+		c := dial(t, listenFast(t, newServer(), ok))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n")
+		waitClosed(t, c)
+	})
+	t.Run("later request head", func(t *testing.T) {
+		t.Parallel()
+		c := dial(t, listenFast(t, newServer(), ok))
+		br := bufio.NewReader(c)
+		roundTrip(t, c, br, req("GET / HTTP/1.1", "Host: a"))
+		io.WriteString(c, "GET / HTTP/1.1\r\n")
+		waitClosed(t, c)
+	})
+	t.Run("silent client", func(t *testing.T) {
+		t.Parallel()
+		c := dial(t, listenFast(t, newServer(), ok))
+		waitClosed(t, c)
+	})
+}
+
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s := &Server{Answer: func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/slow" {
+			once.Do(func() { close(entered) })
+			<-release
+		}
+		io.WriteString(w, "done\n")
+		return true
+	}}
+	addr := listenFast(t, s, ok)
+	idle := dial(t, addr)
+	ibr := bufio.NewReader(idle)
+	roundTrip(t, idle, ibr, req("GET / HTTP/1.1", "Host: a"))
+	busy := dial(t, addr)
+	io.WriteString(busy, req("GET /slow HTTP/1.1", "Host: a"))
+	<-entered
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.Shutdown(context.Background()) }()
+	waitClosed(t, idle)
+	close(release)
+	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil {
+		t.Fatalf("in-flight request lost: %v", err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "done\n" {
+		t.Errorf("in-flight response body %q", b)
+	}
+	if err := <-errc; err != nil {
+		t.Errorf("Shutdown() = %v", err)
+	}
+	if _, err := net.Dial("tcp", addr); err == nil {
+		t.Error("still accepting after Shutdown")
+	}
+}
+
+func TestShutdownDeadline(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	s := &Server{Answer: func(w http.ResponseWriter, r *http.Request) bool {
+		close(entered)
+		<-release
+		return true
+	}}
+	defer close(release)
+	c := dial(t, listenFast(t, s, ok))
+	io.WriteString(c, req("GET / HTTP/1.1", "Host: a"))
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown() = %v, want %v", err, context.DeadlineExceeded)
+	}
+	waitClosed(t, c)
+}
+
+func TestPanicClosesConnection(t *testing.T) {
+	t.Parallel()
+	var logged strings.Builder
+	var mu sync.Mutex
+	s := &Server{
+		Answer: func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == "/panic" {
+				w.Header().Set("X-Half", "done")
+				panic("boom")
+			}
+			ok(w, r)
+			return true
+		},
+		Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil)),
+	}
+	addr := listenFast(t, s, ok)
+	c := dial(t, addr)
+	io.WriteString(c, req("GET /panic HTTP/1.1", "Host: a"))
+	waitClosed(t, c)
+	c2 := dial(t, addr)
+	if resp := roundTrip(t, c2, bufio.NewReader(c2), req("GET / HTTP/1.1", "Host: a")); resp.StatusCode != 200 {
+		t.Errorf("after a panic: status %d", resp.StatusCode)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logged.String(), "boom") {
+		t.Errorf("panic not logged: %q", logged.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// TestDeclineAfterWriting: an Answer that writes and then declines is a
+// bug; the connection closes rather than send half a response or read the
+// request twice.
+func TestDeclineAfterWriting(t *testing.T) {
+	t.Parallel()
+	s := &Server{Answer: func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("X", "1")
+		return false
+	}, Logger: slog.New(slog.DiscardHandler)}
+	c := dial(t, listenFast(t, s, ok))
+	io.WriteString(c, req("GET / HTTP/1.1", "Host: a"))
+	waitClosed(t, c)
+}
+
+func TestListenErrors(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := (&Server{}).Listen(ln); err == nil {
+		t.Error("Listen without Answer: no error")
+	}
+	s := &Server{Answer: func(http.ResponseWriter, *http.Request) bool { return false }}
+	if _, err := s.Listen(ln); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Listen(ln); err == nil {
+		t.Error("second Listen: no error")
+	}
+	s.Close()
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	closed := &Server{Answer: s.Answer}
+	closed.Close()
+	if _, err := closed.Listen(l2); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Listen after Close = %v, want %v", err, ErrServerClosed)
+	}
+}
+
+// TestHandOverAfterClose: a connection handed over once net/http stopped
+// accepting is closed, not leaked.
+func TestHandOverAfterClose(t *testing.T) {
+	t.Parallel()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Answer: func(http.ResponseWriter, *http.Request) bool { return false }}
+	ln, err := s.Listen(inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, inner.Addr().String())
+	ln.Close() // no http.Server ever accepts
+	io.WriteString(c, req("GET / HTTP/1.1", "Host: a"))
+	waitClosed(t, c)
+	if _, err := ln.Accept(); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Accept after Close = %v, want %v", err, ErrServerClosed)
+	}
+	s.Close()
+}
+
+// TestLargeBody: the fast path sends a large body with its length where
+// net/http chunks it; what the client reads is the same.
+func TestLargeBody(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("0123456789abcdef", 4096)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, body)
+	})
+	s := serve(t, h, nil)
+	for _, addr := range []string{s.fast, s.slow} {
+		c := dial(t, addr)
+		io.WriteString(c, req("GET / HTTP/1.1", "Host: a"))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || string(b) != body || resp.Header.Get("Content-Type") != "text/plain" {
+			t.Errorf("%s: body of %d bytes, err %v, header %v", addr, len(b), err, resp.Header)
+		}
+	}
+}
