@@ -172,7 +172,53 @@ type App struct {
 	// over HTTPS ("secure_cookies"). Absent: false; the edge leaves the
 	// app's cookies alone.
 	SecureCookies bool `yaml:"secure_cookies"`
+
+	// Respond lists static answers the edge serves itself, without the
+	// upstream: health checks, robots.txt, a maintenance text
+	// ("respond"). At most 256, each for a different path. Absent: none.
+	Respond []Response `yaml:"respond"`
 }
+
+// Response is a static answer of the edge to one exact request path.
+type Response struct {
+	// Path is the request path answered, compared byte for byte with the
+	// decoded path of the request (r.URL.Path) ("path"). Required, and
+	// unique within the app. It starts with "/", is at most 1024 bytes
+	// of printable ASCII without space, "?", "#", "%", backslash or ";",
+	// has no empty segment ("//") and no "." or ".." segment, and is not
+	// under the ACME challenge path ([forcehttps.ACMEChallengePrefix]),
+	// which the certificate manager answers. Percent-encoding is refused
+	// because the comparison is made after decoding: "/a%20b" would only
+	// match a request for "/a%2520b".
+	Path string `yaml:"path"`
+
+	// Status is the response status, 200 to 599 ("status"); 1xx statuses
+	// are not final responses. Absent or 0: 200, which [Parse] and [Load]
+	// fill in. 204, 205 and 304 require an empty Body.
+	Status int `yaml:"status"`
+
+	// Body is the response body, at most 64 KiB ("body"). Absent: empty.
+	Body string `yaml:"body"`
+
+	// ContentType is the Content-Type of a non-empty Body
+	// ("content_type"): a type/subtype media type, parameters allowed,
+	// that [mime.ParseMediaType] accepts, without control characters. It
+	// is checked but not sent when Body is empty. Absent or "":
+	// [DefaultContentType], which [Parse] and [Load] fill in.
+	ContentType string `yaml:"content_type"`
+}
+
+// DefaultContentType is the Content-Type of a [Response] that does not
+// set one.
+const DefaultContentType = "text/plain; charset=utf-8"
+
+// Limits of the static responses of an app.
+const (
+	maxResponses    = 256
+	maxResponsePath = 1024
+	maxResponseBody = 64 << 10
+	defaultStatus   = 200
+)
 
 // Redirect configures the status of redirects to HTTPS.
 type Redirect struct {
@@ -337,6 +383,23 @@ func (c *Config) setDefaults() {
 	}
 	c.Limits = Limits{MaxHeaderBytes: 64 << 10}
 	c.AccessLog = AccessLog{Format: "json", Output: "stderr"}
+}
+
+// normalize replaces the zero values that stand for a default, whether
+// the key is absent or written out ("status: 0", `content_type: ""`), with
+// that default, so that the edge reads the values it sends.
+func (c *Config) normalize() {
+	for i := range c.Apps {
+		for j := range c.Apps[i].Respond {
+			r := &c.Apps[i].Respond[j]
+			if r.Status == 0 {
+				r.Status = defaultStatus
+			}
+			if r.ContentType == "" {
+				r.ContentType = DefaultContentType
+			}
+		}
+	}
 }
 
 // setDefaults fills in the values of absent keys of an app.

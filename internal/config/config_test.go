@@ -113,7 +113,7 @@ func TestParseErrors(t *testing.T) {
 		{"json unknown key", JSON, `{"tls": {"self_signed": ["localhost"]}, "apps": [{"name": "a", "domains": ["a.example.com"], "upstream": "http://127.0.0.1:1", "Name": "b"}]}`,
 			[]string{`apps[0].Name: unknown key (did you mean "name"?) (line 1)`}, ErrUnknownKey},
 		{"unknown key", YAML, app("    upstrem: blue\n"), []string{`apps[0].upstrem: unknown key (did you mean "upstream"?) (line 6)`}, ErrUnknownKey},
-		{"unknown key far from any", YAML, app("    zzzzzzzzzzzz: 1\n"), []string{`apps[0].zzzzzzzzzzzz: unknown key (known keys: domains, exempt_paths, force_https, hsts, include_dev_hosts, name, redirect, secure_cookies, security_headers, upstream) (line 6)`}, ErrUnknownKey},
+		{"unknown key far from any", YAML, app("    zzzzzzzzzzzz: 1\n"), []string{`apps[0].zzzzzzzzzzzz: unknown key (known keys: domains, exempt_paths, force_https, hsts, include_dev_hosts, name, redirect, respond, secure_cookies, security_headers, upstream) (line 6)`}, ErrUnknownKey},
 		{"duplicate key", YAML, app("    name: b\n"), []string{"apps[0].name: key repeated (first at line 3) (line 6)"}, ErrDuplicateKey},
 		{"bool type", YAML, app("    force_https: maybe\n"), []string{`apps[0].force_https: expected true or false, got "maybe" (line 6)`}, ErrType},
 		{"int type", YAML, app("    hsts: {max_age: 1y}\n"), []string{`apps[0].hsts.max_age: expected an integer, got "1y" (line 6)`}, ErrType},

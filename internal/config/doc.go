@@ -49,6 +49,11 @@
 //	    exempt_paths: [/healthz]  # served over plain HTTP; the ACME path always is
 //	    security_headers: {defaults: false, headers: {}}
 //	    secure_cookies: false
+//	    respond:                  # answered by the edge itself, not proxied
+//	      - path: /health         # the exact decoded request path; unique in the app
+//	        status: 200           # default 200; 200 to 599
+//	        body: "ok\n"          # default empty; at most 64 KiB
+//	        content_type: "text/plain; charset=utf-8"   # the default
 //	timeouts: {read_header: 10s, read: 60s, write: 60s, idle: 120s,
 //	           upstream_dial: 5s, upstream_response_header: 30s, shutdown: 20s}
 //	limits: {max_header_bytes: 65536, max_body_bytes: 0}
@@ -74,8 +79,9 @@
 // policy is built with [forcehttps.New] ([Config.Policy]), so statuses,
 // exempt paths, HSTS (preload needs max_age ≥ 31536000 and
 // include_subdomains) and headers are validated by the same code that
-// applies them, and its errors are reported at the app's keys. [Load] also
-// checks that certificate and CA files can be read.
+// applies them, and its errors are reported at the app's keys. Static
+// responses are checked as described below. [Load] also checks that
+// certificate and CA files can be read.
 //
 // # Decisions
 //
@@ -104,4 +110,27 @@
 // own process on a loopback port, so that it sees the request exactly as
 // an app would, X-Forwarded-* headers included. [Builtins] lists the
 // names.
+//
+// # Static responses
+//
+// An app's respond list holds answers the edge serves itself, in its own
+// process, without reaching the upstream: a health check, robots.txt,
+// security.txt, a maintenance text. Each answers one exact path,
+// compared byte for byte with the decoded request path (r.URL.Path):
+// /health answers neither /health/ nor /Health. [Parse] and [Load] fill
+// in the defaults, status 200 and [DefaultContentType], so that each
+// [Response] holds what is sent.
+//
+// The rules keep that comparison unambiguous and the answer sendable. A
+// path starts with "/", is printable ASCII without space, "?", "#", "%",
+// "\" or ";", has no "//" and no "." or ".." segment (a final "/" is
+// allowed), and is at most 1024 bytes: percent-encoding is refused because
+// the path is compared after decoding, and "\" and ";" mean something else
+// to some servers. No path may be under /.well-known/acme-challenge/,
+// whatever its case: the certificate manager answers there. A status is
+// 200 to 599, since a 1xx status is not a final answer, and 204, 205 and
+// 304 have no body. A body is at most 64 KiB. A content_type is a
+// type/subtype media type with optional parameters and no control
+// characters; it is checked even when the body is empty, though it is not
+// sent then. An app has at most 256 responses, each for a different path.
 package config

@@ -21,6 +21,7 @@ var (
 	ErrDuplicateName   = errors.New("duplicate app name")
 	ErrName            = errors.New("invalid app name")
 	ErrUpstream        = errors.New("invalid upstream")
+	ErrResponse        = errors.New("invalid static response")
 	ErrPolicy          = errors.New("invalid Force HTTPS policy")
 	ErrTLS             = errors.New("invalid TLS configuration")
 	ErrValue           = errors.New("invalid value")

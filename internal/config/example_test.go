@@ -34,3 +34,50 @@ func ExampleDefault() {
 	// Output:
 	// 127.0.0.1:8080 127.0.0.1:8443 inspector builtin:inspector true
 }
+
+func ExampleParse_respond() {
+	c, err := config.Parse([]byte(`
+tls: {self_signed: [localhost]}
+apps:
+  - name: shop
+    domains: [shop.example.com]
+    upstream: http://127.0.0.1:9000
+    respond:
+      - path: /health
+        body: "ok\n"
+      - path: /robots.txt
+        body: |
+          User-agent: *
+          Disallow: /cart/
+      - path: /favicon.ico
+        status: 204
+`), config.YAML)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range c.Apps[0].Respond {
+		fmt.Printf("%s %d %q %q\n", r.Path, r.Status, r.ContentType, r.Body)
+	}
+
+	_, err = config.Parse([]byte(`
+tls: {self_signed: [localhost]}
+apps:
+  - name: shop
+    domains: [shop.example.com]
+    upstream: http://127.0.0.1:9000
+    respond:
+      - {path: /health, status: 100}
+      - {path: "/health?full=1", body: ok}
+      - {path: /.well-known/acme-challenge/x}
+`), config.YAML)
+	fmt.Println(err)
+	// Output:
+	// /health 200 "text/plain; charset=utf-8" "ok\n"
+	// /robots.txt 200 "text/plain; charset=utf-8" "User-agent: *\nDisallow: /cart/\n"
+	// /favicon.ico 204 "text/plain; charset=utf-8" ""
+	// invalid configuration (3 errors):
+	//   apps[0].respond[0].status: 100 is not a final status: want 200 to 599 (line 8)
+	//   apps[0].respond[1].path: "/health?full=1": "?" is not allowed: the path is compared with the decoded request path (line 9)
+	//   apps[0].respond[2].path: "/.well-known/acme-challenge/x": the certificate manager answers /.well-known/acme-challenge/ and the paths under it (line 10)
+}

@@ -2,10 +2,16 @@ package config
 
 import (
 	"errors"
+	"mime"
+	"net/http"
+	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/forcehttps/forcehttps"
 )
@@ -27,6 +33,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"apps": [{"name": "a", "domains": ["a.example"], "upstream": "http://127.0.0.1:1"}], "tls": {"self_signed": ["a.example"]}}`), true)
 	f.Add([]byte("a: &a [*a]\n"), false)
 	f.Add([]byte("apps: [{hsts: {max_age: 0x10}}, {timeouts: 1}]"), false)
+	f.Add([]byte(respondApp(`{path: /health, body: "ok\n"}`, `{path: /down, status: 503, content_type: "text/html; charset=utf-8", body: "<p>soon</p>"}`, "{path: /empty, status: 204}")), false)
+	f.Add([]byte(respondApp(`{path: "/a?b", status: 101, content_type: "text/plain\r\nX: y"}`, "{path: /.well-known/acme-challenge/x}", "{path: /a//../b, status: 304, body: x}")), false)
+	f.Add([]byte(`{"tls": {"self_signed": ["a.example"]}, "apps": [{"name": "a", "domains": ["a.example"], "upstream": "http://127.0.0.1:1", "respond": [{"path": "/r", "status": 0, "content_type": ""}]}]}`), true)
 	f.Fuzz(func(t *testing.T, data []byte, isJSON bool) {
 		format := YAML
 		if isJSON {
@@ -44,6 +53,7 @@ func FuzzParse(f *testing.F) {
 				if _, err := forcehttps.New(c.Policy(&c.Apps[i], c.PublicHTTPSPort())); err != nil {
 					t.Fatalf("accepted app %d has an invalid policy: %v", i, err)
 				}
+				checkAcceptedResponses(t, c.Apps[i].Respond)
 			}
 			return
 		}
@@ -59,6 +69,90 @@ func FuzzParse(f *testing.F) {
 			}
 			if fe.Message == "" {
 				t.Errorf("error at %q has no message", fe.Path)
+			}
+		}
+	})
+}
+
+// checkAcceptedResponses asserts what the edge relies on in the static
+// responses of an accepted configuration: defaults filled in, a final
+// status, a body only where the status allows one, a sendable
+// Content-Type, and paths that are unique, clean, and outside the ACME
+// challenge path.
+func checkAcceptedResponses(t *testing.T, rs []Response) {
+	t.Helper()
+	if len(rs) > 256 {
+		t.Fatalf("accepted %d responses", len(rs))
+	}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if r.Status < 200 || r.Status > 599 {
+			t.Errorf("accepted response %q has status %d", r.Path, r.Status)
+		}
+		if r.Body != "" && (r.Status == http.StatusNoContent || r.Status == http.StatusResetContent || r.Status == http.StatusNotModified) {
+			t.Errorf("accepted response %q has a body with status %d", r.Path, r.Status)
+		}
+		if len(r.Body) > 64<<10 {
+			t.Errorf("accepted response %q has a %d-byte body", r.Path, len(r.Body))
+		}
+		if _, _, err := mime.ParseMediaType(r.ContentType); err != nil || !httpguts.ValidHeaderFieldValue(r.ContentType) {
+			t.Errorf("accepted response %q has Content-Type %q (%v)", r.Path, r.ContentType, err)
+		}
+		checkAcceptedPath(t, r.Path)
+		if seen[r.Path] {
+			t.Errorf("accepted path %q twice in one app", r.Path)
+		}
+		seen[r.Path] = true
+	}
+}
+
+// checkAcceptedPath asserts that an accepted response path is what a
+// request for it decodes to, exactly (escaped, sent and parsed back, it
+// is the same path with no query or fragment), and that cleaning leaves
+// it as it is.
+func checkAcceptedPath(t *testing.T, p string) {
+	t.Helper()
+	if p == "" || p[0] != '/' || len(p) > 1024 {
+		t.Fatalf("accepted path %q: empty, relative or longer than 1024 bytes", p)
+	}
+	if strings.HasPrefix(strings.ToLower(p), forcehttps.ACMEChallengePrefix) {
+		t.Errorf("accepted path %q under the ACME challenge prefix", p)
+	}
+	want := path.Clean(p)
+	if strings.HasSuffix(p, "/") && p != "/" {
+		want += "/"
+	}
+	if want != p {
+		t.Errorf("accepted path %q, which cleans to %q", p, want)
+	}
+	u, err := url.ParseRequestURI((&url.URL{Path: p}).EscapedPath())
+	if err != nil || u.Path != p || u.RawQuery != "" || u.Fragment != "" {
+		t.Errorf("accepted path %q, which a request reads back as %q (%v)", p, u, err)
+	}
+}
+
+// FuzzResponsePath checks the rules for the path of a static response
+// against properties: an accepted path is one that a request decodes to
+// exactly, and nothing panics.
+func FuzzResponsePath(f *testing.F) {
+	for _, p := range []string{"/", "/health", "/dir/", "/a/./b", "/a/../b", "//", "/a%20b", "/a?b", "/a#b", "/a;b", "/a\\b", "/café", "health", "/.well-known/acme-challenge/x", "/.well-known/security.txt", "/a:b@c!$&'()*+,=~_-"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		msg := checkResponsePath(p)
+		if p == "" {
+			if msg != "" {
+				t.Errorf("checkResponsePath(%q) = %q, want the empty path left to the caller", p, msg)
+			}
+			return
+		}
+		if msg != "" {
+			return
+		}
+		checkAcceptedPath(t, p)
+		for i := range len(p) {
+			if b := p[i]; b <= ' ' || b >= 0x7f || strings.IndexByte("?#%\\;", b) >= 0 {
+				t.Errorf("checkResponsePath accepted %q with byte %q", p, b)
 			}
 		}
 	})

@@ -52,6 +52,7 @@ func parse(data []byte, format Format) (*Config, []*FieldError) {
 	if lines == nil { // the document did not parse
 		return nil, errs
 	}
+	c.normalize()
 	v := &validator{lines: lines, errs: errs, decoded: len(errs)}
 	c.validate(v)
 	if len(v.errs) > 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -333,7 +334,114 @@ func (c *Config) validateApps(v *validator) {
 		}
 		c.validateUpstream(v, p+".upstream", a.Upstream)
 		c.validatePolicy(v, p, a)
+		validateRespond(v, p+".respond", a.Respond)
 	}
+}
+
+// validateRespond checks the static responses of an app.
+func validateRespond(v *validator, path string, list []Response) {
+	if len(list) > maxResponses {
+		v.add(path, ErrResponse, "%d entries: at most %d", len(list), maxResponses)
+	}
+	paths := make(map[string]int, len(list))
+	for i := range list {
+		r := &list[i]
+		p := fmt.Sprintf("%s[%d]", path, i)
+		switch msg := checkResponsePath(r.Path); {
+		case r.Path == "":
+			v.add(p+".path", ErrRequired, "a path is required")
+		case msg != "":
+			v.add(p+".path", ErrResponse, "%q: %s", truncate(r.Path, 64), msg)
+		default:
+			if j, dup := paths[r.Path]; dup {
+				v.add(p+".path", ErrResponse, "%q is also the path of respond[%d]", truncate(r.Path, 64), j)
+			} else {
+				paths[r.Path] = i
+			}
+		}
+		switch s := r.Status; {
+		case s == 0:
+			// 200: Parse fills it in; a Config built in code may leave it.
+		case s >= 100 && s <= 199:
+			v.add(p+".status", ErrResponse, "%d is not a final status: want 200 to 599", s)
+		case s < 200 || s > 599:
+			v.add(p+".status", ErrResponse, "%d is out of range: want 200 to 599", s)
+		}
+		switch {
+		case len(r.Body) > maxResponseBody:
+			v.add(p+".body", ErrResponse, "%d bytes: at most %d", len(r.Body), maxResponseBody)
+		case r.Body != "" && (r.Status == 204 || r.Status == 205 || r.Status == 304):
+			v.add(p+".body", ErrResponse, "a %d response has no body: remove the body or change the status", r.Status)
+		}
+		// "" is DefaultContentType: Parse fills it in.
+		if r.ContentType != "" {
+			if msg := checkContentType(r.ContentType); msg != "" {
+				v.add(p+".content_type", ErrResponse, "%q: %s", truncate(r.ContentType, 64), msg)
+			}
+		}
+	}
+}
+
+// acmeDir is the ACME challenge directory, without its final slash.
+var acmeDir = strings.TrimSuffix(forcehttps.ACMEChallengePrefix, "/")
+
+// checkResponsePath returns what is wrong with p, the path of a static
+// response, or "" if nothing is; an empty p is reported by the caller.
+func checkResponsePath(p string) string {
+	switch {
+	case p == "":
+		return ""
+	case len(p) > maxResponsePath:
+		return fmt.Sprintf("%d bytes: at most %d", len(p), maxResponsePath)
+	case p[0] != '/':
+		return `must start with "/"`
+	}
+	for i := range len(p) {
+		b := p[i]
+		if b <= ' ' || b >= 0x7f {
+			return "only printable ASCII without spaces is allowed"
+		}
+		// The path is compared with the decoded request path, where "?"
+		// and "#" never appear and "%" stands for itself. Some servers and
+		// proxies read "\" as "/" and ";" as the start of parameters, so
+		// the path they see would not be the one compared here.
+		if strings.IndexByte(`?#%\;`, b) >= 0 {
+			return fmt.Sprintf("%q is not allowed: the path is compared with the decoded request path", string(b))
+		}
+	}
+	if strings.Contains(p, "//") {
+		return `has an empty segment ("//")`
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Sprintf("has a %q segment", seg)
+		}
+	}
+	// Compared ignoring case: a path that differs from the challenge
+	// prefix only in case is a mistake, not an answer anyone means.
+	if strings.EqualFold(p, acmeDir) || (len(p) > len(acmeDir) && strings.EqualFold(p[:len(acmeDir)+1], forcehttps.ACMEChallengePrefix)) {
+		return fmt.Sprintf("the certificate manager answers %s and the paths under it", forcehttps.ACMEChallengePrefix)
+	}
+	return ""
+}
+
+// checkContentType returns what is wrong with a Content-Type value, or ""
+// if nothing is.
+func checkContentType(ct string) string {
+	for i := range len(ct) {
+		if b := ct[i]; b < ' ' || b == 0x7f {
+			return "control characters are not allowed"
+		}
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+		return "not a media type: " + strings.TrimPrefix(err.Error(), "mime: ")
+	case !strings.Contains(mt, "/"):
+		// ParseMediaType accepts a lone token, as for Content-Disposition.
+		return `not a media type: want type/subtype, such as "text/plain"`
+	}
+	return ""
 }
 
 func (c *Config) validateUpstream(v *validator, path, s string) {

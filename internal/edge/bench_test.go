@@ -1,13 +1,19 @@
 package edge
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/forcehttps/forcehttps/internal/h1"
 )
 
 // benchServer returns a listening (not serving) edge whose handlers the
@@ -78,3 +84,84 @@ func BenchmarkProxy(b *testing.B) {
 		b.Fatalf("not proxied with HSTS: %v", w.h)
 	}
 }
+
+// BenchmarkFastPathRedirect measures the plain-HTTP fast path in memory:
+// one keep-alive connection whose every read returns the same request,
+// through package h1's parser, the edge's answer and the response
+// writer; the writes are discarded. What is left out is the system calls.
+func BenchmarkFastPathRedirect(b *testing.B) {
+	s := benchServer(b, "http://127.0.0.1:1")
+	s.access = nil // as with access_log: {output: "off"}
+	request := []byte("GET /cart?id=7 HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	fc := &loopConn{req: request, n: b.N, start: make(chan struct{}, 1), done: make(chan struct{})}
+	f := &h1.Server{Answer: s.answerHTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, WriteTimeout: time.Minute}
+	ln, err := f.Listen(&oneConnListener{c: fc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	fc.start <- struct{}{}
+	<-fc.done
+	b.StopTimer()
+	if !bytes.HasPrefix(fc.last, []byte("HTTP/1.1 301 ")) {
+		b.Fatalf("not a redirect: %q", fc.last)
+	}
+}
+
+// loopConn is a connection whose reads return req n times, then EOF.
+type loopConn struct {
+	net.Conn
+	req   []byte
+	n     int
+	last  []byte
+	start chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (c *loopConn) Read(p []byte) (int, error) {
+	if c.start != nil {
+		<-c.start
+		c.start = nil
+	}
+	if c.n == 0 {
+		return 0, io.EOF
+	}
+	c.n--
+	return copy(p, c.req), nil
+}
+
+func (c *loopConn) Write(p []byte) (int, error) {
+	c.last = append(c.last[:0], p...)
+	return len(p), nil
+}
+
+func (c *loopConn) Close() error                     { c.once.Do(func() { close(c.done) }); return nil }
+func (c *loopConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 5000} }
+func (c *loopConn) SetDeadline(time.Time) error      { return nil }
+func (c *loopConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *loopConn) SetWriteDeadline(time.Time) error { return nil }
+
+// oneConnListener accepts one connection, when the benchmark starts.
+type oneConnListener struct {
+	c      *loopConn
+	served bool
+	closed chan struct{}
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	if l.closed == nil {
+		l.closed = make(chan struct{})
+	}
+	if !l.served {
+		l.served = true
+		return l.c, nil
+	}
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *oneConnListener) Close() error   { close(l.closed); return nil }
+func (l *oneConnListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }

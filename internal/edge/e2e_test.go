@@ -30,7 +30,10 @@ apps:
   - name: shop
     domains: [shop.example.com, "*.shop.example.com"]
     upstream: %s
-    exempt_paths: [/healthz]
+    exempt_paths: [/healthz, /ping]
+    respond:
+      - {path: /ping, body: "pong\n"}
+      - {path: /gone, status: 410, body: "gone\n"}
   - name: web
     domains: [web.example.com]
     upstream: %s
@@ -48,6 +51,9 @@ apps:
     upstream: %s
     force_https: false
     hsts: {revoke: true}
+    respond:
+      - {path: /static, body: "<p>hi</p>", content_type: text/html}
+      - {path: /empty, status: 204}
   - name: plain
     domains: [plain.example.com, 127.0.0.1]
     upstream: %s
@@ -606,7 +612,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	a := appsConfig(t)
 	// B differs in the HSTS policy, the backend and the upstream timeouts
 	// (so that the transport is replaced too).
-	bCfg := "timeouts: {upstream_dial: 4s}\n" + strings.Replace(a, "exempt_paths: [/healthz]", "exempt_paths: [/healthz]\n    hsts: {max_age: 86400}", 1)
+	bCfg := "timeouts: {upstream_dial: 4s}\n" + strings.Replace(a, "exempt_paths: [/healthz, /ping]", "exempt_paths: [/healthz, /ping]\n    hsts: {max_age: 86400}", 1)
 	bBackend := echoBackend(t, "shop-b").URL
 	bCfg = regexp.MustCompile(`(name: shop\n    domains: \[[^\]]*\]\n    upstream: )(\S+)`).ReplaceAllString(bCfg, "${1}"+bBackend)
 	invalid := a + "  - name: shop\n    domains: [shop.example.com]\n    upstream: ftp://x\n"

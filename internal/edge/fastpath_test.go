@@ -44,6 +44,12 @@ var fastRequests = []struct {
 	{"forwarding headers from a stranger", raw("GET / HTTP/1.1", "Host: shop.example.com", "X-Forwarded-Proto: https", "Forwarded: proto=https"), []string{"GET"}, true, false},
 	{"pipelined", raw("GET /1 HTTP/1.1", "Host: shop.example.com") + raw("GET /2 HTTP/1.1", "Host: blog.example.com") + raw("GET /3 HTTP/1.1", "Host: shop.example.com"), []string{"GET", "GET", "GET"}, true, true},
 
+	{"static answer, exempt path", raw("GET /ping HTTP/1.1", "Host: shop.example.com"), []string{"GET"}, true, false},
+	{"static answer, redirected", raw("GET /gone HTTP/1.1", "Host: shop.example.com"), []string{"GET"}, true, false},
+	{"static answer, force https off", raw("GET /static HTTP/1.1", "Host: blog.example.com"), []string{"GET"}, true, false},
+	{"static answer, head", raw("HEAD /static HTTP/1.1", "Host: blog.example.com"), []string{"HEAD"}, true, false},
+	{"static answer, no content", raw("GET /empty HTTP/1.1", "Host: blog.example.com"), []string{"GET"}, true, false},
+	{"static answer, other path", raw("GET /static/x HTTP/1.1", "Host: blog.example.com"), []string{"GET"}, false, false},
 	{"exempt path", raw("GET /healthz HTTP/1.1", "Host: shop.example.com"), []string{"GET"}, false, false},
 	{"force https off", raw("GET /x HTTP/1.1", "Host: blog.example.com"), []string{"GET"}, false, false},
 	{"dev host", raw("GET / HTTP/1.1", "Host: 127.0.0.1"), []string{"GET"}, false, false},
@@ -168,7 +174,7 @@ func TestAnswerHTTP(t *testing.T) {
 		t.Fatal("no access log line for the requests answered")
 	}
 	for _, l := range lines {
-		if a := l["action"]; a != "redirect" && a != "refuse" {
+		if a := l["action"]; a != "redirect" && a != "refuse" && a != "respond" {
 			b, _ := json.Marshal(l)
 			t.Errorf("access log line for a request the fast path declined: %s", b)
 		}

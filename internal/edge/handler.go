@@ -36,6 +36,7 @@ const (
 	actionACME     = "acme"
 	actionReject   = "reject"
 	actionError    = "error"
+	actionRespond  = "respond" // a static answer of the app's "respond" list
 )
 
 // request is the edge's state for one request: the response writer that
@@ -105,18 +106,21 @@ func route(sn *snapshot, r *http.Request) routing {
 }
 
 // answerHTTP is the plain-HTTP fast path's answer function (see package
-// h1): it answers the requests the edge answers itself, redirects and
-// refusals, exactly as serve would, and leaves the others (ACME
-// challenges, invalid or unknown hosts, requests to proxy) to net/http,
-// having written and recorded nothing.
+// h1): it answers the requests the edge answers itself (redirects,
+// refusals, static answers) exactly as serve would, and leaves the others
+// (ACME challenges, invalid or unknown hosts, requests to proxy) to
+// net/http, having written and recorded nothing.
 func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 	if strings.HasPrefix(r.URL.Path, forcehttps.ACMEChallengePrefix) {
 		return false
 	}
 	start, sn := s.now(), s.snap.Load()
 	rt := route(sn, r)
-	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Redirect && rt.d.Action != forcehttps.Refuse {
+	if rt.hostErr != nil || rt.a == nil {
 		return false
+	}
+	if rt.d.Action == forcehttps.Serve && rt.a.static[r.URL.Path] == nil {
+		return false // to the proxy
 	}
 	s.answer(w, r, false, start, sn, &rt)
 	return true
@@ -199,6 +203,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 	case forcehttps.Refuse:
 		rq.action = actionRefuse
 		a.mw.Serve(rq, r, *d, a.proxy)
+		return
+	}
+	if sa := a.static[r.URL.Path]; sa != nil {
+		rq.action = actionRespond
+		a.mw.Serve(rq, r, *d, sa)
 		return
 	}
 	rq.action = actionProxy

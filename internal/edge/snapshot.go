@@ -39,8 +39,9 @@ type app struct {
 	cfg         *config.App
 	snap        *snapshot
 	mw          *forcehttps.Middleware
-	proxy       http.Handler // the reverse proxy, served through mw.Serve
-	misdirected http.Handler // mw.Handler(421)
+	proxy       http.Handler             // the reverse proxy, served through mw.Serve
+	static      map[string]*staticAnswer // the "respond" list, by path
+	misdirected http.Handler             // mw.Handler(421)
 	target      *url.URL
 	force       bool
 	m           *appMetrics
@@ -102,7 +103,7 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("edge: apps[%d]: %w", i, err)
 		}
-		a := &app{name: ac.Name, cfg: ac, snap: sn, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name)}
+		a := &app{name: ac.Name, cfg: ac, snap: sn, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond)}
 		if name, ok := ac.BuiltinName(); ok {
 			// The builtin trusts the edge, its only client, as a proxy.
 			bc := fc

@@ -122,7 +122,7 @@ func (w *responseWriter) writeHead() {
 // serialize completes the response: what net/http adds to the handler's
 // fields (Date, Content-Length, a sniffed Content-Type, Connection), then
 // the body.
-func (w *responseWriter) serialize() []byte {
+func (w *responseWriter) serialize(now time.Time) []byte {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -131,7 +131,7 @@ func (w *responseWriter) serialize() []byte {
 	head := r.Method == http.MethodHead
 	if !w.haveDate {
 		b = append(b, "Date: "...)
-		b = append(b, httpDate()...)
+		b = append(b, httpDate(now)...)
 		b = append(b, "\r\n"...)
 	}
 	if !w.haveCL && allowed && (!head || len(w.body) > 0) {
@@ -167,6 +167,9 @@ func (w *responseWriter) closes() bool { return w.handlerClose || w.req.Close }
 // surrounding whitespace trimmed, as net/http writes field values, so that
 // no value can start a field of its own.
 func appendFieldValue(b []byte, v string) []byte {
+	if plainValue(v) {
+		return append(b, v...)
+	}
 	v = strings.Trim(v, " \t")
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -176,6 +179,21 @@ func appendFieldValue(b []byte, v string) []byte {
 		b = append(b, c)
 	}
 	return b
+}
+
+// plainValue reports whether v can be written as is: no CR or LF, no
+// whitespace at either end.
+func plainValue(v string) bool {
+	if v == "" {
+		return true
+	}
+	if c := v[0]; c == ' ' || c == '\t' {
+		return false
+	}
+	if c := v[len(v)-1]; c == ' ' || c == '\t' {
+		return false
+	}
+	return strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0
 }
 
 // validFieldName reports whether k is a token, the only field names
@@ -213,10 +231,8 @@ type dateCache struct {
 
 var date atomic.Pointer[dateCache]
 
-// httpDate returns the current time in the HTTP date format, formatted
-// once a second.
-func httpDate() string {
-	now := time.Now()
+// httpDate returns now in the HTTP date format, formatted once a second.
+func httpDate(now time.Time) string {
 	sec := now.Unix()
 	if d := date.Load(); d != nil && d.sec == sec {
 		return d.val

@@ -255,6 +255,7 @@ type conn struct {
 	head   head
 	read   deadline
 	wdl    deadline
+	now    time.Time // when the current request was read
 }
 
 // serve answers requests until the connection closes, goes idle too
@@ -281,7 +282,8 @@ func (c *conn) serve() {
 			if first {
 				c.read.arm(c.nc, time.Now(), s.ReadHeaderTimeout, armHeader)
 			} else {
-				c.read.arm(c.nc, time.Now(), cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
+				// c.now is when the last request was read: close enough.
+				c.read.arm(c.nc, c.now, cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
 			}
 			m, _ := c.nc.Read(buf)
 			c.idle.Store(false)
@@ -309,6 +311,7 @@ func (c *conn) serve() {
 			st = parse(buf[:n], &c.head)
 		}
 		first = false
+		c.now = time.Now() // one clock read per request: deadlines and Date
 		if st == decline || !c.request(buf[:c.head.end]) {
 			c.handOver(buf[:n])
 			return
@@ -448,8 +451,8 @@ func (c *conn) write() error {
 	if c.w.broken {
 		return net.ErrClosed
 	}
-	out := c.w.serialize()
-	c.wdl.arm(c.nc, time.Now(), c.s.WriteTimeout, armWrite)
+	out := c.w.serialize(c.now)
+	c.wdl.arm(c.nc, c.now, c.s.WriteTimeout, armWrite)
 	_, err := c.nc.Write(out)
 	return err
 }
