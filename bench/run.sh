@@ -414,6 +414,7 @@ check_server() {
 		grep -qix 'strict-transport-security: max-age=31536000' "$d/$f.txt" || die "$server: $f: no HSTS max-age=31536000"
 	done
 	grep -q '^hello from the backend$' "$d/check-proxy.txt" || die "$server: / was not proxied to the backend"
+	grep -qx 'ok' "$d/check-health.txt" || die "$server: /health did not answer ok"
 }
 
 # ------------------------------------------------------------ measurement
@@ -665,7 +666,6 @@ table() {
 			for (i = 1; i <= ns; i++) {
 				k = srv[i] "/small"; rps = median(v[k, "rps"])
 				name = srv[i]
-				if (scen == 2 && srv[i] == "forcehttps") name = "forcehttps †"
 				printf "| %s | %s | %s µs | %s µs | %s µs | %s | %s | %s |\n", name, num(rps, "%.0f"),
 					num(median(v[k, "p50"]), "%.0f"), num(median(v[k, "p99"]), "%.0f"),
 					num(median(v[k, "cpu"]), "%.0f"), mib(peak[k]), num(median(v[k, "err"]) + median(v[k, "bad"]), "%d"), ratio(rps, base)
@@ -758,9 +758,6 @@ fi
 		fi
 		echo
 		case $scen in
-		2) if [[ " $SERVERS " == *" forcehttps "* ]]; then
-			printf '%s\n\n' "† The edge has no answer of its own: /health is proxied to the backend."
-		fi ;;
 		4) printf '%s\n\n' "CPU/req is the server's CPU time per new connection: the handshake, one request, the close." ;;
 		5) printf '%s\n\n' "KiB/conn: (RSS with the connections open and idle − RSS before) ÷ connections open." ;;
 		6) printf '%s\n\n' "Load time: from starting the process to its first redirect for the last domain. Memory: PSS after loading, summed over the server's processes (nginx's workers share the configuration with the master). req/s: a redirect for that domain, against the same server with one domain." ;;

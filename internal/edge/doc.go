@@ -33,6 +33,21 @@
 // connection without SNI (clients connecting to an IP address) skips that
 // check.
 //
+// An app's static answers (respond: exact paths with a status, a body and
+// its type) are served by the edge itself, behind the app's policy like
+// the proxy: on plain HTTP under Force HTTPS they are redirected unless
+// their path is exempt, and on HTTPS they get HSTS and the security
+// headers. Every method gets the same answer (HEAD without the body).
+//
+// The HTTP listener has a fast path (package h1): requests in the
+// plainest form of HTTP/1.1 that the edge answers itself (redirects,
+// refusals, static answers) are read, decided and answered without
+// net/http, by the same policy code and with the same bytes, access log
+// line and metrics; every other request (a body, an upgrade, unusual
+// framing, an ACME challenge, an unknown host, a request to proxy) goes
+// to net/http with the bytes already read, and its connection stays
+// there.
+//
 // Both listeners have the configured read-header, read, write and idle
 // timeouts, and limits.max_header_bytes (431 beyond it; net/http allows
 // 4 KiB of slack). limits.max_body_bytes, when set, answers 413 for larger
@@ -122,7 +137,7 @@
 //
 // The access log has one JSON line per request: time, app, host, method,
 // path, status, bytes, duration_ms, request_id, scheme, peer, client_ip,
-// action (proxy, redirect, refuse, acme, reject, error) and reason (the
+// action (proxy, redirect, refuse, respond, acme, reject, error) and reason (the
 // middleware's [forcehttps.Reason], such as redirect, exempt:acme,
 // exempt:path, or the edge's own: unknown-host, sni-mismatch,
 // acme-http-01), plus upstream_error when the app failed. Status 499
