@@ -187,7 +187,7 @@ func (m *Middleware) decideInsecure(r *http.Request, d *Decision) {
 	case m.exemptPath(path):
 		d.Reason = ReasonExemptPath
 		return
-	case m.exemptUA(r.Header.Get("User-Agent")):
+	case len(m.exemptUAs) > 0 && m.exemptUA(r.Header.Get("User-Agent")):
 		d.Reason = ReasonExemptUserAgent
 		return
 	case m.cfg.ExemptLoopback && d.Peer.IsLoopback():

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -239,6 +240,16 @@ var forwardingHeaders = []string{hdrForwarded, hdrXFP, hdrXFSSL, hdrCloudFront, 
 
 // hasForwardingHeader reports whether h carries any forwarding header.
 func hasForwardingHeader(h http.Header) bool {
+	if len(h) < len(forwardingHeaders) {
+		// Fewer fields than names (the usual case): one pass over the
+		// fields costs less than a lookup per name.
+		for k, v := range h {
+			if len(v) > 0 && slices.Contains(forwardingHeaders, k) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, k := range forwardingHeaders {
 		if len(h[k]) > 0 {
 			return true

@@ -42,6 +42,15 @@ type head struct {
 	end       int // length of the head, final CRLF included
 }
 
+// reset clears a head for the next request. The fields array is left
+// as is: entries up to n are written before they are read, and clearing
+// 64 of them per request was measurable.
+func (h *head) reset() {
+	h.method, h.target, h.minor, h.host, h.hosts = "", [2]int{}, 0, [2]int{}, 0
+	h.keepAlive, h.close, h.pragma, h.cacheCtl, h.length = false, false, false, false, false
+	h.n, h.end = 0, 0
+}
+
 // methods are the request methods served here, interned so that a
 // request does not allocate its method. CONNECT (authority-form target)
 // and extension methods go to net/http.
@@ -58,7 +67,7 @@ var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PA
 // own rules and error answers, sees every request this parser would have
 // to judge.
 func parse(b []byte, h *head) state {
-	*h = head{}
+	h.reset()
 	// Request line.
 	sp := bytes.IndexByte(b, ' ')
 	if sp < 0 {
