@@ -63,6 +63,40 @@ func BenchmarkRedirect(b *testing.B) {
 	}
 }
 
+// BenchmarkStaticHTTPS measures an HTTPS request answered by the edge
+// itself (a respond entry): routing, the SNI check, the policy with HSTS,
+// the answer and the metrics, with the access log off.
+func BenchmarkStaticHTTPS(b *testing.B) {
+	loadTestCert()
+	c := mustParse(b, base+`
+apps:
+  - name: shop
+    domains: [shop.example.com]
+    upstream: "http://127.0.0.1:1"
+    respond: [{path: /health, body: "ok\n"}]
+`)
+	s, err := New(c, &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)), WithAccessLog(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	r := httptest.NewRequest("GET", "https://shop.example.com/health", nil)
+	r.RemoteAddr = "192.0.2.1:50000"
+	r.TLS = &tls.ConnectionState{ServerName: "shop.example.com", Version: tls.VersionTLS13, HandshakeComplete: true}
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		s.serveHTTPS(w, r)
+	}
+	if w.h.Get("Strict-Transport-Security") != "max-age=31536000" || w.h.Get("Content-Length") != "3" {
+		b.Fatalf("not answered with HSTS: %v", w.h)
+	}
+}
+
 // BenchmarkProxy measures an HTTPS request proxied to a loopback app:
 // the edge's work plus one keep-alive round trip.
 func BenchmarkProxy(b *testing.B) {

@@ -186,7 +186,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 	rq.reason = string(d.Reason)
 	// An IP address as server name is not allowed (RFC 6066 §3) but some
 	// clients send one (wrk does); it names no app, so it counts as absent.
-	if overTLS && r.TLS != nil && r.TLS.ServerName != "" && !isIPLiteral(r.TLS.ServerName) && sn.route(r.TLS.ServerName) != a {
+	// The server name is most often the Host itself: no lookup then.
+	if overTLS && r.TLS != nil && r.TLS.ServerName != "" && r.TLS.ServerName != rt.host &&
+		!isIPLiteral(r.TLS.ServerName) && sn.route(r.TLS.ServerName) != a {
 		// Go does not compare SNI with Host. A client reusing a connection
 		// whose certificate was chosen for another app (HTTP/2
 		// coalescing) must open a new one (RFC 9110 §15.5.20).
