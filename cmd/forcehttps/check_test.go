@@ -3,18 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,9 +18,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // checkEnv is a test site on loopback for "forcehttps check": a CA file,
@@ -53,44 +46,16 @@ func (e *checkEnv) args(extra ...string) []string {
 // is closed. handler gets the HTTPS port so it can build redirects.
 func newCheckEnv(t *testing.T, withHTTP bool, handler func(httpsPort int) http.Handler) *checkEnv {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "check test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "example.test"},
-		DNSNames:  []string{"example.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &checkEnv{caFile: filepath.Join(t.TempDir(), "ca.pem")}
-	if err := os.WriteFile(e.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ca := testutil.NewCA(t, testutil.CAOptions{Name: "check test CA"})
+	leaf := ca.Issue(t, testutil.LeafOptions{Names: []string{"example.test"}})
+	e := &checkEnv{caFile: ca.WriteFile(t)}
 	quiet := log.New(io.Discard, "", 0) // the version probes fail handshakes on purpose
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Config.ErrorLog = quiet
 	e.httpsPort = ts.Listener.Addr().(*net.TCPAddr).Port
 	h := handler(e.httpsPort)
 	ts.Config.Handler = h
-	ts.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}}}
+	ts.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	if withHTTP {

@@ -11,13 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/edge"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 func TestEdgeFlags(t *testing.T) {
@@ -88,33 +88,18 @@ func TestPrintDefaultParses(t *testing.T) {
 
 // lockedBuffer collects the command's log lines.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
+	testutil.Buffer
 }
 
 // find returns the first JSON log line whose msg is msg.
 func (b *lockedBuffer) find(msg string) map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, l := range strings.Split(b.b.String(), "\n") {
+	for _, l := range strings.Split(b.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
 			return m
 		}
 	}
 	return nil
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestEdgeServes runs the command as a user would, with the embedded

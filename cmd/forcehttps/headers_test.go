@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // envMap returns a getenv for the given variables.
@@ -129,30 +131,12 @@ func TestHeadersHelp(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startHeaders runs headersMain on a loopback port until the test ends and
 // returns the base URL.
 func startHeaders(t *testing.T, args []string, env ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &testutil.Buffer{}
 	addrc := make(chan net.Addr, 1)
 	done := make(chan int, 1)
 	go func() {
@@ -317,7 +301,7 @@ func TestHeadersBrowser(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("browser test: needs SIGTERM")
 	}
-	chromium := findChromium(t)
+	chromium := testutil.FindChromium(t)
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("the go command is not on PATH: %v", err)
@@ -339,7 +323,7 @@ func TestHeadersBrowser(t *testing.T) {
 		t.Fatalf("GET /healthz: %d %q", res.StatusCode, body)
 	}
 
-	dom := runChromium(t, chromium, tmp, "--dump-dom", base+"/headers")
+	dom := chromium.Run(t, "--dump-dom", base+"/headers")
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`<h2 id="decision-title">What forcehttps decided</h2>`),
 		regexp.MustCompile(`<code id="source">plain-http</code>`),
@@ -360,7 +344,7 @@ func TestHeadersBrowser(t *testing.T) {
 	}
 
 	shot := filepath.Join(t.TempDir(), "headers.png")
-	runChromium(t, chromium, tmp, "--screenshot="+shot, "--window-size=1280,1600", "--hide-scrollbars", base+"/headers")
+	chromium.Run(t, "--screenshot="+shot, "--window-size=1280,1600", "--hide-scrollbars", base+"/headers")
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -402,50 +386,6 @@ func TestHeadersBrowser(t *testing.T) {
 	}
 }
 
-// findChromium returns the browser to drive: $CHROMIUM, or chromium on
-// PATH. Missing, it fails under CI and skips elsewhere.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const msg = "chromium is not installed: run `bash scripts/browser.sh` (installs Debian's chromium)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// runChromium runs headless Chromium with args and returns its stdout.
-func runChromium(t *testing.T, chromium, tmp string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	profile, err := os.MkdirTemp(tmp, "chromium-profile-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, chromium, append([]string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-		"--disable-sync", "--disable-extensions", "--disable-dev-shm-usage", "--mute-audio",
-		"--user-data-dir=" + profile,
-	}, args...)...)
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %q: %v\nstderr:\n%s", args, err, &stderr)
-	}
-	return stdout.String()
-}
-
 // startBinary starts the built binary, waits for its "listening" log line
 // and returns the base URL and a stop function that sends SIGTERM, waits
 // (bounded) and returns the exit code; stop may be called more than once.
@@ -460,7 +400,7 @@ func startBinary(t *testing.T, bin string, args ...string) (string, func() int) 
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	addrc := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`msg="forcehttps headers: listening" addr=(\S+)`)

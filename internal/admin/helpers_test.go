@@ -1,24 +1,16 @@
 package admin
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +20,7 @@ import (
 	"github.com/forcehttps/forcehttps/internal/certs"
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/edge"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // clock is a settable clock.
@@ -54,7 +47,7 @@ func (c *clock) Add(d time.Duration) {
 // for good.test signed by it, and an app backend.
 type env struct {
 	dir, cfgFile, stateFile string
-	ca                      *x509.Certificate
+	ca                      *testutil.CA
 	token                   string
 }
 
@@ -87,37 +80,11 @@ func newEnv(t testing.TB) *env {
 	e := &env{dir: t.TempDir(), token: "test-token-0123456789"}
 	e.cfgFile = filepath.Join(e.dir, "edge.yaml")
 	e.stateFile = e.cfgFile + ".state.json"
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "admin test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ca, _ = x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "good.test"},
-		DNSNames:  []string{"good.test", "legacy.good.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, e.ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
-	write := func(name string, data []byte) {
-		if err := os.WriteFile(filepath.Join(e.dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("good.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	write("good.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	write("edge.yaml", []byte(fmt.Sprintf(testConfig, backend.URL)))
+	e.ca = testutil.NewCA(t, testutil.CAOptions{Name: "admin test CA"})
+	leaf := e.ca.Issue(t, testutil.LeafOptions{Names: []string{"good.test", "legacy.good.test"}})
+	testutil.WriteFile(t, filepath.Join(e.dir, "good.pem"), leaf.CertPEM())
+	testutil.WriteFile(t, filepath.Join(e.dir, "good.key"), leaf.PKCS8KeyPEM())
+	testutil.WriteFile(t, e.cfgFile, []byte(fmt.Sprintf(testConfig, backend.URL)))
 	return e
 }
 
@@ -129,7 +96,7 @@ type inst struct {
 	addrs  edge.Addrs
 	token  string
 	clock  *clock
-	logs   *bytes.Buffer
+	logs   *testutil.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -142,8 +109,8 @@ func (e *env) start(t testing.TB, c *clock) *inst {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &bytes.Buffer{}
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
+	logs := &testutil.Buffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	mgr, err := certs.New(context.Background(), certs.Options{Files: []certs.Pair{{
 		CertFile: cfg.TLS.Certificates[0].CertFile, KeyFile: cfg.TLS.Certificates[0].KeyFile}}, Logger: logger})
 	if err != nil {
@@ -158,7 +125,7 @@ func (e *env) start(t testing.TB, c *clock) *inst {
 		return out
 	}
 	adm, err := New(Options{
-		StateFile: e.stateFile, Token: e.token, Roots: []*x509.Certificate{e.ca},
+		StateFile: e.stateFile, Token: e.token, Roots: []*x509.Certificate{e.ca.Cert},
 		Certificates: info, Logger: logger, Now: c.Now, PreflightTimeout: 5 * time.Second,
 		AllowedHosts: []string{"admin.internal"},
 	})
@@ -207,17 +174,6 @@ func (in *inst) stop() {
 	case <-time.After(30 * time.Second):
 		in.t.Fatal("the edge did not stop within 30s")
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // api sends an API request with the token and returns the status and
@@ -274,8 +230,6 @@ func (in *inst) app(name string) AppView {
 // redirects.
 func (in *inst) fetch(e *env, rawURL string) *http.Response {
 	in.t.Helper()
-	pool := x509.NewCertPool()
-	pool.AddCert(e.ca)
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			target := in.addrs.HTTP
@@ -285,7 +239,7 @@ func (in *inst) fetch(e *env, rawURL string) *http.Response {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", target)
 		},
-		TLSClientConfig:   &tls.Config{RootCAs: pool},
+		TLSClientConfig:   &tls.Config{RootCAs: e.ca.Pool()},
 		DisableKeepAlives: true,
 	}
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second,

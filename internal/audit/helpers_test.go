@@ -2,20 +2,12 @@ package audit
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -36,101 +30,45 @@ var testNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // all to 127.0.0.1 and nothing else.
 var testHosts = []string{"example.test", "www.example.test", "other.test"}
 
-// testCA is a small certificate authority made once per test binary.
-type testCA struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-	pool *x509.CertPool
+// shared is the test CA and the default certificate, made once per test
+// binary (by whichever test asks first) with the fixed dates the audits
+// are judged by (testNow).
+var shared struct {
+	once sync.Once
+	ca   *testutil.CA
+	leaf tls.Certificate
 }
 
-var caOnce = sync.OnceValues(func() (*testCA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "forcehttps test CA"},
-		NotBefore:             time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:              time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}, nil
-})
-
-func getCA(t testing.TB) *testCA {
+// getCA returns the shared test CA, named as the golden files show it.
+func getCA(t testing.TB) *testutil.CA {
 	t.Helper()
-	ca, err := caOnce()
-	if err != nil {
-		t.Fatalf("making the test CA: %v", err)
+	shared.once.Do(func() {
+		ca := testutil.NewCA(t, testutil.CAOptions{
+			Name:      "forcehttps test CA",
+			NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+			NotAfter:  time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC),
+		})
+		shared.leaf = ca.Issue(t, defaultLeaf).TLSCertificate()
+		shared.ca = ca
+	})
+	if shared.ca == nil {
+		t.Fatal("the shared test CA could not be made: see the first test that asked for it")
 	}
-	return ca
-}
-
-// leafSpec describes a server certificate.
-type leafSpec struct {
-	names     []string
-	notBefore time.Time
-	notAfter  time.Time
-	rsaBits   int // 0: ECDSA P-256
+	return shared.ca
 }
 
 // defaultLeaf is valid for the test hosts for a year from testNow.
-var defaultLeaf = leafSpec{
-	names:     testHosts,
-	notBefore: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
-	notAfter:  time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+var defaultLeaf = testutil.LeafOptions{
+	Names:     testHosts,
+	NotBefore: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
+	NotAfter:  time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 }
 
-var defaultLeafOnce = sync.OnceValues(func() (tls.Certificate, error) {
-	ca, err := caOnce()
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return ca.issue(defaultLeaf)
-})
-
-func (ca *testCA) issue(s leafSpec) (tls.Certificate, error) {
-	var key crypto.Signer
-	var err error
-	if s.rsaBits > 0 {
-		key, err = rsa.GenerateKey(rand.Reader, s.rsaBits)
-	} else {
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: s.names[0]},
-		DNSNames:     s.names,
-		NotBefore:    s.notBefore,
-		NotAfter:     s.notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key, Leaf: leaf}, nil
+// defaultCert returns the shared certificate issued with defaultLeaf.
+func defaultCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	getCA(t)
+	return shared.leaf
 }
 
 // site is a test site: an HTTPS server and an optional plain-HTTP server
@@ -193,10 +131,7 @@ func serve(t testing.TB, s siteSpec) *site {
 	ts.Config.Handler = hTLS
 	cert := s.cert
 	if cert == nil {
-		c, err := defaultLeafOnce()
-		if err != nil {
-			t.Fatalf("making the test certificate: %v", err)
-		}
+		c := defaultCert(t)
 		cert = &c
 	}
 	ts.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
@@ -241,7 +176,7 @@ func (s *site) options(t testing.TB) Options {
 	return Options{
 		Target:      Target{Host: "example.test", HTTPPort: s.httpPort, HTTPSPort: s.httpsPort, Path: "/"},
 		Resolve:     resolve,
-		RootCAs:     getCA(t).pool,
+		RootCAs:     getCA(t).Pool(),
 		Timeout:     5 * time.Second,
 		Now:         func() time.Time { return testNow },
 		DialContext: loopbackDial,

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // ports are a test site's listening ports, for handlers that redirect.
@@ -288,11 +289,7 @@ func TestRunRedirects(t *testing.T) {
 // certificate does not name it.
 func TestRunRedirectInvalidCert(t *testing.T) {
 	t.Parallel()
-	ca := getCA(t)
-	wrong, err := ca.issue(leafSpec{names: []string{"wrong.test"}, notBefore: defaultLeaf.notBefore, notAfter: defaultLeaf.notAfter})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrong := getCA(t).Issue(t, testutil.LeafOptions{Names: []string{"wrong.test"}, NotBefore: defaultLeaf.NotBefore, NotAfter: defaultLeaf.NotAfter}).TLSCertificate()
 	other := serve(t, siteSpec{https: page(nil), cert: &wrong})
 	s := serve(t, siteSpec{build: build(func(p ports) (http.Handler, http.Handler) {
 		return redirectTo(http.StatusMovedPermanently, other.httpsURL("other.test", "/")), redirectTo(http.StatusMovedPermanently, p.httpsURL("example.test", "/"))
@@ -474,14 +471,11 @@ func TestRunCookiesSecured(t *testing.T) {
 func TestRunTLS(t *testing.T) {
 	t.Parallel()
 	ca := getCA(t)
-	issue := func(s leafSpec) *tls.Certificate {
-		c, err := ca.issue(s)
-		if err != nil {
-			t.Fatal(err)
-		}
+	issue := func(s testutil.LeafOptions) *tls.Certificate {
+		c := ca.Issue(t, s).TLSCertificate()
 		return &c
 	}
-	leaf := func(mod func(*leafSpec)) *tls.Certificate {
+	leaf := func(mod func(*testutil.LeafOptions)) *tls.Certificate {
 		s := defaultLeaf
 		mod(&s)
 		return issue(s)
@@ -523,21 +517,21 @@ func TestRunTLS(t *testing.T) {
 		},
 		{
 			name:  "expired",
-			cert:  leaf(func(s *leafSpec) { s.notAfter = testNow.Add(-48 * time.Hour) }),
+			cert:  leaf(func(s *testutil.LeafOptions) { s.NotAfter = testNow.Add(-48 * time.Hour) }),
 			want:  []string{"tls-cert-expired"},
 			not:   []string{"tls-cert-untrusted", "tls-cert-ok"},
 			grade: GradeF,
 		},
 		{
 			name:  "not yet valid",
-			cert:  leaf(func(s *leafSpec) { s.notBefore = testNow.Add(48 * time.Hour) }),
+			cert:  leaf(func(s *testutil.LeafOptions) { s.NotBefore = testNow.Add(48 * time.Hour) }),
 			want:  []string{"tls-cert-not-yet-valid"},
 			not:   []string{"tls-cert-untrusted"},
 			grade: GradeF,
 		},
 		{
 			name:  "wrong name",
-			cert:  leaf(func(s *leafSpec) { s.names = []string{"wrong.test"} }),
+			cert:  leaf(func(s *testutil.LeafOptions) { s.Names = []string{"wrong.test"} }),
 			want:  []string{"tls-cert-name-mismatch"},
 			grade: GradeF,
 		},
@@ -549,20 +543,20 @@ func TestRunTLS(t *testing.T) {
 		},
 		{
 			name:  "expired but insecure",
-			cert:  leaf(func(s *leafSpec) { s.notAfter = testNow.Add(-48 * time.Hour) }),
+			cert:  leaf(func(s *testutil.LeafOptions) { s.NotAfter = testNow.Add(-48 * time.Hour) }),
 			opts:  func(o *Options) { o.Insecure = true },
 			want:  []string{"tls-cert-expired"},
 			grade: GradeAPlus,
 		},
 		{
 			name:  "expires soon",
-			cert:  leaf(func(s *leafSpec) { s.notAfter = testNow.Add(5 * 24 * time.Hour) }),
+			cert:  leaf(func(s *testutil.LeafOptions) { s.NotAfter = testNow.Add(5 * 24 * time.Hour) }),
 			want:  []string{"tls-cert-expiring", "tls-cert-ok"},
 			grade: GradeAPlus,
 		},
 		{
 			name:  "weak key",
-			cert:  leaf(func(s *leafSpec) { s.rsaBits = 1024 }),
+			cert:  leaf(func(s *testutil.LeafOptions) { s.RSABits = 1024 }),
 			want:  []string{"tls-key-weak"},
 			grade: GradeB,
 		},

@@ -9,30 +9,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forcehttps/forcehttps/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestNewFileErrors(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	ca := testutil.NewCA(t, testutil.CAOptions{})
 	dir := t.TempDir()
 	now := time.Now()
 	names := []string{"files.example.test"}
 
-	goodCert, goodKey := ca.issue(t, leafSpec{names: names})
-	_, otherKey := ca.issue(t, leafSpec{names: names})
-	expiredCert, expiredKey := ca.issue(t, leafSpec{names: names, notBefore: now.Add(-48 * time.Hour), notAfter: now.Add(-time.Hour)})
-	futureCert, futureKey := ca.issue(t, leafSpec{names: names, notBefore: now.Add(time.Hour), notAfter: now.Add(48 * time.Hour)})
-	noNamesCert, noNamesKey := ca.issue(t, leafSpec{})
+	goodLeaf := ca.Issue(t, testutil.LeafOptions{Names: names})
+	otherLeaf := ca.Issue(t, testutil.LeafOptions{Names: names})
+	expired := ca.Issue(t, testutil.LeafOptions{Names: names, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-time.Hour)})
+	future := ca.Issue(t, testutil.LeafOptions{Names: names, NotBefore: now.Add(time.Hour), NotAfter: now.Add(48 * time.Hour)})
+	// No subject alternative names, but a common name, which must not count.
+	noNames := ca.Issue(t, testutil.LeafOptions{CommonName: "leaf"})
 
-	good := writePair(t, dir, "good", goodCert, goodKey)
+	good := writePair(t, dir, "good", goodLeaf.ChainPEM(), goodLeaf.KeyPEM())
 	missing := filepath.Join(dir, "missing.pem")
 	garbage := filepath.Join(dir, "garbage.pem")
-	writeFile(t, garbage, []byte("this is not PEM\n"))
+	testutil.WriteFile(t, garbage, []byte("this is not PEM\n"))
 	badDER := filepath.Join(dir, "bad-der.pem")
-	writeFile(t, badDER, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
+	testutil.WriteFile(t, badDER, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
 	badKey := filepath.Join(dir, "bad.key")
-	writeFile(t, badKey, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	testutil.WriteFile(t, badKey, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
 
 	tests := []struct {
 		name    string
@@ -46,10 +48,10 @@ func TestNewFileErrors(t *testing.T) {
 		{"garbage key", Pair{good.CertFile, garbage}, ErrNoKey, garbage},
 		{"undecodable certificate", Pair{badDER, good.KeyFile}, ErrBadCertificate, badDER},
 		{"undecodable key", Pair{good.CertFile, badKey}, ErrBadKey, badKey},
-		{"key of another certificate", writePair(t, dir, "mismatch", goodCert, otherKey), ErrKeyMismatch, filepath.Join(dir, "mismatch.key")},
-		{"expired", writePair(t, dir, "expired", expiredCert, expiredKey), ErrExpired, filepath.Join(dir, "expired.pem")},
-		{"not yet valid", writePair(t, dir, "future", futureCert, futureKey), ErrNotYetValid, filepath.Join(dir, "future.pem")},
-		{"no names", writePair(t, dir, "nonames", noNamesCert, noNamesKey), ErrNoNames, filepath.Join(dir, "nonames.pem")},
+		{"key of another certificate", writePair(t, dir, "mismatch", goodLeaf.ChainPEM(), otherLeaf.KeyPEM()), ErrKeyMismatch, filepath.Join(dir, "mismatch.key")},
+		{"expired", writePair(t, dir, "expired", expired.ChainPEM(), expired.KeyPEM()), ErrExpired, filepath.Join(dir, "expired.pem")},
+		{"not yet valid", writePair(t, dir, "future", future.ChainPEM(), future.KeyPEM()), ErrNotYetValid, filepath.Join(dir, "future.pem")},
+		{"no names", writePair(t, dir, "nonames", noNames.ChainPEM(), noNames.KeyPEM()), ErrNoNames, filepath.Join(dir, "nonames.pem")},
 		{"empty cert path", Pair{"", good.KeyFile}, nil, "cert_file is empty"},
 		{"empty key path", Pair{good.CertFile, ""}, nil, "key_file is empty"},
 	}
@@ -100,28 +102,32 @@ func TestNewReportsEveryBadFile(t *testing.T) {
 
 func TestNewFileFormats(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	ca := testutil.NewCA(t, testutil.CAOptions{})
 	dir := t.TempDir()
 	tests := []struct {
-		name string
-		spec leafSpec
+		name    string
+		rsaBits int  // 0: ECDSA P-256
+		pkcs8   bool // PKCS #8 key, else SEC 1 or PKCS #1
 		// combined writes the key after the chain in one file used as both.
 		combined bool
 	}{
-		{"ecdsa sec1", leafSpec{}, false},
-		{"ecdsa pkcs8", leafSpec{pkcs8: true}, false},
-		{"rsa pkcs1", leafSpec{rsa: true}, false},
-		{"rsa pkcs8", leafSpec{rsa: true, pkcs8: true}, false},
-		{"combined file", leafSpec{}, true},
+		{"ecdsa sec1", 0, false, false},
+		{"ecdsa pkcs8", 0, true, false},
+		{"rsa pkcs1", 2048, false, false},
+		{"rsa pkcs8", 2048, true, false},
+		{"combined file", 0, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tt.spec.names = []string{"formats.example.test", "192.0.2.7"}
-			certPEM, keyPEM := ca.issue(t, tt.spec)
+			leaf := ca.Issue(t, testutil.LeafOptions{Names: []string{"formats.example.test", "192.0.2.7"}, RSABits: tt.rsaBits})
+			certPEM, keyPEM := leaf.ChainPEM(), leaf.KeyPEM()
+			if tt.pkcs8 {
+				keyPEM = leaf.PKCS8KeyPEM()
+			}
 			p := writePair(t, dir, strings.ReplaceAll(tt.name, " ", "-"), certPEM, keyPEM)
 			if tt.combined {
-				writeFile(t, p.CertFile, append(append([]byte(nil), certPEM...), keyPEM...))
+				testutil.WriteFile(t, p.CertFile, append(append([]byte(nil), certPEM...), keyPEM...))
 				p.KeyFile = p.CertFile
 			}
 			m, err := New(context.Background(), Options{Files: []Pair{p}})
@@ -136,7 +142,7 @@ func TestNewFileFormats(t *testing.T) {
 				Names:    []string{"formats.example.test", "192.0.2.7"},
 				NotAfter: got[0].NotAfter,
 				Source:   SourceFile,
-				Issuer:   "certs test CA",
+				Issuer:   ca.Cert.Subject.CommonName,
 				CertFile: p.CertFile,
 			}
 			if diff := cmp.Diff(want, got[0]); diff != "" {
@@ -155,12 +161,12 @@ func TestNewFileFormats(t *testing.T) {
 
 func TestSetFiles(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	ca := testutil.NewCA(t, testutil.CAOptions{})
 	dir := t.TempDir()
-	c1, k1 := ca.issue(t, leafSpec{names: []string{"one.example.test"}})
-	c2, k2 := ca.issue(t, leafSpec{names: []string{"two.example.test"}})
-	one := writePair(t, dir, "one", c1, k1)
-	two := writePair(t, dir, "two", c2, k2)
+	l1 := ca.Issue(t, testutil.LeafOptions{Names: []string{"one.example.test"}})
+	l2 := ca.Issue(t, testutil.LeafOptions{Names: []string{"two.example.test"}})
+	one := writePair(t, dir, "one", l1.ChainPEM(), l1.KeyPEM())
+	two := writePair(t, dir, "two", l2.ChainPEM(), l2.KeyPEM())
 	m, err := New(context.Background(), Options{Files: []Pair{one}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // FuzzGetCertificate feeds arbitrary client hellos (server name, offered
@@ -57,10 +59,22 @@ func FuzzGetCertificate(f *testing.F) {
 // must never panic, and what it accepts must be usable: a key that matches
 // and names to serve.
 func FuzzParsePair(f *testing.F) {
-	ca := newTestCA(f)
+	ca := testutil.NewCA(f, testutil.CAOptions{})
 	now := time.Now()
-	for _, s := range []leafSpec{{names: []string{"a.test"}}, {names: []string{"192.0.2.1"}, rsa: true}, {names: []string{"b.test"}, pkcs8: true}, {}} {
-		c, k := ca.issue(f, s)
+	for _, s := range []struct {
+		opts  testutil.LeafOptions
+		pkcs8 bool
+	}{
+		{testutil.LeafOptions{Names: []string{"a.test"}}, false},
+		{testutil.LeafOptions{Names: []string{"192.0.2.1"}, RSABits: 2048}, false},
+		{testutil.LeafOptions{Names: []string{"b.test"}}, true},
+		{testutil.LeafOptions{CommonName: "leaf"}, false},
+	} {
+		leaf := ca.Issue(f, s.opts)
+		c, k := leaf.ChainPEM(), leaf.KeyPEM()
+		if s.pkcs8 {
+			k = leaf.PKCS8KeyPEM()
+		}
 		f.Add(c, k)
 		f.Add(k, c)
 		f.Add(append(append([]byte(nil), c...), k...), k)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forcehttps/forcehttps/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -19,10 +20,10 @@ import (
 // show in Managed.
 func TestManageDomainsSkips(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	ca := testutil.NewCA(t, testutil.CAOptions{})
 	dir := t.TempDir()
-	c, k := ca.issue(t, leafSpec{names: []string{"*.covered.test", "exact.test"}})
-	files := []Pair{writePair(t, dir, "covered", c, k)}
+	leaf := ca.Issue(t, testutil.LeafOptions{Names: []string{"*.covered.test", "exact.test"}})
+	files := []Pair{writePair(t, dir, "covered", leaf.ChainPEM(), leaf.KeyPEM())}
 
 	tests := []struct {
 		name    string
@@ -43,8 +44,7 @@ func TestManageDomainsSkips(t *testing.T) {
 			a := tt.acme
 			if a.CARootFile != "" {
 				// Any root will do: only the "private CA" setting matters.
-				a.CARootFile = filepath.Join(t.TempDir(), "root.pem")
-				writeFile(t, a.CARootFile, ca.pem)
+				a.CARootFile = ca.WriteFile(t)
 			}
 			a.Directory = "https://127.0.0.1:1/directory"
 			a.Storage = t.TempDir()
@@ -117,9 +117,9 @@ func TestNewACMEErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	notDir := filepath.Join(dir, "file")
-	writeFile(t, notDir, []byte("x"))
+	testutil.WriteFile(t, notDir, []byte("x"))
 	garbage := filepath.Join(dir, "garbage.pem")
-	writeFile(t, garbage, []byte("garbage"))
+	testutil.WriteFile(t, garbage, []byte("garbage"))
 	tests := []struct {
 		name    string
 		acme    ACME

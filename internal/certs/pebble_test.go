@@ -3,12 +3,10 @@
 package certs
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // The ACME tests run Pebble, Let's Encrypt's test CA, and its mock DNS
@@ -32,76 +32,18 @@ const pebbleInstall = "bash scripts/pebble.sh"
 // waitLimit bounds every wait on Pebble or on certmagic.
 const waitLimit = 60 * time.Second
 
-// findTool returns the path of a Pebble binary from <repo>/.tools/bin or
-// PATH. Missing, the test fails when CI is set and is skipped otherwise.
-func findTool(t *testing.T, name string) string {
-	t.Helper()
-	if dir, err := repoRoot(); err == nil {
-		p := filepath.Join(dir, ".tools", "bin", name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s not found in .tools/bin or PATH; install it with: %s", name, pebbleInstall)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// repoRoot is the nearest directory above the working directory holding a
-// go.mod file.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // proc is a child process in its own process group.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.Buffer
 	done chan struct{}
 	once sync.Once
 }
 
 func startProc(t *testing.T, bin string, args, env []string) *proc {
 	t.Helper()
-	p := &proc{name: filepath.Base(bin), out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: filepath.Base(bin), out: &testutil.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Env = append(os.Environ(), env...)
@@ -209,21 +151,18 @@ type pebbleOptions struct {
 // 127.0.0.1, and Pebble validating on the given ports.
 func startPebble(t *testing.T, o pebbleOptions) *pebble {
 	t.Helper()
-	pebbleBin := findTool(t, "pebble")
-	challBin := findTool(t, "pebble-challtestsrv")
+	pebbleBin := testutil.FindTool(t, "pebble", pebbleInstall)
+	challBin := testutil.FindTool(t, "pebble-challtestsrv", pebbleInstall)
 
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	certPEM, keyPEM := ca.issue(t, leafSpec{names: []string{"127.0.0.1", "localhost"}})
-	p := &pebble{t: t, caFile: filepath.Join(dir, "ca.pem")}
-	writeFile(t, p.caFile, ca.pem)
-	writeFile(t, filepath.Join(dir, "cert.pem"), certPEM)
-	writeFile(t, filepath.Join(dir, "key.pem"), keyPEM)
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.cert)
+	ca := testutil.NewCA(t, testutil.CAOptions{})
+	leaf := ca.Issue(t, testutil.LeafOptions{Names: []string{"127.0.0.1", "localhost"}})
+	p := &pebble{t: t, caFile: ca.WriteFile(t)}
+	testutil.WriteFile(t, filepath.Join(dir, "cert.pem"), leaf.ChainPEM())
+	testutil.WriteFile(t, filepath.Join(dir, "key.pem"), leaf.KeyPEM())
 	p.client = &http.Client{
 		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}},
 	}
 	t.Cleanup(p.client.CloseIdleConnections)
 
@@ -267,7 +206,7 @@ func startPebble(t *testing.T, o pebbleOptions) *pebble {
 			t.Fatal(err)
 		}
 		cfgFile := filepath.Join(dir, "pebble.json")
-		writeFile(t, cfgFile, b)
+		testutil.WriteFile(t, cfgFile, b)
 		p.ca = startProc(t, pebbleBin, []string{"-config", cfgFile, "-dnsserver", dnsAddr, "-strict"}, []string{
 			"PEBBLE_VA_NOSLEEP=1",      // validate at once
 			"PEBBLE_WFE_NONCEREJECT=0", // no random bad-nonce errors

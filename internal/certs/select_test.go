@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"testing"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 func hello(sni string) *tls.ClientHelloInfo { return &tls.ClientHelloInfo{ServerName: sni} }
@@ -34,23 +36,23 @@ type selectionFixture struct {
 
 func newSelectionFixture(t testing.TB) selectionFixture {
 	t.Helper()
-	ca := newTestCA(t)
+	ca := testutil.NewCA(t, testutil.CAOptions{})
 	dir := t.TempDir()
 	files := []struct {
 		label string
-		spec  leafSpec
+		opts  testutil.LeafOptions
 	}{
-		{"www", leafSpec{names: []string{"www.example.test", "example.test"}}},
-		{"wildcard", leafSpec{names: []string{"*.example.test"}}},
-		{"api", leafSpec{names: []string{"api.example.test"}}},
-		{"dual-ecdsa", leafSpec{names: []string{"dual.example.test"}}},
-		{"dual-rsa", leafSpec{names: []string{"dual.example.test"}, rsa: true}},
-		{"ip", leafSpec{names: []string{"192.0.2.10"}}},
+		{"www", testutil.LeafOptions{Names: []string{"www.example.test", "example.test"}}},
+		{"wildcard", testutil.LeafOptions{Names: []string{"*.example.test"}}},
+		{"api", testutil.LeafOptions{Names: []string{"api.example.test"}}},
+		{"dual-ecdsa", testutil.LeafOptions{Names: []string{"dual.example.test"}}},
+		{"dual-rsa", testutil.LeafOptions{Names: []string{"dual.example.test"}, RSABits: 2048}},
+		{"ip", testutil.LeafOptions{Names: []string{"192.0.2.10"}}},
 	}
 	var pairs []Pair
 	for _, f := range files {
-		c, k := ca.issue(t, f.spec)
-		pairs = append(pairs, writePair(t, dir, f.label, c, k))
+		leaf := ca.Issue(t, f.opts)
+		pairs = append(pairs, writePair(t, dir, f.label, leaf.ChainPEM(), leaf.KeyPEM()))
 	}
 	m, err := New(context.Background(), Options{
 		Files:      pairs,
