@@ -151,10 +151,10 @@ type Server struct {
 	closed    bool
 	ln        struct{ http, https, admin net.Listener }
 	srv       struct{ http, https, admin *http.Server }
-	fast      *h1.Server   // the plain-HTTP fast path, nil without one
-	httpLn    net.Listener // what srv.http serves: ln.http or fast's listener
-	httpPort  string       // the bound port of the HTTP listener
-	httpsPort int          // the bound port of the HTTPS listener
+	fast      struct{ http, https *h1.Server }   // the fast paths, nil without
+	serveLn   struct{ http, https net.Listener } // what srv.http and srv.https serve
+	httpPort  string                             // the bound port of the HTTP listener
+	httpsPort int                                // the bound port of the HTTPS listener
 	builtins  map[string]*builtinServer
 	appMetric map[string]*appMetrics
 	fileHash  [32]byte       // of the configuration file last tried
@@ -304,12 +304,6 @@ func (s *Server) Listen() error {
 	s.install(snap)
 	s.raw = s.base
 	s.srv.http = s.newServer(http.HandlerFunc(s.serveHTTP))
-	s.httpLn = s.ln.http
-	if !s.o.noFastPath {
-		if err := s.startFastPath(); err != nil {
-			return fail(err)
-		}
-	}
 	s.srv.https = s.newServer(http.HandlerFunc(s.serveHTTPS))
 	tc := s.certs.TLSConfig().Clone()
 	tc.NextProtos = nextProtos(tc.NextProtos)
@@ -317,6 +311,12 @@ func (s *Server) Listen() error {
 		tc.MinVersion = tls.VersionTLS12
 	}
 	s.srv.https.TLSConfig = tc
+	s.serveLn.http, s.serveLn.https = s.ln.http, s.ln.https
+	if !s.o.noFastPath {
+		if err := s.startFastPaths(tc.Clone()); err != nil {
+			return fail(err)
+		}
+	}
 	if s.ln.admin != nil {
 		var h http.Handler = s.m.handler()
 		if s.o.admin != nil {
@@ -425,8 +425,13 @@ func (s *Server) Serve(ctx context.Context) error {
 			errc <- fmt.Errorf("edge: %s server: %w", name, err)
 		}
 	}
-	go serve("http", func() error { return s.srv.http.Serve(s.httpLn) })
-	go serve("https", func() error { return s.srv.https.ServeTLS(s.ln.https, "", "") })
+	go serve("http", func() error { return s.srv.http.Serve(s.serveLn.http) })
+	if s.fast.https != nil {
+		// The fast path terminates TLS and hands connections over.
+		go serve("https", func() error { return s.srv.https.Serve(s.serveLn.https) })
+	} else {
+		go serve("https", func() error { return s.srv.https.ServeTLS(s.ln.https, "", "") })
+	}
 	if s.srv.admin != nil {
 		go serve("admin", func() error { return s.srv.admin.Serve(s.ln.admin) })
 	}
@@ -487,11 +492,14 @@ func (s *Server) shutdown(parent context.Context) error {
 			}
 		}()
 	}
-	if s.fast != nil {
+	for _, f := range []*h1.Server{s.fast.http, s.fast.https} {
+		if f == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.fast.Shutdown(ctx); err != nil {
+			if err := f.Shutdown(ctx); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -541,8 +549,10 @@ func (s *Server) Close() error {
 			l.Close()
 		}
 	}
-	if s.fast != nil {
-		s.fast.Close()
+	for _, f := range []*h1.Server{s.fast.http, s.fast.https} {
+		if f != nil {
+			f.Close()
+		}
 	}
 	s.stopBuiltins(nil)
 	s.mu.Unlock()
@@ -552,22 +562,38 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// startFastPath puts the plain-HTTP fast path in front of the HTTP
-// listener: it answers redirects and refusals itself and hands the other
-// connections to srv.http (see package h1).
-func (s *Server) startFastPath() error {
+// startFastPaths puts the fast paths (package h1) in front of both
+// listeners: they answer redirects, refusals and static answers
+// themselves and hand the other connections to srv.http and srv.https.
+// tc is the fast HTTPS path's own TLS configuration: net/http writes to
+// srv.https's when it sets up HTTP/2.
+func (s *Server) startFastPaths(tc *tls.Config) error {
 	t := s.base.Timeouts
-	f := &h1.Server{
-		Answer:            s.answerHTTP,
-		ReadHeaderTimeout: cmp.Or(t.ReadHeader, t.Read),
-		IdleTimeout:       cmp.Or(t.Idle, t.Read),
-		WriteTimeout:      t.Write,
-		Logger:            s.log,
+	newFast := func(answer func(http.ResponseWriter, *http.Request) bool) *h1.Server {
+		return &h1.Server{
+			Answer:            answer,
+			ReadHeaderTimeout: cmp.Or(t.ReadHeader, t.Read),
+			IdleTimeout:       cmp.Or(t.Idle, t.Read),
+			WriteTimeout:      t.Write,
+			Logger:            s.log,
+		}
 	}
-	ln, err := f.Listen(s.ln.http)
+	fh, fs := newFast(s.answerHTTP), newFast(s.answerHTTPS)
+	fs.TLSConfig = tc
+	lh, err := fh.Listen(s.ln.http)
 	if err != nil {
 		return fmt.Errorf("edge: http fast path: %w", err)
 	}
-	s.fast, s.httpLn = f, ln
+	ls, err := fs.Listen(s.ln.https)
+	if err != nil {
+		fh.Close()
+		return fmt.Errorf("edge: https fast path: %w", err)
+	}
+	s.fast.http, s.fast.https = fh, fs
+	s.serveLn.http, s.serveLn.https = lh, ls
+	// Connections handed over in their middle reach net/http as plain
+	// net.Conns: their requests get r.TLS back from the connection.
+	s.srv.https.ConnContext = h1.ConnContext
+	s.srv.https.Handler = h1.RestoreTLS(s.srv.https.Handler)
 	return nil
 }

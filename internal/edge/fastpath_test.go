@@ -3,6 +3,7 @@ package edge
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -72,10 +73,17 @@ var (
 )
 
 // exchangeRaw sends raw to addr and returns the responses to methods,
-// their dates, request ids and loopback ports masked.
-func exchangeRaw(t *testing.T, addr, raw string, methods []string) string {
+// their dates, request ids and loopback ports masked. With a server name,
+// it speaks TLS (HTTP/1.1) first.
+func exchangeRaw(t *testing.T, addr, raw string, methods []string, serverName ...string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	var c net.Conn
+	var err error
+	if len(serverName) > 0 {
+		c, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: testRoot, ServerName: serverName[0], NextProtos: []string{"http/1.1"}})
+	} else {
+		c, err = net.Dial("tcp", addr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +115,7 @@ func TestFastPathSameAsNetHTTP(t *testing.T) {
 	cfg := "listen: {http: \"127.0.0.1:0\", https: \"127.0.0.1:0\", https_public_port: 443}\n" + appsConfig(t)
 	fast := startEdge(t, cfg)
 	slow := startEdge(t, cfg, withoutFastPath())
-	if fast.srv.fast == nil || slow.srv.fast != nil {
+	if fast.srv.fast.http == nil || fast.srv.fast.https == nil || slow.srv.fast.http != nil {
 		t.Fatal("fast path not on in one edge and off in the other")
 	}
 	for _, rq := range fastRequests {
@@ -142,6 +150,45 @@ func TestFastPathSameAsNetHTTP(t *testing.T) {
 	} {
 		if a, b := slow.metric(series), fast.metric(series); a != b {
 			t.Errorf("%s: %v with net/http, %v with the fast path", series, a, b)
+		}
+	}
+}
+
+// TestFastPathSameAsNetHTTPOverTLS is TestFastPathSameAsNetHTTP on the
+// HTTPS listener: static answers from the fast path, and requests on
+// connections it handed over (proxied, misdirected, unknown) still seen
+// as HTTPS: HSTS, X-Forwarded-Proto https.
+func TestFastPathSameAsNetHTTPOverTLS(t *testing.T) {
+	t.Parallel()
+	cfg := "listen: {http: \"127.0.0.1:0\", https: \"127.0.0.1:0\", https_public_port: 443}\n" + appsConfig(t)
+	fast := startEdge(t, cfg)
+	slow := startEdge(t, cfg, withoutFastPath())
+	requests := []struct {
+		name, sni, raw string
+		methods        []string
+	}{
+		{"static", "shop.example.com", raw("GET /ping HTTP/1.1", "Host: shop.example.com"), []string{"GET"}},
+		{"static head", "shop.example.com", raw("HEAD /gone HTTP/1.1", "Host: shop.example.com"), []string{"HEAD"}},
+		{"static, revoke", "blog.example.com", raw("GET /static HTTP/1.1", "Host: blog.example.com"), []string{"GET"}},
+		{"proxied", "shop.example.com", raw("GET /a?b=c HTTP/1.1", "Host: shop.example.com"), []string{"GET"}},
+		{"static then proxied then static", "shop.example.com", raw("GET /ping HTTP/1.1", "Host: shop.example.com") +
+			raw("GET /x HTTP/1.1", "Host: shop.example.com") + raw("GET /ping HTTP/1.1", "Host: shop.example.com"), []string{"GET", "GET", "GET"}},
+		{"proxied with body", "shop.example.com", "POST /f HTTP/1.1\r\nHost: shop.example.com\r\nContent-Length: 2\r\n\r\nhi", []string{"POST"}},
+		{"misdirected", "web.example.com", raw("GET /ping HTTP/1.1", "Host: shop.example.com"), []string{"GET"}},
+		{"unknown host", "shop.example.com", raw("GET / HTTP/1.1", "Host: other.example.com"), []string{"GET"}},
+		{"forged proto from a stranger", "shop.example.com", raw("GET /x HTTP/1.1", "Host: shop.example.com", "X-Forwarded-Proto: http"), []string{"GET"}},
+	}
+	for _, rq := range requests {
+		want := exchangeRaw(t, slow.addrs.HTTPS, rq.raw, rq.methods, rq.sni)
+		got := exchangeRaw(t, fast.addrs.HTTPS, rq.raw, rq.methods, rq.sni)
+		if want == "" {
+			t.Errorf("%s: no response from net/http", rq.name)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: response mismatch (-net/http +fast path):\n%s", rq.name, diff)
+		}
+		if strings.Contains(got, `"backend"`) && !strings.Contains(got, `"X-Forwarded-Proto":["https"]`) {
+			t.Errorf("%s: proxied without X-Forwarded-Proto https:\n%s", rq.name, got)
 		}
 	}
 }

@@ -75,8 +75,19 @@ func requestOf(ctx context.Context) *request {
 	return rq
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request)  { s.serve(w, r, false) }
-func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) { s.serve(w, r, true) }
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, false) }
+func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		// A request of the HTTPS listener without its TLS state (a
+		// connection handed over by the fast path whose state was lost)
+		// would be judged plain HTTP: refuse it rather than redirect
+		// or forward it with the wrong scheme.
+		s.log.Error("edge: HTTPS request without TLS state", "remote", r.RemoteAddr)
+		plainError(w, http.StatusInternalServerError, "500 Internal Server Error: the edge lost this connection's TLS state.")
+		return
+	}
+	s.serve(w, r, true)
+}
 
 // serve handles a request on either listener.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
@@ -123,6 +134,18 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 		return false // to the proxy
 	}
 	s.answer(w, r, false, start, sn, &rt)
+	return true
+}
+
+// answerHTTPS is the HTTPS fast path's answer function: it answers the
+// app's static answers and leaves everything else to net/http.
+func (s *Server) answerHTTPS(w http.ResponseWriter, r *http.Request) bool {
+	start, sn := s.now(), s.snap.Load()
+	rt := route(sn, r)
+	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Serve || rt.a.static[r.URL.Path] == nil {
+		return false
+	}
+	s.answer(w, r, true, start, sn, &rt)
 	return true
 }
 

@@ -3,6 +3,7 @@ package h1
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 
@@ -45,8 +46,19 @@ type Server struct {
 	IdleTimeout       time.Duration
 	WriteTimeout      time.Duration
 
-	// Logger receives a panic of Answer, at error level. Nil:
-	// slog.Default().
+	// TLSConfig, when set, makes the Server terminate TLS on the
+	// connections it accepts, as http.Server.ServeTLS would: requests then
+	// have r.TLS. Connections that negotiate another protocol than
+	// HTTP/1.1 with ALPN (h2) go to net/http right after the handshake.
+	// The http.Server behind must use [ConnContext] and [RestoreTLS], so
+	// that requests on connections handed over later keep r.TLS. The
+	// Server does not modify the configuration, but net/http writes to
+	// its own TLSConfig when it sets up HTTP/2: give it another one (a
+	// Clone) or none.
+	TLSConfig *tls.Config
+
+	// Logger receives a panic of Answer, at error level, and TLS
+	// handshake errors, at debug level. Nil: slog.Default().
 	Logger *slog.Logger
 
 	mu       sync.Mutex
@@ -241,21 +253,23 @@ func (s *Server) logger() *slog.Logger {
 
 // conn is one connection served here.
 type conn struct {
-	s      *Server
-	nc     net.Conn
-	idle   atomic.Bool // waiting for the first byte of a request
-	remote string
-	req    http.Request
-	header http.Header
-	vals   []string // backing store of the header's values
-	url    url.URL  // the request's URL, reused
-	last   string   // the target url was parsed from
-	lastU  url.URL
-	w      responseWriter
-	head   head
-	read   deadline
-	wdl    deadline
-	now    time.Time // when the current request was read
+	s        *Server
+	nc       net.Conn // the accepted connection
+	rw       net.Conn // what requests are read from: nc, or TLS over it
+	tlsState *tls.ConnectionState
+	idle     atomic.Bool // waiting for the first byte of a request
+	remote   string
+	req      http.Request
+	header   http.Header
+	vals     []string // backing store of the header's values
+	url      url.URL  // the request's URL, reused
+	last     string   // the target url was parsed from
+	lastU    url.URL
+	w        responseWriter
+	head     head
+	read     deadline
+	wdl      deadline
+	now      time.Time // when the current request was read
 }
 
 // serve answers requests until the connection closes, goes idle too
@@ -264,6 +278,10 @@ func (c *conn) serve() {
 	s := c.s
 	defer s.track(c, false)
 	c.remote = c.nc.RemoteAddr().String()
+	c.rw = c.nc
+	if s.TLSConfig != nil && !c.handshake() {
+		return
+	}
 	c.header = make(http.Header, 16)
 	c.w.header = make(http.Header, 16)
 	buf := make([]byte, bufSize)
@@ -280,12 +298,12 @@ func (c *conn) serve() {
 				return
 			}
 			if first {
-				c.read.arm(c.nc, time.Now(), s.ReadHeaderTimeout, armHeader)
+				c.read.arm(c.rw, time.Now(), s.ReadHeaderTimeout, armHeader)
 			} else {
 				// c.now is when the last request was read: close enough.
-				c.read.arm(c.nc, c.now, cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
+				c.read.arm(c.rw, c.now, cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
 			}
-			m, _ := c.nc.Read(buf)
+			m, _ := c.rw.Read(buf)
 			c.idle.Store(false)
 			if m == 0 {
 				c.nc.Close()
@@ -295,14 +313,14 @@ func (c *conn) serve() {
 		}
 		st := parse(buf[:n], &c.head)
 		if st == partial && !first {
-			c.read.arm(c.nc, time.Now(), s.ReadHeaderTimeout, armHeader)
+			c.read.arm(c.rw, time.Now(), s.ReadHeaderTimeout, armHeader)
 		}
 		for st == partial {
 			if n == len(buf) {
 				st = decline
 				break
 			}
-			m, err := c.nc.Read(buf[n:])
+			m, err := c.rw.Read(buf[n:])
 			n += m
 			if err != nil {
 				c.nc.Close()
@@ -420,6 +438,7 @@ func (c *conn) request(b []byte) bool {
 		RemoteAddr: c.remote,
 		RequestURI: c.last,
 		Close:      h.close || minor == 0 && !h.keepAlive,
+		TLS:        c.tlsState,
 	}
 	return true
 }
@@ -452,8 +471,8 @@ func (c *conn) write() error {
 		return net.ErrClosed
 	}
 	out := c.w.serialize(c.now)
-	c.wdl.arm(c.nc, c.now, c.s.WriteTimeout, armWrite)
-	_, err := c.nc.Write(out)
+	c.wdl.arm(c.rw, c.now, c.s.WriteTimeout, armWrite)
+	_, err := c.rw.Write(out)
 	return err
 }
 
@@ -466,12 +485,12 @@ func (c *conn) closeAfterReply(graceful bool) {
 		c.nc.Close()
 		return
 	}
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+	if cw, ok := c.rw.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
-		c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		c.rw.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		var b [512]byte
 		for {
-			if _, err := c.nc.Read(b[:]); err != nil {
+			if _, err := c.rw.Read(b[:]); err != nil {
 				break
 			}
 		}
@@ -482,14 +501,50 @@ func (c *conn) closeAfterReply(graceful bool) {
 // handOver gives the connection, with the bytes read and not answered, to
 // net/http.
 func (c *conn) handOver(unread []byte) {
-	c.nc.SetDeadline(time.Time{})
-	hc := &handedConn{Conn: c.nc, pre: append([]byte(nil), unread...)}
+	c.rw.SetDeadline(time.Time{})
+	c.give(&handedConn{Conn: c.rw, pre: append([]byte(nil), unread...), tls: c.tlsState})
+}
+
+// give passes a connection to net/http, or closes it if net/http stopped
+// accepting.
+func (c *conn) give(nc net.Conn) {
 	l := c.s.ln
 	select {
-	case l.handoff <- hc:
+	case l.handoff <- nc:
 	case <-l.done:
 		c.nc.Close()
 	}
+}
+
+// handshake runs the TLS handshake, bounded by ReadHeaderTimeout as
+// net/http bounds it. A connection that negotiated another protocol
+// than HTTP/1.1 (h2, acme-tls/1) goes to net/http at once, as a
+// *tls.Conn, so that net/http serves it as it would have. It reports
+// whether the connection stays here.
+func (c *conn) handshake() bool {
+	s := c.s
+	tc := tls.Server(c.nc, s.TLSConfig)
+	c.idle.Store(true) // a shutdown need not wait for a handshake
+	if s.ReadHeaderTimeout > 0 {
+		c.nc.SetDeadline(time.Now().Add(s.ReadHeaderTimeout))
+	}
+	err := tc.Handshake()
+	c.idle.Store(false)
+	if s.ReadHeaderTimeout > 0 {
+		c.nc.SetDeadline(time.Time{}) // the request loop sets its own
+	}
+	if err != nil {
+		s.logger().Debug("h1: TLS handshake error", "remote", c.remote, "error", err)
+		c.nc.Close()
+		return false
+	}
+	st := tc.ConnectionState()
+	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
+		c.give(tc)
+		return false
+	}
+	c.rw, c.tlsState = tc, &st
+	return true
 }
 
 // handedConn is a connection handed to net/http: it reads the bytes the
@@ -497,6 +552,7 @@ func (c *conn) handOver(unread []byte) {
 type handedConn struct {
 	net.Conn
 	pre []byte
+	tls *tls.ConnectionState // of a TLS connection, for ConnContext
 }
 
 func (c *handedConn) Read(p []byte) (int, error) {
@@ -518,4 +574,31 @@ func (c *handedConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// tlsStateKey is the context key of a handed-over connection's TLS state.
+type tlsStateKey struct{}
+
+// ConnContext is for http.Server.ConnContext behind a Server with a
+// TLSConfig: it records the TLS state of a connection handed over in the
+// middle of its life, which net/http, seeing a plain net.Conn, would not
+// put in r.TLS.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if hc, ok := c.(*handedConn); ok && hc.tls != nil {
+		return context.WithValue(ctx, tlsStateKey{}, hc.tls)
+	}
+	return ctx
+}
+
+// RestoreTLS wraps the handler of the http.Server behind a Server with a
+// TLSConfig: it sets r.TLS, from [ConnContext], on the requests of
+// connections handed over, before next sees them. It completes what
+// net/http builds, as net/http would have on the *tls.Conn.
+func RestoreTLS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			r.TLS, _ = r.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
