@@ -2,17 +2,15 @@ package edge
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/forcehttps/forcehttps/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -88,21 +86,7 @@ func exchangeRaw(t *testing.T, addr, raw string, methods []string, serverName ..
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, raw)
-	var got bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(c, &got))
-	n := 0
-	for _, m := range methods {
-		resp, err := http.ReadResponse(br, &http.Request{Method: m})
-		if err != nil {
-			break
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		n = got.Len() - br.Buffered()
-	}
-	out := got.String()[:n]
+	out := testutil.Exchange(t, c, raw, methods...)
 	out = maskDate.ReplaceAllString(out, "Date: <date>")
 	out = maskID.ReplaceAllString(out, "<id>")
 	return maskPort.ReplaceAllString(out, "<varies>")

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/forcehttps/forcehttps/internal/config"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // The test certificate: self-signed, covering every test domain, used as
@@ -117,23 +117,9 @@ func (c *testCerts) lastManaged() []string {
 	return c.managed[len(c.managed)-1]
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer is a buffer safe for concurrent writes and reads, holding
+// JSON lines.
+type syncBuffer struct{ testutil.Buffer }
 
 // lines decodes the JSON lines written so far.
 func (b *syncBuffer) lines(t testing.TB) []map[string]any {

@@ -1,8 +1,6 @@
 package h1
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // served is an h1.Server in front of an http.Server, and an http.Server
@@ -78,9 +78,8 @@ func listenSlow(t *testing.T, h http.Handler) string {
 }
 
 // exchange sends raw on a new connection and returns the raw bytes of
-// the responses to the requests whose methods are given, read one by one,
-// with the Date values masked. A connection the server closes early ends
-// the list; what it sent last is kept.
+// the responses to the requests whose methods are given, with the Date
+// values masked.
 func exchange(t *testing.T, addr, raw string, methods ...string) string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
@@ -88,25 +87,7 @@ func exchange(t *testing.T, addr, raw string, methods ...string) string {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	var got bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(c, &got))
-	n := 0
-	for _, m := range methods {
-		resp, err := http.ReadResponse(br, &http.Request{Method: m})
-		if err != nil {
-			break
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		n = got.Len() - br.Buffered()
-	}
-	// Bytes read ahead by bufio past the last response are not part of it.
-	out := got.String()[:n]
-	return dateRE.ReplaceAllString(out, "Date: <date>")
+	return dateRE.ReplaceAllString(testutil.Exchange(t, c, raw, methods...), "Date: <date>")
 }
 
 var dateRE = regexp.MustCompile(`Date: [^\r]*`)

@@ -1,7 +1,6 @@
 package h1
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -81,21 +80,7 @@ func exchangeTLS(t *testing.T, addr string, cfg *tls.Config, raw string, methods
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	io.WriteString(c, raw)
-	var got bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(c, &got))
-	n := 0
-	for _, m := range methods {
-		resp, err := http.ReadResponse(br, &http.Request{Method: m})
-		if err != nil {
-			break
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		n = got.Len() - br.Buffered()
-	}
-	return dateRE.ReplaceAllString(got.String()[:n], "Date: <date>")
+	return dateRE.ReplaceAllString(testutil.Exchange(t, c, raw, methods...), "Date: <date>")
 }
 
 // tlsEcho is echo plus what the handler sees of the connection's TLS.
