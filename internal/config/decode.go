@@ -19,8 +19,8 @@ import (
 // Limits of the decoder, so that hostile input (aliases that expand
 // exponentially, deep nesting) cannot exhaust memory or the stack.
 const (
-	maxInput = 4 << 20 // bytes
-	maxNodes = 200_000 // nodes visited, aliases counted each time
+	maxInput = 4 << 20   // bytes
+	maxNodes = 1_000_000 // nodes visited, aliases counted each time
 	maxDepth = 32
 )
 
@@ -70,6 +70,11 @@ func decodeDocument(data []byte, format Format, c *Config) (map[string]int, []*F
 		root = root.Content[0]
 	}
 	d.value(root, reflect.ValueOf(c).Elem(), "", 0)
+	if d.nodes > maxNodes {
+		// What was decoded is a fragment: validating it would only add
+		// errors about what the limit left out.
+		return nil, d.errs
+	}
 	return d.lines, d.errs
 }
 

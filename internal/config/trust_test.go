@@ -60,3 +60,17 @@ func TestHugeListFailsFast(t *testing.T) {
 	}
 	t.Logf("refused in %v", time.Since(start))
 }
+
+// TestOverBudgetReportsOnlyTheLimit: past the node budget the decoded
+// value is a fragment; its validation errors would hide the one that
+// matters.
+func TestOverBudgetReportsOnlyTheLimit(t *testing.T) {
+	t.Parallel()
+	app := `&a {name: a, domains: [a.example.com], upstream: "http://127.0.0.1:1"}`
+	doc := "tls: {self_signed: [localhost]}\napps: [" + app + strings.Repeat(", *a", maxNodes/6+1) + "]\n"
+	_, err := Parse([]byte(doc), YAML)
+	var list interface{ Unwrap() []error }
+	if !errors.As(err, &list) || len(list.Unwrap()) != 1 || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("Parse(over the node budget) error = %.300v, want only the size error", err)
+	}
+}
