@@ -20,13 +20,19 @@ import (
 // benchmarks call in memory, with the access log on and discarded.
 func benchServer(b *testing.B, upstream string) *Server {
 	b.Helper()
-	loadTestCert()
-	c := mustParse(b, fmt.Sprintf(`%s
+	return benchEdge(b, fmt.Sprintf(`
 apps:
   - {name: shop, domains: [shop.example.com, "*.shop.example.com"], upstream: %q}
-`, base, upstream))
-	s, err := New(c, &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)),
-		WithAccessLog(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+`, upstream), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+}
+
+// benchEdge returns a listening (not serving) edge for the apps section
+// apps, with the given access log (nil: none).
+func benchEdge(b *testing.B, apps string, access *slog.Logger) *Server {
+	b.Helper()
+	loadTestCert()
+	c := mustParse(b, base+apps)
+	s, err := New(c, &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)), WithAccessLog(access))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,23 +73,23 @@ func BenchmarkRedirect(b *testing.B) {
 // itself (a respond entry): routing, the SNI check, the policy with HSTS,
 // the answer and the metrics, with the access log off.
 func BenchmarkStaticHTTPS(b *testing.B) {
-	loadTestCert()
-	c := mustParse(b, base+`
+	s := benchEdge(b, `
 apps:
   - name: shop
     domains: [shop.example.com]
     upstream: "http://127.0.0.1:1"
     respond: [{path: /health, body: "ok\n"}]
-`)
-	s, err := New(c, &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)), WithAccessLog(nil))
-	if err != nil {
-		b.Fatal(err)
+`, nil)
+	h := loopHTTPS(b, s, "https://shop.example.com/health")
+	if h.Get("Strict-Transport-Security") != "max-age=31536000" || h.Get("Content-Length") != "3" {
+		b.Fatalf("not answered with HSTS: %v", h)
 	}
-	if err := s.Listen(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	r := httptest.NewRequest("GET", "https://shop.example.com/health", nil)
+}
+
+// loopHTTPS serves a GET for url over (pretended) TLS 1.3 b.N times, and
+// returns the header of the last response.
+func loopHTTPS(b *testing.B, s *Server, url string) http.Header {
+	r := httptest.NewRequest("GET", url, nil)
 	r.RemoteAddr = "192.0.2.1:50000"
 	r.TLS = &tls.ConnectionState{ServerName: "shop.example.com", Version: tls.VersionTLS13, HandshakeComplete: true}
 	w := &discardWriter{h: http.Header{}}
@@ -92,9 +98,7 @@ apps:
 		clear(w.h)
 		s.serveHTTPS(w, r)
 	}
-	if w.h.Get("Strict-Transport-Security") != "max-age=31536000" || w.h.Get("Content-Length") != "3" {
-		b.Fatalf("not answered with HSTS: %v", w.h)
-	}
+	return w.h
 }
 
 // BenchmarkProxy measures an HTTPS request proxied to a loopback app:
@@ -105,17 +109,9 @@ func BenchmarkProxy(b *testing.B) {
 	}))
 	b.Cleanup(app.Close)
 	s := benchServer(b, app.URL)
-	r := httptest.NewRequest("GET", "https://shop.example.com/", nil)
-	r.RemoteAddr = "192.0.2.1:50000"
-	r.TLS = &tls.ConnectionState{ServerName: "shop.example.com", Version: tls.VersionTLS13, HandshakeComplete: true}
-	w := &discardWriter{h: http.Header{}}
-	b.ReportAllocs()
-	for b.Loop() {
-		clear(w.h)
-		s.serveHTTPS(w, r)
-	}
-	if w.h.Get("Strict-Transport-Security") != "max-age=31536000" {
-		b.Fatalf("not proxied with HSTS: %v", w.h)
+	h := loopHTTPS(b, s, "https://shop.example.com/")
+	if h.Get("Strict-Transport-Security") != "max-age=31536000" {
+		b.Fatalf("not proxied with HSTS: %v", h)
 	}
 }
 

@@ -46,6 +46,13 @@ func serve(t *testing.T, h http.Handler, take func(*http.Request) bool) served {
 
 func listenFast(t *testing.T, fast *Server, fallback http.Handler) string {
 	t.Helper()
+	return listenFastWith(t, fast, &http.Server{Handler: fallback, ErrorLog: discardLog()})
+}
+
+// listenFastWith starts fast on a loopback port with hs behind it, and
+// returns the address.
+func listenFastWith(t *testing.T, fast *Server, hs *http.Server) string {
+	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +61,6 @@ func listenFast(t *testing.T, fast *Server, fallback http.Handler) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: fallback, ErrorLog: discardLog()}
 	go hs.Serve(ln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

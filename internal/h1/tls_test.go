@@ -41,33 +41,17 @@ func serveTLS(t *testing.T, h http.Handler) tlsPair {
 		ReadHeaderTimeout: 5 * time.Second,
 		Logger:            slog.New(slog.DiscardHandler),
 	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := fast.Listen(inner)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// net/http configures HTTP/2 by writing to its TLSConfig: its own copy.
-	hs := &http.Server{Handler: RestoreTLS(h), ConnContext: ConnContext, TLSConfig: cfg.Clone(), ErrorLog: discardLog()}
-	go hs.Serve(ln)
-
+	fastAddr := listenFastWith(t, fast, &http.Server{Handler: RestoreTLS(h), ConnContext: ConnContext, TLSConfig: cfg.Clone(), ErrorLog: discardLog()})
 	slowLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	slow := &http.Server{Handler: h, TLSConfig: cfg.Clone(), ErrorLog: discardLog()}
 	go slow.ServeTLS(slowLn, "", "")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		hs.Shutdown(ctx)
-		fast.Shutdown(ctx)
-		slow.Close()
-	})
+	t.Cleanup(func() { slow.Close() })
 	return tlsPair{
-		fast: inner.Addr().String(), slow: slowLn.Addr().String(), answered: &answered,
+		fast: fastAddr, slow: slowLn.Addr().String(), answered: &answered,
 		client: &tls.Config{RootCAs: ca.Pool(), ServerName: "example.com", NextProtos: []string{"http/1.1"}},
 	}
 }
