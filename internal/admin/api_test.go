@@ -408,7 +408,9 @@ func FuzzHostAllowed(f *testing.F) {
 		}
 		r.Host = host
 		r.Header.Set("Origin", origin)
-		if sameOrigin(r) && !strings.EqualFold(strings.TrimPrefix(origin, "http://"), host) {
+		// The scheme is case-insensitive (RFC 3986 §3.1): "httP://" is
+		// "http://".
+		if sameOrigin(r) && !(len(origin) > 7 && strings.EqualFold(origin[:7], "http://") && strings.EqualFold(origin[7:], host)) {
 			t.Fatalf("sameOrigin(Host %q, Origin %q) = true", host, origin)
 		}
 	})
