@@ -29,6 +29,7 @@ var requests = []struct {
 	{"close", req("GET / HTTP/1.1", "Host: example.com", "Connection: close"), get, 1},
 	{"close keep-alive list", req("GET / HTTP/1.1", "Host: example.com", "Connection: keep-alive, Close"), get, 1},
 	{"pragma", req("GET / HTTP/1.1", "Host: example.com", "Pragma: no-cache"), get, 1},
+	{"pragma twice", req("GET / HTTP/1.1", "Host: example.com", "Pragma: x", "Pragma: no-cache"), get, 1},
 	{"pragma and cache-control", req("GET / HTTP/1.1", "Host: example.com", "Pragma: no-cache", "Cache-Control: max-age=5"), get, 1},
 	{"repeated fields", req("GET / HTTP/1.1", "Host: example.com", "Accept: a", "accept: b", "X-Y: 1", "x-y: 2"), get, 1},
 	{"odd names", req("GET / HTTP/1.1", "host: Example.COM:8080", "x_under: 1", "X-lower-CASE: 2", "content-TYPE: x", "!#$%&'*+-.^_`|~: 3"), get, 1},

@@ -3,6 +3,8 @@ package h1
 import (
 	"bytes"
 	"net/textproto"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // maxFields is the most header fields a head may have here; a request
@@ -27,19 +29,20 @@ type field struct {
 
 // head is a request head parsed in place, without copying.
 type head struct {
-	method    string // one of the interned methods
-	target    [2]int // offsets of the request-target
-	minor     int    // HTTP/1.<minor>, 0 or 1
-	host      [2]int // offsets of the Host value
-	hosts     int    // Host fields seen
-	keepAlive bool   // Connection: keep-alive
-	close     bool   // Connection: close
-	pragma    bool   // Pragma: no-cache (net/http adds Cache-Control then)
-	cacheCtl  bool   // a Cache-Control field was sent
-	length    bool   // a Content-Length field was sent
-	fields    [maxFields]field
-	n         int // fields used
-	end       int // length of the head, final CRLF included
+	method     string // one of the interned methods
+	target     [2]int // offsets of the request-target
+	minor      int    // HTTP/1.<minor>, 0 or 1
+	host       [2]int // offsets of the Host value
+	hosts      int    // Host fields seen
+	keepAlive  bool   // Connection: keep-alive
+	close      bool   // Connection: close
+	pragma     bool   // the first Pragma is no-cache (net/http adds Cache-Control then)
+	pragmaSeen bool   // a Pragma field was sent
+	cacheCtl   bool   // a Cache-Control field was sent
+	length     bool   // a Content-Length field was sent
+	fields     [maxFields]field
+	n          int // fields used
+	end        int // length of the head, final CRLF included
 }
 
 // reset clears a head for the next request. The fields array is left
@@ -47,7 +50,7 @@ type head struct {
 // 64 of them per request was measurable.
 func (h *head) reset() {
 	h.method, h.target, h.minor, h.host, h.hosts = "", [2]int{}, 0, [2]int{}, 0
-	h.keepAlive, h.close, h.pragma, h.cacheCtl, h.length = false, false, false, false, false
+	h.keepAlive, h.close, h.pragma, h.pragmaSeen, h.cacheCtl, h.length = false, false, false, false, false, false
 	h.n, h.end = 0, 0
 }
 
@@ -133,7 +136,7 @@ func parse(b []byte, h *head) state {
 		}
 		// Name: a token right before the colon (no obs-fold, no space).
 		ns := i
-		for i < len(b) && isToken(b[i]) {
+		for i < len(b) && lex.IsTChar(b[i]) {
 			i++
 		}
 		if i == len(b) {
@@ -179,9 +182,6 @@ func parse(b []byte, h *head) state {
 // the connection; it reports false to decline the request.
 func (h *head) add(name, b []byte, vs, ve int) bool {
 	key := canonical(name)
-	if key == "" {
-		return false
-	}
 	v := b[vs:ve]
 	switch key {
 	case "Host":
@@ -200,7 +200,10 @@ func (h *head) add(name, b []byte, vs, ve int) bool {
 			return false
 		}
 	case "Pragma":
-		h.pragma = h.pragma || string(v) == "no-cache"
+		// net/http looks at the first value only.
+		if !h.pragmaSeen {
+			h.pragmaSeen, h.pragma = true, string(v) == "no-cache"
+		}
 	case "Cache-Control":
 		h.cacheCtl = true
 	}
@@ -287,22 +290,9 @@ func canonical(name []byte) string {
 	return string(c)
 }
 
-// isToken reports whether c is a tchar (RFC 9110 §5.6.2).
-func isToken(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}
-
 func allTokens(b []byte) bool {
 	for _, c := range b {
-		if !isToken(c) {
+		if !lex.IsTChar(c) {
 			return false
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // responseWriter collects the response Answer writes. It is reused for
@@ -198,17 +200,7 @@ func plainValue(v string) bool {
 
 // validFieldName reports whether k is a token, the only field names
 // written.
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if !isToken(k[i]) {
-			return false
-		}
-	}
-	return true
-}
+func validFieldName(k string) bool { return k != "" && lex.TokenLen(k) == len(k) }
 
 // hasToken reports whether a comma-separated list field has the option
 // token, ignoring ASCII case.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // SchemaVersion is the version of the JSON report. It changes only when a
@@ -358,22 +359,4 @@ func (i *Inspector) redact(name, v string) (string, bool) {
 }
 
 // isToken reports whether s is a non-empty RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+func isToken(s string) bool { return s != "" && lex.TokenLen(s) == len(s) }
