@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -85,16 +84,15 @@ func sameOrigin(r *http.Request) bool {
 	if len(origin) > 1 {
 		return false
 	}
-	u, err := url.Parse(origin[0])
-	if err != nil || u.Host == "" {
-		return false // "null" included
-	}
-	scheme := "http"
+	// A browser sends the serialized origin, scheme "://" host[:port],
+	// nothing else: compare it whole rather than through a URL parser,
+	// which would let "http://host#" or "http://host?" pass.
+	o, prefix := origin[0], "http://"
 	if r.TLS != nil {
-		scheme = "https"
+		prefix = "https://"
 	}
-	return u.Scheme == scheme && asciiEqualFold(u.Host, r.Host) && u.Path == "" && u.RawQuery == "" &&
-		u.Fragment == "" && u.User == nil && u.Opaque == ""
+	return r.Host != "" && len(o) == len(prefix)+len(r.Host) &&
+		asciiEqualFold(o[:len(prefix)], prefix) && asciiEqualFold(o[len(prefix):], r.Host)
 }
 
 // asciiEqualFold compares s and t ignoring ASCII case only. strings.EqualFold

@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -414,4 +416,43 @@ func FuzzHostAllowed(f *testing.F) {
 			t.Fatalf("sameOrigin(Host %q, Origin %q) = true", host, origin)
 		}
 	})
+}
+
+func TestSameOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host   string
+		tls    bool
+		origin []string
+		want   bool
+	}{
+		{"localhost:9090", false, nil, true},
+		{"localhost:9090", false, []string{"http://localhost:9090"}, true},
+		{"localhost:9090", false, []string{"HTTP://LocalHost:9090"}, true},
+		{"localhost:9090", true, []string{"https://localhost:9090"}, true},
+		{"localhost:9090", true, []string{"http://localhost:9090"}, false},
+		{"localhost:9090", false, []string{"https://localhost:9090"}, false},
+		{"localhost:9090", false, []string{"http://localhost:9090#"}, false},
+		{"localhost:9090", false, []string{"http://localhost:9090?"}, false},
+		{"localhost:9090", false, []string{"http://localhost:9090/"}, false},
+		{"localhost:9090", false, []string{"http://@localhost:9090"}, false},
+		{"localhost:9090", false, []string{"http://localhost"}, false},
+		{"localhost:9090", false, []string{"null"}, false},
+		{"localhost:9090", false, []string{"http://localhost:9090", "http://localhost:9090"}, false},
+		{"", false, []string{"http://"}, false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("POST", "http://x/", nil)
+		r.Host = tt.host
+		if !tt.tls {
+			r.TLS = nil
+		}
+		if tt.tls && r.TLS == nil {
+			r.TLS = &tls.ConnectionState{}
+		}
+		r.Header["Origin"] = tt.origin
+		if got := sameOrigin(r); got != tt.want {
+			t.Errorf("sameOrigin(Host %q, tls %v, Origin %q) = %v, want %v", tt.host, tt.tls, tt.origin, got, tt.want)
+		}
+	}
 }
