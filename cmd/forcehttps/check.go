@@ -7,10 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/audit"
@@ -32,11 +36,16 @@ and the certificate. Prints a report with a fix for each finding and a grade
 from A+ to F.
 
 URL-or-host is an http or https URL or a bare host[:port] (the port of a bare
-host is the HTTPS port).
+host is the HTTPS port). Without an HTTPS port (an http:// URL, a bare host),
+the audit follows the plain-HTTP redirect and probes the HTTPS port it points
+to on the same host, or 443; --https-port overrides both.
 
-Exit status: 0 when the grade is at least --min-grade, 1 when it is below,
-2 for a usage error or when the site cannot be audited (DNS failure,
-connection refused, TLS handshake failure, timeout, endless redirects).
+Exit status: 0 when the grade is at least --min-grade, 1 when it is below
+(a site without HTTPS is graded F), 2 for a usage error or when the site
+cannot be audited (DNS failure, connection refused on both ports, TLS
+handshake failure, timeout, endless redirects). With --json, stdout is JSON
+in every case: the report, or {"schema_version", "error": {"kind",
+"message"}, ...} when there is none.
 
 Flags:
 `
@@ -58,9 +67,41 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		asJSON       = fs.Bool("json", false, "print the report as JSON (schema_version 1)")
 		colorMode    = fs.String("color", "auto", "colour the text report: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
 		httpPort     = fs.Int("http-port", 0, "`port` of the plain-HTTP listener (default 80, or the port of an http:// URL)")
-		httpsPort    = fs.Int("https-port", 0, "`port` of the HTTPS listener (default 443, or the port of an https:// URL or bare host)")
+		httpsPort    = fs.Int("https-port", 0, "`port` of the HTTPS listener, overriding the URL and the redirect (default: the port of an https:// URL or host:port, else that of the plain-HTTP redirect to https on the same host, else 443)")
 	)
-	fs.Var(resolve, "resolve", "`host:ip`: connect to ip for host instead of resolving it, like curl --resolve (repeatable)")
+	fs.Var(resolve, "resolve", "`host:ip` or host:port:ip: connect to ip for host (on that port only, with a port) instead of resolving it, like curl --resolve (repeatable)")
+
+	// --json is looked for before parsing, so that even a flag error is
+	// reported as JSON on stdout.
+	wantJSON := slices.ContainsFunc(args, func(a string) bool {
+		switch strings.TrimLeft(a, "-") {
+		case "json", "json=true", "json=1", "json=t", "json=TRUE", "json=True":
+			return strings.HasPrefix(a, "-")
+		}
+		return false
+	})
+	var target audit.Target
+	// report prints err on stderr (unless the flag package already did)
+	// and, with --json, as JSON on stdout; it returns the exit status 2.
+	report := func(kind string, err error, printed bool) int {
+		if !printed {
+			fmt.Fprintf(stderr, "forcehttps check: %v\n", err)
+		}
+		if wantJSON {
+			f := &audit.Failure{CheckedAt: time.Now(), Error: audit.FailureError{Kind: kind, Message: err.Error()}}
+			if target.Host != "" {
+				f.Target, f.Host = target.HTTPSURL(), target.Host
+			}
+			if err := audit.WriteFailureJSON(stdout, f); err != nil {
+				fmt.Fprintf(stderr, "forcehttps check: writing the report: %v\n", err)
+			}
+		}
+		return 2
+	}
+	fail := func(kind string, err error) int { return report(kind, err, false) }
+	usageErr := func(format string, a ...any) int {
+		return fail("usage", fmt.Errorf(format, a...))
+	}
 
 	var positional []string
 	rest := args
@@ -69,7 +110,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			if errors.Is(err, flag.ErrHelp) {
 				return 0
 			}
-			return 2
+			return report("usage", err, true) // the flag package printed it, with the usage
 		}
 		if fs.NArg() == 0 {
 			break
@@ -78,16 +119,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		positional = append(positional, fs.Arg(0))
 		rest = fs.Args()[1:]
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "forcehttps check: "+format+"\n", a...)
-		return 2
-	}
 	if len(positional) != 1 {
 		return usageErr("want exactly one URL or host, got %d (see forcehttps check -h)", len(positional))
 	}
-	target, err := audit.ParseTarget(positional[0])
+	var err error
+	target, err = audit.ParseTarget(positional[0])
 	if err != nil {
-		return usageErr("%v", err)
+		return fail("target", err)
 	}
 	for _, p := range []struct {
 		name string
@@ -131,8 +169,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	rep, err := audit.Run(ctx, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "forcehttps check: %v\n", err)
-		return 2
+		kind := audit.ErrorKind(err)
+		if ctx.Err() != nil {
+			kind = "interrupted"
+		}
+		return fail(kind, err)
 	}
 	if *asJSON {
 		err = audit.WriteJSON(stdout, rep)
@@ -198,39 +239,94 @@ func loadCAs(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// resolveFlag collects --resolve host:ip values.
+// resolveFlag collects --resolve values: host:ip, for every port, and
+// curl's host:port:ip, for that port only. Keys are those of
+// audit.Options.Resolve: the normalised host, or host:port.
 type resolveFlag map[string]netip.Addr
+
+// resolveForms names the accepted forms in error messages.
+const resolveForms = "want host:ip or host:port:ip (as curl --resolve), such as example.com:192.0.2.7, example.com:443:192.0.2.7 or example.com:443:[2001:db8::7]"
 
 func (r resolveFlag) String() string {
 	var s []string
-	for h, ip := range r {
-		s = append(s, h+":"+ip.String())
+	for k, ip := range r {
+		a := ip.String()
+		if ip.Is6() {
+			a = "[" + a + "]"
+		}
+		if host, port, err := net.SplitHostPort(k); err == nil {
+			s = append(s, host+":"+port+":"+a)
+		} else {
+			s = append(s, k+":"+a)
+		}
 	}
 	sort.Strings(s)
 	return strings.Join(s, ",")
 }
 
-// Set parses host:ip; the IP may be IPv6, with or without brackets
-// ("example.com:::1", "example.com:[::1]").
+// Set parses host:ip or host:port:ip. The IP may be IPv6, with or without
+// brackets ("example.com:::1", "example.com:443:[::1]"); a bare IPv6
+// address that could also be read as port:address is refused as
+// ambiguous. curl's +host, -host and lists of addresses are refused.
 func (r resolveFlag) Set(v string) error {
-	host, ip, ok := strings.Cut(v, ":")
-	if !ok || host == "" || ip == "" {
-		return fmt.Errorf("%q: want host:ip", v)
+	if strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-") {
+		return fmt.Errorf("%q: curl's +host and -host entries are not supported; %s", v, resolveForms)
+	}
+	host, rest, ok := strings.Cut(v, ":")
+	if !ok || host == "" || rest == "" {
+		return fmt.Errorf("%q: %s", v, resolveForms)
 	}
 	nh, err := forcehttps.NormalizeHost(host)
 	if err != nil {
-		return fmt.Errorf("%q: invalid host %q", v, host)
+		return fmt.Errorf("%q: invalid host %q; %s", v, host, resolveForms)
 	}
-	if strings.HasPrefix(ip, "[") && strings.HasSuffix(ip, "]") {
-		ip = ip[1 : len(ip)-1]
+	whole, wholeErr := parseResolveIP(rest)
+	var key string
+	var addr netip.Addr
+	port, ipPart, hasPort := strings.Cut(rest, ":")
+	hasPort = hasPort && port != "" && strings.Trim(port, "0123456789") == ""
+	var portAddr netip.Addr
+	portErr := errors.New("no port")
+	if hasPort {
+		portAddr, portErr = parseResolveIP(ipPart)
 	}
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return fmt.Errorf("%q: %q is not an IP address", v, ip)
+	switch {
+	case portErr == nil && wholeErr == nil:
+		return fmt.Errorf("%q: ambiguous: %s is an IPv6 address, and also port %s with address %s; put the address in brackets", v, rest, port, ipPart)
+	case portErr == nil:
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("%q: port %q is not between 1 and 65535", v, port)
+		}
+		key, addr = net.JoinHostPort(nh, strconv.Itoa(p)), portAddr
+	case wholeErr == nil:
+		key, addr = nh, whole
+	case hasPort && strings.Contains(ipPart, ","):
+		return fmt.Errorf("%q: one address only; %s", v, resolveForms)
+	case hasPort:
+		return fmt.Errorf("%q: %q is not an IP address; %s", v, ipPart, resolveForms)
+	default:
+		return fmt.Errorf("%q: %q is not an IP address; %s", v, rest, resolveForms)
 	}
-	if prev, dup := r[nh]; dup && prev != addr {
-		return fmt.Errorf("%q: %s is already resolved to %s", v, nh, prev)
+	if prev, dup := r[key]; dup && prev != addr {
+		return fmt.Errorf("%q: %s is already resolved to %s", v, key, prev)
 	}
-	r[nh] = addr.Unmap()
+	r[key] = addr
 	return nil
+}
+
+// parseResolveIP parses an IP address, IPv6 optionally in brackets,
+// without a zone; an IPv4-mapped IPv6 address becomes IPv4.
+func parseResolveIP(s string) (netip.Addr, error) {
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%q: zones are not supported", s)
+	}
+	return a.Unmap(), nil
 }

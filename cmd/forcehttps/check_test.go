@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -103,6 +104,7 @@ func TestCheckExitCodes(t *testing.T) {
 	t.Parallel()
 	good := newCheckEnv(t, true, defaultsHandler(t))
 	hello := newCheckEnv(t, false, func(int) http.Handler { return helloWorld })
+	httpOnly := newHTTPOnlyEnv(t)
 	emptyPEM := filepath.Join(t.TempDir(), "empty.pem")
 	if err := os.WriteFile(emptyPEM, []byte("no certificates here\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -128,14 +130,18 @@ func TestCheckExitCodes(t *testing.T) {
 		{"unknown flag", []string{"check", "--frobnicate", "example.test"}, 2, "", "flag provided but not defined"},
 		{"bad grade", []string{"check", "--min-grade", "E", "example.test"}, 2, "", `invalid grade "E"`},
 		{"bad color", []string{"check", "--color", "sometimes", "example.test"}, 2, "", `--color "sometimes"`},
-		{"bad resolve", []string{"check", "--resolve", "example.test", "example.test"}, 2, "", "want host:ip"},
+		{"bad resolve", []string{"check", "--resolve", "example.test", "example.test"}, 2, "", "want host:ip or host:port:ip"},
 		{"resolve to a name", []string{"check", "--resolve", "example.test:localhost", "example.test"}, 2, "", "not an IP address"},
 		{"bad port", []string{"check", "--https-port", "70000", "example.test"}, 2, "", "not between 1 and 65535"},
 		{"zero timeout", []string{"check", "--timeout", "0s", "example.test"}, 2, "", "--timeout must be positive"},
 		{"too many redirects allowed", []string{"check", "--max-redirects", "1000", "example.test"}, 2, "", "--max-redirects"},
 		{"missing CA file", []string{"check", "--ca", filepath.Join(t.TempDir(), "nope.pem"), "example.test"}, 2, "", "--ca:"},
 		{"CA file without certificates", []string{"check", "--ca", emptyPEM, "example.test"}, 2, "", "no PEM certificate"},
-		{"unreachable", []string{"check", "--resolve", "example.test:127.0.0.1", "--https-port", strconv.Itoa(closedLoopbackPort(t)), "--timeout", "2s", "example.test"}, 2, "", "connection refused"},
+		{"unreachable", []string{"check", "--resolve", "example.test:127.0.0.1", "--https-port", strconv.Itoa(closedLoopbackPort(t)), "--http-port", strconv.Itoa(closedLoopbackPort(t)), "--timeout", "2s", "example.test"}, 2, "", "connection refused"},
+		{"plain HTTP only is F", httpOnly.args("example.test"), 1, "tls-no-https", "grade F is below --min-grade B"},
+		{"curl's resolve form", append(good.args("example.test"), "--resolve", "example.test:"+strconv.Itoa(good.httpsPort)+":127.0.0.1"), 0, "Grade A+", ""},
+		{"resolve list", []string{"check", "--resolve", "example.test:443:192.0.2.1,192.0.2.2", "example.test"}, 2, "", "one address only"},
+		{"resolve ambiguous", []string{"check", "--resolve", "example.test:2001:db8::1", "example.test"}, 2, "", "ambiguous"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,6 +270,22 @@ func TestResolveFlag(t *testing.T) {
 		{"example.com:", "", "", true},
 		{"example.com:host.test", "", "", true},
 		{"exa mple.com:192.0.2.1", "", "", true},
+		// curl's host:port:ip: that port only.
+		{"example.com:443:192.0.2.1", "example.com:443", "192.0.2.1", false},
+		{"Example.COM:0443:192.0.2.1", "example.com:443", "192.0.2.1", false},
+		{"example.com:8443:::1", "example.com:8443", "::1", false},
+		{"example.com:8443:[2001:db8::1]", "example.com:8443", "2001:db8::1", false},
+		{"example.com:443::1", "example.com", "443::1", false}, // a whole IPv6 address, not port 443 with ":1"
+		{"example.com:2001:db8::1", "", "", true},             // ambiguous
+		{"example.com:0:192.0.2.1", "", "", true},
+		{"example.com:70000:192.0.2.1", "", "", true},
+		{"example.com:443:", "", "", true},
+		{"example.com:443:host.test", "", "", true},
+		{"example.com:443:192.0.2.1,192.0.2.2", "", "", true},
+		{"+example.com:443:192.0.2.1", "", "", true},
+		{"-example.com:443", "", "", true},
+		{"example.com:443:[fe80::1%eth0]", "", "", true},
+		{"example.com:https:192.0.2.1", "", "", true},
 	}
 	for _, tt := range tests {
 		r := resolveFlag{}
@@ -285,4 +307,139 @@ func TestResolveFlag(t *testing.T) {
 	if err := r.Set("a.test:192.0.2.2"); err == nil {
 		t.Error("a second, different address for the same host was accepted")
 	}
+}
+
+// newHTTPOnlyEnv is a site that answers plain HTTP and nothing on its
+// HTTPS port.
+func newHTTPOnlyEnv(t *testing.T) *checkEnv {
+	t.Helper()
+	ca := testutil.NewCA(t, testutil.CAOptions{Name: "check test CA"})
+	hs := httptest.NewUnstartedServer(helloWorld)
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return &checkEnv{caFile: ca.WriteFile(t), httpPort: hs.Listener.Addr().(*net.TCPAddr).Port, httpsPort: closedLoopbackPort(t)}
+}
+
+// TestCheckHTTPSPortFromRedirect: "check http://host:PORT/" audits the
+// HTTPS port the redirect points to, not 443; --https-port overrides it.
+func TestCheckHTTPSPortFromRedirect(t *testing.T) {
+	t.Parallel()
+	env := newCheckEnv(t, true, defaultsHandler(t))
+	base := []string{"check", "--resolve", "example.test:127.0.0.1", "--ca", env.caFile, "--timeout", "5s", "--json"}
+	url := "http://example.test:" + strconv.Itoa(env.httpPort) + "/"
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), append(base, url), &out, &errOut); code != 0 {
+		t.Fatalf("check %s = %d, stderr:\n%s", url, code, errOut.String())
+	}
+	var rep struct {
+		Target          string `json:"target"`
+		HTTPSPortSource string `json:"https_port_source"`
+		Grade           string `json:"grade"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	want := "https://example.test:" + strconv.Itoa(env.httpsPort) + "/"
+	if rep.Target != want || rep.HTTPSPortSource != "redirect" || rep.Grade != "A+" {
+		t.Errorf("check %s audited %s (port from %q), grade %s; want %s from the redirect, A+", url, rep.Target, rep.HTTPSPortSource, rep.Grade, want)
+	}
+
+	// --https-port wins over the redirect: here, a closed port.
+	out.Reset()
+	errOut.Reset()
+	closed := strconv.Itoa(closedLoopbackPort(t))
+	code := run(context.Background(), append(base, "--https-port", closed, url), &out, &errOut)
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || code != 1 || rep.Target != "https://example.test:"+closed+"/" || rep.HTTPSPortSource != "given" {
+		t.Errorf("check --https-port %s %s = %d, %+v (%v); want exit 1 for the closed port given", closed, url, code, rep, err)
+	}
+}
+
+// TestCheckJSONFailure: with --json, stdout is JSON even when the site
+// cannot be audited or the command line is wrong, and the exit status is 2.
+func TestCheckJSONFailure(t *testing.T) {
+	t.Parallel()
+	closed := strconv.Itoa(closedLoopbackPort(t))
+	tests := []struct {
+		name string
+		args []string
+		kind string
+		host string
+	}{
+		{"unreachable", []string{"check", "--json", "--resolve", "example.test:127.0.0.1", "--https-port", closed, "--http-port", closed, "--timeout", "2s", "example.test"}, "unreachable", "example.test"},
+		{"json after the target", []string{"check", "--resolve", "example.test:127.0.0.1", "--https-port", closed, "--http-port", closed, "example.test", "--json"}, "unreachable", "example.test"},
+		{"bad target", []string{"check", "--json", "ftp://example.test"}, "target", ""},
+		{"unknown flag", []string{"check", "--json", "--frobnicate", "example.test"}, "usage", ""},
+		{"bad grade", []string{"check", "--json=true", "--min-grade", "E", "example.test"}, "usage", "example.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errOut)
+			var f struct {
+				SchemaVersion *int   `json:"schema_version"`
+				Host          string `json:"host"`
+				CheckedAt     string `json:"checked_at"`
+				Grade         *string
+				Error         *struct{ Kind, Message string }
+			}
+			if err := json.Unmarshal(out.Bytes(), &f); err != nil {
+				t.Fatalf("run(%q) = %d; stdout is not JSON: %v\n%s\nstderr:\n%s", tt.args, code, err, out.String(), errOut.String())
+			}
+			if code != 2 || f.SchemaVersion == nil || *f.SchemaVersion != 1 || f.Error == nil || f.Error.Kind != tt.kind || f.Error.Message == "" || f.Grade != nil || f.Host != tt.host || f.CheckedAt == "" {
+				t.Errorf("run(%q) = %d, %s; want 2 and schema_version 1, error kind %q, host %q, no grade", tt.args, code, out.String(), tt.kind, tt.host)
+			}
+			if errOut.Len() == 0 {
+				t.Error("nothing on stderr")
+			}
+		})
+	}
+}
+
+// FuzzResolveFlag: --resolve never panics, and what it accepts prints
+// back (String) in a form it parses to the same entries.
+func FuzzResolveFlag(f *testing.F) {
+	for _, s := range []string{
+		"example.com:192.0.2.1", "example.com:::1", "example.com:[2001:db8::1]", "example.com:443:192.0.2.1",
+		"example.com:443:[::1]", "example.com:443:::1", "example.com:443::1", "example.com:2001:db8::1",
+		"+example.com:443:192.0.2.1", "-example.com:443", "bücher.example:80:10.0.0.1", "a:1:2:3", ":::", "example.com:443:[fe80::1%eth0]",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r := resolveFlag{}
+		if err := r.Set(in); err != nil {
+			if err.Error() == "" {
+				t.Fatalf("Set(%q): empty error", in)
+			}
+			return
+		}
+		if len(r) != 1 {
+			t.Fatalf("Set(%q) made %d entries", in, len(r))
+		}
+		for k, ip := range r {
+			host := k
+			if h, port, err := net.SplitHostPort(k); err == nil {
+				p, err := strconv.Atoi(port)
+				if err != nil || p < 1 || p > 65535 || strconv.Itoa(p) != port {
+					t.Fatalf("Set(%q): key %q has a bad port", in, k)
+				}
+				host = h
+			}
+			if nh, err := forcehttps.NormalizeHost(host); err != nil || nh != host {
+				t.Fatalf("Set(%q): host %q is not normalised", in, host)
+			}
+			if !ip.IsValid() || ip.Zone() != "" || ip.Is4In6() {
+				t.Fatalf("Set(%q): address %v", in, ip)
+			}
+		}
+		again := resolveFlag{}
+		if err := again.Set(r.String()); err != nil {
+			t.Fatalf("Set(%q) = %v; its String %q does not parse: %v", in, r, r.String(), err)
+		}
+		if !maps.Equal(r, again) {
+			t.Fatalf("Set(%q) = %v; String %q parses to %v", in, r, r.String(), again)
+		}
+	})
 }

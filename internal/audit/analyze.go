@@ -308,8 +308,9 @@ func (a *analysis) preload(redirectsWithoutHSTS bool) {
 	if !a.tls.Verified {
 		why = append(why, "the certificate must be valid")
 	}
-	first := &a.https.Hops[0]
-	if !validHSTS(first.HSTS) {
+	if len(a.https.Hops) == 0 {
+		why = append(why, fmt.Sprintf("%s must answer", a.https.Start))
+	} else if first := &a.https.Hops[0]; !validHSTS(first.HSTS) {
 		why = append(why, fmt.Sprintf("%s must send one valid HSTS header", first.URL))
 	} else {
 		h, _ := forcehttps.ParseHSTS(first.HSTS[0])
@@ -381,12 +382,67 @@ func quoteList(vs []string) string {
 	return strings.Join(q, ", ")
 }
 
+// suiteFix is the fix for weak cipher suites.
+const suiteFix = "accept only ECDHE key exchange with AES-GCM or ChaCha20-Poly1305, as the forcehttps edge does; on a Go server list them in tls.Config.CipherSuites (Go's default also accepts ECDHE with AES-CBC)"
+
+// suiteFindings adds one finding per weak cipher suite the server accepts
+// with TLS 1.0 to 1.2, naming the versions, and returns how many.
+func (a *analysis) suiteFindings(add func(Finding)) int {
+	var names []string
+	versions := map[string][]string{}
+	for _, v := range a.tls.Versions {
+		if v.Name == "TLS 1.3" {
+			continue
+		}
+		for _, s := range v.Suites {
+			if _, seen := versions[s]; !seen {
+				names = append(names, s)
+			}
+			versions[s] = append(versions[s], v.Name)
+		}
+	}
+	n := 0
+	for _, name := range names {
+		w := classifySuite(name)
+		if w.id == "" {
+			continue
+		}
+		n++
+		if w.cap == GradeC && slices.Equal(versions[name], []string{"TLS 1.0"}) {
+			w.cap = GradeB // SSL Labs: RC4 and 3DES cap at C with TLS 1.1 or newer
+		}
+		add(Finding{ID: w.id, Severity: w.severity, Cap: w.cap,
+			Message: fmt.Sprintf("the server accepts %s with %s: %s", name, strings.Join(versions[name], ", "), w.why),
+			Fix:     suiteFix})
+	}
+	return n
+}
+
+// bestPre13 returns the newest version below TLS 1.3 the server accepts,
+// or nil.
+func (a *analysis) bestPre13() *TLSVersion {
+	var best *TLSVersion
+	for i := range a.tls.Versions {
+		if v := &a.tls.Versions[i]; v.Offered && v.Name != "TLS 1.3" && v.Negotiated != "" {
+			best = v
+		}
+	}
+	return best
+}
+
 func (a *analysis) tlsFindings() {
 	add := func(f Finding) {
 		f.Category = CategoryTLS
 		a.add(f)
 	}
 	t := a.tls
+	if a.state == nil {
+		// Nothing answers HTTPS: the first thing Force HTTPS is about.
+		add(Finding{ID: "tls-no-https", Severity: Fail, Cap: GradeF,
+			Message: fmt.Sprintf("nothing answers HTTPS on %s (%s): the site is served over plain HTTP only, so every page, password and cookie crosses the network in clear", t.Address, t.Error),
+			Fix:     "serve HTTPS with a certificate for the name, then redirect plain HTTP to it: the forcehttps edge does both (ACME: edge YAML tls: {acme: {email: ...}}, force_https: true)"})
+		return
+	}
 	offered := map[string]bool{}
 	for _, v := range t.Versions {
 		offered[v.Name] = v.Offered
@@ -424,17 +480,31 @@ func (a *analysis) tlsFindings() {
 			Message: fmt.Sprintf("the server accepts %s only", strings.Join(vs, " and "))})
 	}
 
-	if why, insecure := cipherWeakness(a.state.Version, a.state.CipherSuite); why != "" {
+	weakSuites := a.suiteFindings(add)
+	defaultWhy, insecure := cipherWeakness(a.state.Version, a.state.CipherSuite)
+	if defaultWhy != "" {
 		sev := Warn
 		if insecure {
 			sev = Fail
 		}
 		add(Finding{ID: "tls-cipher-weak", Severity: sev, Cap: GradeB,
-			Message: fmt.Sprintf("a default handshake negotiated %s with %s, which %s", t.Version, t.CipherSuite, why),
-			Fix:     "prefer ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 (Go's default cipher suites)"})
-	} else {
+			Message: fmt.Sprintf("a default handshake negotiated %s with %s: %s", t.Version, t.CipherSuite, defaultWhy),
+			Fix:     suiteFix})
+	}
+	// SSL Labs caps at B a server that does not give forward secrecy and
+	// AEAD to the clients that can do better; a client limited to the
+	// best version below TLS 1.3 stands for them.
+	if v := a.bestPre13(); v != nil && !(defaultWhy != "" && t.Version == v.Name) {
+		if w := classifySuite(v.Negotiated); w.id != "" {
+			add(Finding{ID: "tls-weak-preferred", Severity: Fail, Cap: GradeB,
+				Message: fmt.Sprintf("a %s client offering ECDHE with AES-GCM first gets %s: %s", v.Name, v.Negotiated, w.why),
+				Fix:     suiteFix})
+			weakSuites++
+		}
+	}
+	if defaultWhy == "" && weakSuites == 0 {
 		add(Finding{ID: "tls-cipher-ok", Severity: Pass,
-			Message: fmt.Sprintf("a default handshake negotiated %s with %s", t.Version, t.CipherSuite)})
+			Message: fmt.Sprintf("a default handshake negotiated %s with %s, and every cipher suite accepted has forward secrecy and authenticated encryption", t.Version, t.CipherSuite)})
 	}
 
 	if len(a.state.PeerCertificates) > 0 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/forcehttps/forcehttps"
@@ -52,9 +53,10 @@ type Options struct {
 
 	// Resolve maps host names (normalised, as in [Target.Host]) to the
 	// address to connect to instead of resolving them, like curl's
-	// --resolve: it audits a server before DNS points to it. The TLS
-	// server name and the Host header stay the name. Zero: DNS for every
-	// host.
+	// --resolve: it audits a server before DNS points to it. A key is a
+	// host, for every port, or a host:port (net.JoinHostPort), for that
+	// port only, which wins over the host's entry. The TLS server name and
+	// the Host header stay the name. Zero: DNS for every host.
 	Resolve map[string]netip.Addr
 
 	// RootCAs are the certificate authorities the certificate chain is
@@ -143,6 +145,9 @@ type Report struct {
 	SchemaVersion int `json:"schema_version"`
 	// Target is the HTTPS URL audited.
 	Target string `json:"target"`
+	// HTTPSPortSource says where the HTTPS port of Target comes from:
+	// [PortGiven], [PortRedirect] or [PortDefault].
+	HTTPSPortSource string `json:"https_port_source"`
 	// Host is the audited host name.
 	Host string `json:"host"`
 	// CheckedAt is when the audit started.
@@ -260,21 +265,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		Headers:       map[string][]string{},
 	}
 
-	tlsInfo, state, err := r.probeTLS(ctx)
-	if err != nil {
-		return nil, r.wrapTotal(ctx, err)
-	}
-	rep.TLS = tlsInfo
-
-	httpsChain, err := r.follow(ctx, o.Target.HTTPSURL())
-	if err != nil {
-		return nil, r.wrapTotal(ctx, err)
-	}
-	if httpsChain.Loop {
-		return nil, fmt.Errorf("%s: %w: redirect loop back to %q", o.Target.HTTPSURL(), ErrRedirects, clip(httpsChain.final().Location))
-	}
-	rep.HTTPS = httpsChain.Chain
-
+	// The plain-HTTP chain comes first: when the target does not name the
+	// HTTPS port, its redirect does.
 	httpChain, err := r.follow(ctx, o.Target.HTTPURL())
 	if err != nil {
 		// Nothing listening on the plain-HTTP port, or a redirect to a
@@ -294,25 +286,105 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.HTTP = httpChain.Chain
 
-	final := httpsChain.final()
+	rep.HTTPSPortSource = PortGiven
+	if o.Target.HTTPSPort == 0 {
+		o.Target.HTTPSPort, rep.HTTPSPortSource = httpsPortOf(httpChain, o.Target.Host)
+		r.o.Target = o.Target
+	}
+	rep.Target = o.Target.HTTPSURL()
+
+	a := &analysis{
+		opts: o,
+		now:  r.now,
+		http: httpChain,
+		tls:  &rep.TLS,
+	}
+	tlsInfo, state, err := r.probeTLS(ctx)
+	rep.TLS = tlsInfo
+	if err != nil {
+		var de *dialError
+		if ctx.Err() != nil || !errors.As(err, &de) || de.dns || len(httpChain.Hops) == 0 {
+			return nil, r.wrapTotal(ctx, err)
+		}
+		// Plain HTTP answers and nothing listens on the HTTPS port: a
+		// site without HTTPS, graded (F), not an audit error.
+		rep.TLS.Error = de.Error()
+		rep.HTTPS = Chain{Start: o.Target.HTTPSURL(), Hops: []Hop{}, Error: de.Error()}
+		a.https = &chain{Chain: rep.HTTPS}
+		a.final = httpChain.final()
+		return finish(rep, a), nil
+	}
+
+	httpsChain, err := r.follow(ctx, o.Target.HTTPSURL())
+	if err != nil {
+		return nil, r.wrapTotal(ctx, err)
+	}
+	if httpsChain.Loop {
+		return nil, fmt.Errorf("%s: %w: redirect loop back to %q", o.Target.HTTPSURL(), ErrRedirects, clip(httpsChain.final().Location))
+	}
+	rep.HTTPS = httpsChain.Chain
+	a.https, a.final, a.state = httpsChain, httpsChain.final(), state
+	return finish(rep, a), nil
+}
+
+// finish grades the report from the analysis of what Run collected.
+func finish(rep *Report, a *analysis) *Report {
 	for _, name := range gradedHeaders {
-		if v := final.header.Values(name); len(v) > 0 {
+		if v := a.final.header.Values(name); len(v) > 0 {
 			rep.Headers[name] = v
 		}
 	}
-
-	a := &analysis{
-		opts:  o,
-		now:   r.now,
-		http:  httpChain,
-		https: httpsChain,
-		final: final,
-		tls:   &rep.TLS,
-		state: state,
-	}
 	rep.Findings = a.run()
 	score(rep)
-	return rep, nil
+	return rep
+}
+
+// Where the HTTPS port of a report comes from ([Report.HTTPSPortSource]).
+const (
+	// PortGiven: the target named it (an https URL or a host:port, or
+	// the --https-port flag).
+	PortGiven = "given"
+	// PortRedirect: the first https URL of the plain-HTTP redirect chain
+	// on the audited host.
+	PortRedirect = "redirect"
+	// PortDefault: 443, since the plain-HTTP redirects named no https URL
+	// on the audited host (none, or one on another host, which is not
+	// probed).
+	PortDefault = "default"
+)
+
+// httpsPortOf returns the port of the first https URL that the plain-HTTP
+// chain c reaches, if that URL is on host; otherwise 443. A redirect to
+// another host does not move the audit there.
+func httpsPortOf(c *chain, host string) (int, string) {
+	for i := range c.Hops {
+		h := &c.Hops[i]
+		if !h.secure() {
+			continue
+		}
+		if nh, err := forcehttps.NormalizeHost(h.url.Hostname()); err != nil || nh != host {
+			break
+		}
+		if p := h.url.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err == nil && n > 0 && n <= 65535 {
+				return n, PortRedirect
+			}
+		}
+		return 443, PortRedirect
+	}
+	// A redirect to an https URL where nothing listens ends the chain
+	// before a hop is recorded: read the last Location too.
+	if c.Error != "" && len(c.Hops) > 0 {
+		if u, ok := resolveLocation(c.final().url, c.final().Location); ok && u.Scheme == "https" {
+			if nh, err := forcehttps.NormalizeHost(u.Hostname()); err == nil && nh == host {
+				if n, err := strconv.Atoi(u.Port()); err == nil && n > 0 && n <= 65535 {
+					return n, PortRedirect
+				}
+				return 443, PortRedirect
+			}
+		}
+	}
+	return 443, PortDefault
 }
 
 // wrapTotal says so when an error was caused by the end of the whole

@@ -16,16 +16,28 @@
 // [Run] makes, in order, bounded by Options.Timeout each and
 // Options.TotalTimeout in all:
 //
-//  1. TLS: a default handshake (version, cipher suite, ALPN, stapled OCSP
-//     response, certificate chain) and one handshake per protocol version
+//  1. The plain-HTTP chain: GET http://host/path and its redirects,
+//     followed one by one (never by net/http), at most
+//     Options.MaxRedirects. When the target leaves the HTTPS port unset
+//     (an http:// URL, or a bare host without a port), the port of the
+//     first https URL this chain reaches on the audited host becomes the
+//     HTTPS port; a redirect to another host does not move the audit
+//     there, and 443 is used ([Report.HTTPSPortSource] says which).
+//  2. TLS: a default handshake (version, cipher suite, ALPN, stapled OCSP
+//     response, certificate chain); one handshake per protocol version
 //     from TLS 1.0 to 1.3, each pinned with MinVersion = MaxVersion and
-//     offering every cipher suite Go implements. The chain is verified
-//     against the system roots or Options.RootCAs, for the host, at
-//     Options.Now.
-//  2. The HTTPS chain: GET https://host/path and its redirects, followed one
-//     by one (never by net/http), at most Options.MaxRedirects. The last
-//     response is the page whose headers and cookies are graded.
-//  3. The plain-HTTP chain: the same from http://host/path.
+//     offering every cipher suite Go implements, insecure ones included,
+//     in Go's order (ECDHE with AEAD first, as browsers do); and, for each
+//     version from TLS 1.0 to 1.2 the server accepts, one handshake per
+//     cipher suite Go can speak with it, offering that suite alone: the
+//     suites of [tls.CipherSuites] and [tls.InsecureCipherSuites] (AES-GCM,
+//     ChaCha20-Poly1305, AES-CBC with SHA-1 and SHA-256, 3DES, RC4; ECDHE
+//     and RSA key exchange). These run at most 4 at a time, each bounded
+//     by Options.Timeout: about 50 handshakes for a server that accepts
+//     every version. The chain is verified against the system roots or
+//     Options.RootCAs, for the host, at Options.Now.
+//  3. The HTTPS chain: the same as the first from https://host:port/path.
+//     The last response is the page whose headers and cookies are graded.
 //
 // Requests look like a browser navigation (they send
 // Upgrade-Insecure-Requests: 1), ignore proxy environment variables, read
@@ -34,13 +46,16 @@
 // fixed address (curl's --resolve) while SNI and Host keep the name.
 //
 // A site that answers badly is graded; a site that cannot be audited is an
-// error: DNS failure or refused connection on the HTTPS port
+// error: DNS failure, or a refused connection on both ports
 // ([ErrUnreachable]), a timeout ([ErrTimeout]), no TLS handshake possible
 // ([ErrHandshake]), an unreadable response such as oversized headers
 // ([ErrResponse]), a redirect chain longer than MaxRedirects or an HTTPS
 // redirect loop ([ErrRedirects]). Nothing listening on the plain-HTTP port
 // is a finding, not an error, and so are a plain-HTTP redirect loop and a
-// plain-HTTP redirect to a URL where nothing listens.
+// plain-HTTP redirect to a URL where nothing listens. Nothing listening on
+// the HTTPS port while plain HTTP answers is the worst finding of all,
+// tls-no-https: the site has no HTTPS, it is graded F, and the headers and
+// cookies graded are those of the last plain-HTTP response.
 //
 // # Scoring
 //
@@ -80,13 +95,18 @@
 //	                              hsts-redirect-missing            0  an HTTPS redirect of the host lacks it
 //	                              hsts-preload-ready               0  preload asked for, requirements met
 //	                              hsts-preload-not-ready           0  preload asked for, requirements not met
-//	tls                           tls-cert-expired             cap F
+//	tls                           tls-no-https                 cap F  plain HTTP answers, nothing on the HTTPS port
+//	                              tls-cert-expired             cap F
 //	                              tls-cert-not-yet-valid       cap F
 //	                              tls-cert-name-mismatch       cap F
 //	                              tls-cert-untrusted           cap F  the chain does not verify
 //	                              tls-no-modern-version        cap C  neither TLS 1.2 nor 1.3
 //	                              tls-legacy-version           cap B  TLS 1.0 or 1.1 accepted
-//	                              tls-cipher-weak              cap B  insecure, CBC or RSA key exchange
+//	                              tls-cipher-weak              cap B  the default handshake got RC4, 3DES, CBC or RSA key exchange
+//	                              tls-weak-preferred           cap B  a client limited to TLS 1.2 gets CBC or RSA key exchange
+//	                              tls-suite-insecure           cap C  one per RC4 or 3DES suite accepted (cap B if TLS 1.0 only)
+//	                              tls-suite-no-fs                  0  one per RSA key exchange suite accepted
+//	                              tls-suite-cbc                    0  one per ECDHE suite with CBC accepted
 //	                              tls-key-weak                 cap B  RSA under 2048 bits, ECDSA under 256
 //	                              tls-no-tls13                     0
 //	                              tls-cert-expiring                0  less than 14 days left
@@ -155,7 +175,7 @@
 //     Those letters are not used so that every grade can be compared with
 //     --min-grade. Options.Insecure reports the problems without the cap.
 //   - TLS is graded with SSL Labs' and testssl.sh's caps, which Observatory
-//     does not test.
+//     does not test. See "Cipher suites" below.
 //   - An HTTPS redirect back to plain HTTP costs 20 in the redirect
 //     category.
 //   - 'strict-dynamic' without a nonce or hash is a warning (Observatory:
@@ -176,6 +196,47 @@
 //   - Not checked: Subresource Integrity and CORS, which need the page body
 //     or extra requests.
 //
+// # Cipher suites
+//
+// Every suite a version accepts is listed (TLSVersion.Suites), and each
+// weak one is a finding, as testssl.sh lists them and SSL Labs labels them
+// WEAK or INSECURE. The caps follow SSL Labs' rating guide and its grading
+// updates (Qualys blog, "SSL Labs Grading Update: Forward Secrecy,
+// Authenticated Encryption and ROBOT", effective 1 March 2018; "SSL Labs
+// Grading Changes for 2017"), and testssl.sh's RATING section:
+//
+//   - no forward secrecy, or no AEAD, for the clients that can do better
+//     caps at B (SSL Labs 2018; testssl.sh: "no FS", "no AEAD"). SSL Labs
+//     judges it from its browser simulations and explicitly does not
+//     penalise weak suites that good clients never negotiate. Here a good
+//     client is the default handshake (tls-cipher-weak) and a client
+//     limited to the newest version below TLS 1.3, offering every suite
+//     with ECDHE and AEAD first (tls-weak-preferred): a server whose TLS
+//     1.2 preference puts CBC or RSA key exchange first is capped, one
+//     that only accepts them beside ECDHE with AES-GCM is not, but each
+//     such suite is reported (tls-suite-no-fs: warn; tls-suite-cbc: info).
+//     Go's own default configuration accepts two ECDHE suites with CBC in
+//     TLS 1.2, so a Go server is reported with two tls-suite-cbc findings
+//     and still gets A+.
+//   - 3DES (SWEET32) with TLS 1.1 or newer caps at C (SSL Labs 2017;
+//     testssl.sh: SWEET32 on TLS 1.1 → C), and so does RC4 (SSL Labs 2015:
+//     RC4 with TLS 1.1 or newer; testssl.sh: RC4 → B, C with TLS 1.1).
+//     Accepted with TLS 1.0 only, they cap at B, which TLS 1.0 does anyway.
+//   - TLS 1.0 or 1.1 caps at B (SSL Labs, 31 January 2020); no TLS 1.2 nor
+//     1.3, at C (testssl.sh).
+//
+// What it cannot test, since a Go client cannot speak it: SSL 2 and SSL 3
+// (SSL Labs: F and B caps), export and NULL suites, anonymous, PSK and SRP
+// suites, finite-field DHE suites (a server offering only DHE looks like
+// one with no suite in common; one offering DHE beside RSA key exchange
+// has its DHE suites missing from the list), Camellia, ARIA, SEED, IDEA
+// and AES-CCM suites, and each TLS 1.3 suite alone (a Go client always
+// offers all three; all are AEAD with forward secrecy, so only the one
+// negotiated is listed). Nor does it test key exchange groups, DH
+// parameter sizes, renegotiation, compression (CRIME), session tickets,
+// or vulnerabilities such as Heartbleed, ROBOT, POODLE and DROWN; for
+// those, run testssl.sh or SSL Labs.
+//
 // # JSON
 //
 // [WriteJSON] writes the [Report] as JSON, schema_version 1. Fields are
@@ -184,6 +245,10 @@
 //
 //	schema_version  1
 //	target          the HTTPS URL audited
+//	https_port_source  where its port comes from: "given" (the URL, the
+//	                host:port or --https-port), "redirect" (the plain-HTTP
+//	                redirect to https on the same host) or "default" (443:
+//	                the redirects name no https URL on the host)
 //	host            the host
 //	checked_at      when the audit started
 //	grade           "A+" … "F", after caps
@@ -197,9 +262,21 @@
 //	http, https     the chains: start, hops[] (url, status, proto, location,
 //	                hsts[], cert_error), loop, error (nothing listens)
 //	headers         graded headers of the final HTTPS response, by name
-//	tls             address, versions[] (name, offered, error), version,
+//	tls             address, versions[] (name, offered, error,
+//	                negotiated, suites[], suites_unknown[]), version,
 //	                cipher_suite, alpn, ocsp_stapled, certificate (subject,
 //	                issuer, dns_names, ip_addresses, not_before, not_after,
 //	                days_left, key, signature_algorithm), chain_length,
-//	                verified, verify_errors[]
+//	                verified, verify_errors[], error (nothing answers HTTPS)
+//
+// When the site cannot be audited, "forcehttps check --json" still prints
+// JSON, a [Failure] of the same schema_version with no grade and an error:
+//
+//	schema_version  1
+//	target, host    as far as they are known
+//	checked_at      when the audit started
+//	error           kind (usage, target, unreachable, timeout, handshake,
+//	                response, redirects, interrupted, internal) and message
+//
+// A consumer tells the two apart by the error key.
 package audit

@@ -113,7 +113,9 @@ func newRunner(o Options) *runner {
 		// Verification is done by the audit itself (verifyChain) so that
 		// a bad certificate is reported and graded rather than stopping
 		// the audit; nothing sensitive is sent.
-		TLSClientConfig:        &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10},
+		// Every suite Go can speak, so that a server with only weak
+		// suites is still audited (and graded for them).
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, CipherSuites: allSuites},
 		TLSHandshakeTimeout:    o.Timeout,
 		ResponseHeaderTimeout:  o.Timeout,
 		MaxResponseHeaderBytes: o.MaxHeaderBytes,
@@ -143,7 +145,11 @@ func (r *runner) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		return nil, &dialError{err: err}
 	}
 	if nh, err := forcehttps.NormalizeHost(host); err == nil {
-		if ip, ok := r.o.Resolve[nh]; ok {
+		ip, ok := r.o.Resolve[net.JoinHostPort(nh, port)]
+		if !ok {
+			ip, ok = r.o.Resolve[nh]
+		}
+		if ok {
 			addr = net.JoinHostPort(ip.String(), port)
 		}
 	}

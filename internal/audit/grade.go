@@ -134,7 +134,9 @@ func score(rep *Report) {
 	for _, f := range rep.Findings {
 		if f.Cap != "" && !f.Cap.AtLeast(rep.ScoreGrade) {
 			rep.Grade = worse(rep.Grade, f.Cap)
-			rep.CappedBy = append(rep.CappedBy, f.ID)
+			if !slices.Contains(rep.CappedBy, f.ID) { // one per weak suite share an ID
+				rep.CappedBy = append(rep.CappedBy, f.ID)
+			}
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -129,6 +131,12 @@ func gradeStyle(g Grade) string {
 func WriteText(w io.Writer, r *Report, color bool) error {
 	t := &textWriter{w: w, color: color}
 	t.printf("%s %s\n", t.style("forcehttps check", ansiBold), r.Target)
+	switch r.HTTPSPortSource {
+	case PortRedirect:
+		t.printf("%s\n", t.style("HTTPS port taken from the plain-HTTP redirect", ansiDim))
+	case PortDefault:
+		t.printf("%s\n", t.style("HTTPS port 443: the plain-HTTP redirects name no https URL on this host", ansiDim))
+	}
 	t.printf("%s\n\n", t.style("checked "+r.CheckedAt.UTC().Format(time.RFC3339), ansiDim))
 	writeGrade(t, r)
 
@@ -137,6 +145,33 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	writeChain(t, "from HTTPS", &r.HTTPS)
 
 	t.printf("\n%s %s\n", t.style("TLS", ansiBold), r.TLS.Address)
+	if r.TLS.Error != "" {
+		t.printf("  %s\n", t.style("no HTTPS: "+r.TLS.Error, ansiRed))
+	} else {
+		writeTLS(t, r)
+	}
+
+	t.printf("\n%s\n", t.style("Findings", ansiBold))
+	for _, cat := range Categories() {
+		first := true
+		for _, f := range r.Findings {
+			if f.Category != cat {
+				continue
+			}
+			if first {
+				t.printf("  %s\n", t.style(string(cat), ansiBold))
+				first = false
+			}
+			writeFinding(t, &f)
+		}
+	}
+	t.printf("\n")
+	writeGrade(t, r)
+	return t.err
+}
+
+// writeTLS writes the TLS section: versions, suites, certificate.
+func writeTLS(t *textWriter, r *Report) {
 	var vs []string
 	for _, v := range r.TLS.Versions {
 		state := "no"
@@ -149,6 +184,14 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 		vs = append(vs, v.Name+" "+state)
 	}
 	t.printf("  %-12s %s\n", "versions", strings.Join(vs, " · "))
+	for _, v := range r.TLS.Versions {
+		if len(v.Suites) > 0 {
+			t.printf("  %-12s %s\n", v.Name, strings.Join(v.Suites, ", "))
+		}
+		if len(v.SuitesUnknown) > 0 {
+			t.printf("  %-12s %s\n", "", "could not tell: "+strings.Join(v.SuitesUnknown, ", "))
+		}
+	}
 	neg := r.TLS.Version + ", " + r.TLS.CipherSuite
 	if r.TLS.ALPN != "" {
 		neg += ", ALPN " + r.TLS.ALPN
@@ -170,24 +213,6 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 		ocsp = "stapled"
 	}
 	t.printf("  %-12s %s\n", "OCSP", ocsp)
-
-	t.printf("\n%s\n", t.style("Findings", ansiBold))
-	for _, cat := range Categories() {
-		first := true
-		for _, f := range r.Findings {
-			if f.Category != cat {
-				continue
-			}
-			if first {
-				t.printf("  %s\n", t.style(string(cat), ansiBold))
-				first = false
-			}
-			writeFinding(t, &f)
-		}
-	}
-	t.printf("\n")
-	writeGrade(t, r)
-	return t.err
 }
 
 func writeGrade(t *textWriter, r *Report) {
@@ -250,4 +275,63 @@ func writeFinding(t *textWriter, f *Finding) {
 	if f.Fix != "" {
 		t.printf("               %s %s\n", t.style("fix:", ansiDim), f.Fix)
 	}
+}
+
+// Failure is the JSON report of an audit that could not be made: a usage
+// error, or a site that cannot be audited (see [Run]'s errors).
+type Failure struct {
+	// SchemaVersion is [SchemaVersion].
+	SchemaVersion int `json:"schema_version"`
+	// Target is the HTTPS URL that was to be audited, if known.
+	Target string `json:"target,omitempty"`
+	// Host is the host, if known.
+	Host string `json:"host,omitempty"`
+	// CheckedAt is when the audit started.
+	CheckedAt time.Time `json:"checked_at"`
+	// Error says what went wrong.
+	Error FailureError `json:"error"`
+}
+
+// FailureError is the error of a [Failure].
+type FailureError struct {
+	// Kind is one of usage, target, unreachable, timeout, handshake,
+	// response, redirects, interrupted or internal.
+	Kind string `json:"kind"`
+	// Message is the error message.
+	Message string `json:"message"`
+}
+
+// ErrorKind returns the Kind of a [FailureError] for an error of [Run] or
+// [ParseTarget]: the sentinel it wraps, "interrupted" for a cancelled
+// context, or "internal".
+func ErrorKind(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, ErrTarget):
+		return "target"
+	case errors.Is(err, ErrTimeout):
+		return "timeout"
+	case errors.Is(err, ErrUnreachable):
+		return "unreachable"
+	case errors.Is(err, ErrHandshake):
+		return "handshake"
+	case errors.Is(err, ErrResponse):
+		return "response"
+	case errors.Is(err, ErrRedirects):
+		return "redirects"
+	}
+	return "internal"
+}
+
+// WriteFailureJSON writes f as indented JSON followed by a newline.
+func WriteFailureJSON(w io.Writer, f *Failure) error {
+	f.SchemaVersion = SchemaVersion
+	f.CheckedAt = f.CheckedAt.UTC().Truncate(time.Second)
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding report: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

@@ -5,14 +5,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -480,6 +483,9 @@ func TestRunTLS(t *testing.T) {
 		mod(&s)
 		return issue(s)
 	}
+	rsaLeaf := defaultLeaf
+	rsaLeaf.RSABits = 2048
+	rsaCert := issue(rsaLeaf)
 	stapled := issue(defaultLeaf)
 	stapled.OCSPStaple = []byte("not a real OCSP response, but stapled")
 	tests := []struct {
@@ -488,9 +494,86 @@ func TestRunTLS(t *testing.T) {
 		tls       func(*tls.Config)
 		opts      func(*Options)
 		want, not []string
-		grade     Grade // the expected grade, if not ""
+		grade     Grade          // the expected grade, if not ""
+		perSuite  map[string]int // how many findings of these IDs, one per suite
+		suites12  []string       // the TLS 1.2 suites accepted, sorted, if not nil
 	}{
-		{name: "TLS 1.2 and 1.3", want: []string{"tls-versions-ok", "tls-cipher-ok", "tls-cert-ok", "tls-ocsp-not-stapled"}, grade: GradeAPlus},
+		{
+			// Go's defaults accept two ECDHE suites with CBC in TLS 1.2:
+			// listed, as SSL Labs labels them weak, but not capped.
+			name:  "TLS 1.2 and 1.3, Go's default suites",
+			want:  []string{"tls-versions-ok", "tls-suite-cbc", "tls-cert-ok", "tls-ocsp-not-stapled"},
+			not:   []string{"tls-cipher-ok", "tls-weak-preferred", "tls-suite-no-fs", "tls-suite-insecure"},
+			grade: GradeAPlus,
+		},
+		{
+			name: "modern suites only",
+			tls: func(c *tls.Config) {
+				c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}
+			},
+			want:  []string{"tls-cipher-ok"},
+			not:   []string{"tls-suite-cbc", "tls-suite-no-fs", "tls-suite-insecure", "tls-weak-preferred", "tls-cipher-weak"},
+			grade: GradeAPlus,
+		},
+		{
+			// testssl.sh lists each weak suite; SSL Labs does not cap
+			// while good clients get ECDHE with AEAD.
+			name: "CBC and RSA key exchange beside GCM, TLS 1.3 on",
+			cert: rsaCert,
+			tls: func(c *tls.Config) {
+				c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}
+			},
+			want:     []string{"tls-suite-no-fs", "tls-suite-cbc"},
+			not:      []string{"tls-cipher-ok", "tls-weak-preferred", "tls-cipher-weak"},
+			perSuite: map[string]int{"tls-suite-no-fs": 2, "tls-suite-cbc": 1},
+			grade:    GradeAPlus,
+			suites12: []string{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_GCM_SHA256"},
+		},
+		{
+			// An nginx with TLS 1.3 whose TLS 1.2 suites give a TLS
+			// 1.2 client CBC: SSL Labs' AEAD rule caps at B.
+			name: "TLS 1.2 clients get CBC",
+			cert: rsaCert,
+			tls: func(c *tls.Config) {
+				c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}
+			},
+			want:     []string{"tls-weak-preferred", "tls-suite-no-fs", "tls-suite-cbc"},
+			not:      []string{"tls-cipher-ok", "tls-cipher-weak"},
+			perSuite: map[string]int{"tls-suite-no-fs": 1, "tls-suite-cbc": 1, "tls-weak-preferred": 1},
+			grade:    GradeB,
+		},
+		{
+			name: "TLS 1.2 only, CBC and RSA key exchange",
+			cert: rsaCert,
+			tls: func(c *tls.Config) {
+				c.MaxVersion = tls.VersionTLS12
+				c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}
+			},
+			want:     []string{"tls-no-tls13", "tls-cipher-weak", "tls-suite-no-fs", "tls-suite-cbc"},
+			not:      []string{"tls-cipher-ok"},
+			perSuite: map[string]int{"tls-suite-no-fs": 2, "tls-suite-cbc": 1},
+			grade:    GradeB,
+		},
+		{
+			name: "RSA key exchange only",
+			cert: rsaCert,
+			tls: func(c *tls.Config) {
+				c.MaxVersion = tls.VersionTLS12
+				c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}
+			},
+			want:  []string{"tls-cipher-weak", "tls-suite-no-fs"},
+			grade: GradeB,
+		},
+		{
+			name: "3DES accepted",
+			cert: rsaCert,
+			tls: func(c *tls.Config) {
+				c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA}
+			},
+			want:  []string{"tls-suite-insecure"},
+			not:   []string{"tls-weak-preferred"},
+			grade: GradeC,
+		},
 		{
 			name:  "TLS 1.0 and 1.1 also offered",
 			tls:   func(c *tls.Config) { c.MinVersion = tls.VersionTLS10 },
@@ -579,6 +662,28 @@ func TestRunTLS(t *testing.T) {
 			checkIDs(t, rep, tt.want, tt.not)
 			if tt.grade != "" && rep.Grade != tt.grade {
 				t.Errorf("grade %s (score %d, capped by %v), want %s", rep.Grade, rep.Score, rep.CappedBy, tt.grade)
+			}
+			for id, n := range tt.perSuite {
+				got := 0
+				for _, f := range rep.Findings {
+					if f.ID == id {
+						got++
+					}
+				}
+				if got != n {
+					t.Errorf("%d %s findings, want %d (one per suite)", got, id, n)
+				}
+			}
+			if tt.suites12 != nil {
+				var got []string
+				for _, v := range rep.TLS.Versions {
+					if v.Name == "TLS 1.2" {
+						got = slices.Sorted(slices.Values(v.Suites))
+					}
+				}
+				if !slices.Equal(got, tt.suites12) {
+					t.Errorf("TLS 1.2 suites %q, want %q", got, tt.suites12)
+				}
 			}
 			for _, f := range rep.Findings {
 				if f.Cap != "" && !slices.Contains(rep.CappedBy, f.ID) && !f.Cap.AtLeast(rep.ScoreGrade) {
@@ -813,5 +918,131 @@ func TestRunResolveOnly(t *testing.T) {
 	_, err := Run(context.Background(), o)
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("Run without a Resolve entry = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestRunNoHTTPS: a site that answers plain HTTP and nothing on the HTTPS
+// port is graded F with a finding, not an audit error.
+func TestRunNoHTTPS(t *testing.T) {
+	t.Parallel()
+	hs := httptest.NewUnstartedServer(hello)
+	hs.Config.ErrorLog = newDiscardLogger()
+	hs.Start()
+	t.Cleanup(hs.Close)
+	o := (&site{httpsPort: closedPort(t), httpPort: portOf(t, hs.Listener)}).options(t)
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Run on a plain-HTTP-only site: %v", err)
+	}
+	checkIDs(t, rep, []string{"tls-no-https", "redirect-missing", "hsts-missing"}, []string{"tls-cipher-ok", "tls-cert-ok"})
+	f := findIDs(rep)["tls-no-https"]
+	if rep.Grade != GradeF || f.Cap != GradeF {
+		t.Errorf("grade %s, tls-no-https caps at %q; want F and F", rep.Grade, f.Cap)
+	}
+	if f.Fix == "" || !strings.Contains(f.Message, "connection refused") {
+		t.Errorf("tls-no-https = %+v, want a fix and the reason", f)
+	}
+	if rep.TLS.Error == "" || rep.HTTPS.Error == "" || len(rep.HTTPS.Hops) != 0 {
+		t.Errorf("TLS.Error %q, HTTPS chain %+v: want the reason and no hops", rep.TLS.Error, rep.HTTPS)
+	}
+	var b strings.Builder
+	if err := WriteText(&b, rep, false); err != nil || !strings.Contains(b.String(), "no HTTPS") {
+		t.Errorf("WriteText = %v:\n%s\nwant it to say there is no HTTPS", err, b.String())
+	}
+}
+
+// TestRunHTTPSPortFromRedirect: without an HTTPS port in the target, the
+// audit goes where the plain-HTTP redirect points on the same host, and
+// says so; a redirect to another host does not move the TLS probes there.
+func TestRunHTTPSPortFromRedirect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		host     string // of the redirect
+		wantSrc  string
+		wantPort func(s *site) int
+		wantErr  bool
+	}{
+		{"same host", "example.test", PortRedirect, func(s *site) int { return s.httpsPort }, false},
+		// The HTTPS site listens on a test port, not 443: probing the
+		// audited host's 443 (closed on loopback) finds no HTTPS.
+		{"other host", "www.example.test", PortDefault, func(*site) int { return 443 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := serve(t, siteSpec{build: build(func(p ports) (http.Handler, http.Handler) {
+				return page(nil), redirectTo(http.StatusMovedPermanently, p.httpsURL(tt.host, "/"))
+			})})
+			o := s.options(t)
+			o.Target.HTTPSPort = 0
+			dial := o.DialContext
+			var probed []string
+			var mu sync.Mutex
+			o.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				mu.Lock()
+				probed = append(probed, addr)
+				mu.Unlock()
+				if strings.HasSuffix(addr, ":443") {
+					return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connection refused (test)")}
+				}
+				return dial(ctx, network, addr)
+			}
+			rep, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			want := "https://example.test/"
+			if p := tt.wantPort(s); p != 443 {
+				want = s.httpsURL("example.test", "/")
+			}
+			if rep.Target != want || rep.HTTPSPortSource != tt.wantSrc {
+				t.Errorf("Target %q from %q, want %q from %q", rep.Target, rep.HTTPSPortSource, want, tt.wantSrc)
+			}
+			if tt.wantSrc == PortRedirect {
+				checkIDs(t, rep, []string{"redirect-ok", "tls-versions-ok"}, []string{"tls-no-https"})
+			} else {
+				checkIDs(t, rep, []string{"redirect-off-host", "tls-no-https"}, nil)
+			}
+		})
+	}
+}
+
+// TestRunResolvePort: a host:port entry of Resolve sends that port only.
+func TestRunResolvePort(t *testing.T) {
+	t.Parallel()
+	s := serve(t, defaultsSite(t))
+	o := s.options(t)
+	delete(o.Resolve, "example.test")
+	lo := netip.MustParseAddr("127.0.0.1")
+	o.Resolve[net.JoinHostPort("example.test", strconv.Itoa(s.httpsPort))] = lo
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("Run with only the HTTPS port resolved = %v, want ErrUnreachable (the plain-HTTP port is looked up)", err)
+	}
+	o.Resolve[net.JoinHostPort("example.test", strconv.Itoa(s.httpPort))] = lo
+	if rep, err := Run(context.Background(), o); err != nil || rep.Grade != GradeAPlus {
+		t.Fatalf("Run with both ports resolved = %v, %v; want A+", rep, err)
+	}
+}
+
+func TestErrorKind(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("x: %w", ErrUnreachable), "unreachable"},
+		{fmt.Errorf("x: %w", ErrTimeout), "timeout"},
+		{fmt.Errorf("the audit took longer: %w: %w", ErrTimeout, ErrResponse), "timeout"},
+		{fmt.Errorf("audit interrupted: %w", context.Canceled), "interrupted"},
+		{ErrHandshake, "handshake"},
+		{ErrResponse, "response"},
+		{ErrRedirects, "redirects"},
+		{ErrTarget, "target"},
+		{errors.New("other"), "internal"},
+	} {
+		if got := ErrorKind(tt.err); got != tt.want {
+			t.Errorf("ErrorKind(%v) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }

@@ -30,7 +30,9 @@ type Target struct {
 	// means 80.
 	HTTPPort int
 	// HTTPSPort is the port of the HTTPS site and of the TLS probes. Zero
-	// means 443.
+	// means: the port of the first https URL on Host that the plain-HTTP
+	// redirect chain reaches, or 443 when it reaches none ([Run] says
+	// which in [Report.HTTPSPortSource]).
 	HTTPSPort int
 	// Path is the escaped path, with "?" and the query if any. Empty means
 	// "/".
@@ -40,7 +42,9 @@ type Target struct {
 // ParseTarget parses what a user typed: an http or https URL, or a bare
 // host[:port] (optionally followed by a path), whose port is taken as the
 // HTTPS port. The port of an http URL is the plain-HTTP port; of an https
-// URL, the HTTPS port; the other one keeps its default (80 or 443).
+// URL, the HTTPS port. The plain-HTTP port defaults to 80. The HTTPS port
+// of an https URL defaults to 443; that of an http URL or a bare host
+// without a port is left zero, for [Run] to take from the redirect.
 // Credentials, schemes other than http and https, and hosts that
 // [forcehttps.NormalizeHost] rejects are errors wrapping [ErrTarget]. The
 // fragment is dropped.
@@ -62,7 +66,9 @@ func ParseTarget(s string) (Target, error) {
 	}
 	scheme := "https"
 	rest := s
+	explicit := false
 	if i := strings.Index(s, "://"); i >= 0 {
+		explicit = true
 		scheme = strings.ToLower(s[:i])
 		if scheme != "http" && scheme != "https" {
 			return Target{}, fmt.Errorf("%w: %q: scheme %q is not http or https", ErrTarget, s, s[:i])
@@ -102,7 +108,10 @@ func ParseTarget(s string) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("%w: %q: invalid host %q", ErrTarget, s, host)
 	}
-	t := Target{Host: nh, HTTPPort: 80, HTTPSPort: 443}
+	t := Target{Host: nh, HTTPPort: 80}
+	if explicit && scheme == "https" {
+		t.HTTPSPort = 443
+	}
 	if port != "" {
 		p, err := strconv.Atoi(port)
 		if err != nil || p < 1 || p > 65535 {
@@ -131,7 +140,8 @@ func (t Target) HTTPURL() string { return t.url("http").String() }
 // HTTPSURL returns the URL of the HTTPS site, such as "https://example.com/".
 func (t Target) HTTPSURL() string { return t.url("https").String() }
 
-// TLSAddr returns the host:port the TLS probes connect to.
+// TLSAddr returns the host:port the TLS probes connect to (port 443 when
+// HTTPSPort is zero).
 func (t Target) TLSAddr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.httpsPort())) }
 
 func (t Target) httpPort() int {

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,6 +43,9 @@ type TLSInfo struct {
 	Verified bool `json:"verified"`
 	// VerifyErrors says why it does not, one entry per problem.
 	VerifyErrors []string `json:"verify_errors,omitempty"`
+	// Error says why no TLS handshake could be made when nothing answers
+	// HTTPS at Address (a site served over plain HTTP only), or "".
+	Error string `json:"error,omitempty"`
 }
 
 // TLSVersion is the result of probing one protocol version.
@@ -53,6 +58,19 @@ type TLSVersion struct {
 	// Error says why the probe could not tell (a timeout, a reset
 	// connection), or "" when the server simply refused the version.
 	Error string `json:"error,omitempty"`
+	// Negotiated is the cipher suite a handshake limited to this version
+	// got while offering every suite Go can speak, in Go's order (ECDHE
+	// with AEAD first, as browsers do): what the server picks for a good
+	// client. "" when the version is refused.
+	Negotiated string `json:"negotiated,omitempty"`
+	// Suites lists the cipher suites the server accepted with this
+	// version, by IANA name, in the order probed. For TLS 1.0 to 1.2 each
+	// suite Go can speak is tried alone; for TLS 1.3, whose suites a Go
+	// client cannot choose, it is the suite the version probe negotiated.
+	Suites []string `json:"suites,omitempty"`
+	// SuitesUnknown lists the suites whose probe could not tell (a
+	// timeout, a reset connection).
+	SuitesUnknown []string `json:"suites_unknown,omitempty"`
 }
 
 // Certificate describes a certificate.
@@ -85,9 +103,83 @@ var allSuites = func() []uint16 {
 	return ids
 }()
 
-// probeTLS makes a default handshake and one handshake per version. It
-// fails when the port cannot be reached, when the default handshake times
-// out, or when no handshake succeeds.
+// maxParallelHandshakes bounds the cipher suite probes made at once, so
+// that an audit looks like a handful of clients, not a flood.
+const maxParallelHandshakes = 4
+
+// suitesFor returns the TLS 1.0 to 1.2 cipher suites Go can offer with
+// version, secure and insecure, in tls.CipherSuites order then
+// tls.InsecureCipherSuites order.
+func suitesFor(version uint16) []*tls.CipherSuite {
+	var out []*tls.CipherSuite
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if slices.Contains(s.SupportedVersions, version) && !slices.Contains(s.SupportedVersions, tls.VersionTLS13) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// probeSuites makes one handshake per cipher suite for each version from
+// TLS 1.0 to 1.2 that the server accepted, offering that suite alone, at
+// most maxParallelHandshakes at a time, each bounded by Options.Timeout.
+// It fills Suites and SuitesUnknown of info.Versions.
+func (r *runner) probeSuites(ctx context.Context, addr string, info *TLSInfo) {
+	type probe struct {
+		vi    int // index in info.Versions (and probedVersions)
+		suite *tls.CipherSuite
+		err   error
+	}
+	var probes []*probe
+	for i, v := range probedVersions {
+		if v == tls.VersionTLS13 || !info.Versions[i].Offered {
+			continue
+		}
+		for _, s := range suitesFor(v) {
+			probes = append(probes, &probe{vi: i, suite: s})
+		}
+	}
+	sem := make(chan struct{}, maxParallelHandshakes)
+	var wg sync.WaitGroup
+	for _, p := range probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				p.err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			v := probedVersions[p.vi]
+			_, p.err = r.handshake(ctx, addr, &tls.Config{
+				ServerName:         r.o.Target.Host,
+				InsecureSkipVerify: true, // only the suite matters here
+				MinVersion:         v,
+				MaxVersion:         v,
+				CipherSuites:       []uint16{p.suite.ID},
+			})
+		}()
+	}
+	wg.Wait()
+	for _, p := range probes {
+		v := &info.Versions[p.vi]
+		switch {
+		case p.err == nil:
+			v.Suites = append(v.Suites, p.suite.Name)
+		case errors.Is(p.err, ErrHandshake):
+			// refused
+		default:
+			v.SuitesUnknown = append(v.SuitesUnknown, p.suite.Name)
+		}
+	}
+}
+
+// probeTLS makes a default handshake, one handshake per version and one
+// per version and cipher suite (probeSuites). It fails when the port
+// cannot be reached, when the default handshake times out, or when no
+// handshake succeeds.
 func (r *runner) probeTLS(ctx context.Context) (TLSInfo, *tls.ConnectionState, error) {
 	t := r.o.Target
 	addr := t.TLSAddr()
@@ -116,6 +208,10 @@ func (r *runner) probeTLS(ctx context.Context) (TLSInfo, *tls.ConnectionState, e
 		switch {
 		case err == nil:
 			p.Offered = true
+			p.Negotiated = tls.CipherSuiteName(st.CipherSuite)
+			if v == tls.VersionTLS13 {
+				p.Suites = []string{tls.CipherSuiteName(st.CipherSuite)}
+			}
 			if state == nil {
 				state = st // the default handshake failed; describe this one
 			}
@@ -129,6 +225,7 @@ func (r *runner) probeTLS(ctx context.Context) (TLSInfo, *tls.ConnectionState, e
 	if state == nil {
 		return info, nil, defErr
 	}
+	r.probeSuites(ctx, addr, &info)
 	info.Version = tls.VersionName(state.Version)
 	info.CipherSuite = tls.CipherSuiteName(state.CipherSuite)
 	info.ALPN = state.NegotiatedProtocol
@@ -261,24 +358,55 @@ func daysBetween(a, b time.Time) int {
 }
 
 // cipherWeakness says what is wrong with a negotiated cipher suite, or ""
-// if nothing: insecure (RC4, 3DES, CBC with SHA-256), no forward secrecy
-// (RSA key exchange), or no authenticated encryption (CBC). TLS 1.3 suites
-// are all fine.
+// if nothing, and whether it is insecure (RC4, 3DES) rather than weak (no
+// forward secrecy, CBC). TLS 1.3 suites are all fine.
 func cipherWeakness(version, id uint16) (string, bool) {
 	if version >= tls.VersionTLS13 {
 		return "", false
 	}
-	for _, s := range tls.InsecureCipherSuites() {
-		if s.ID == id {
-			return "is insecure", true
-		}
+	w := classifySuite(tls.CipherSuiteName(id))
+	return w.why, w.severity == Fail
+}
+
+// suiteWeakness is what is wrong with a TLS 1.0 to 1.2 cipher suite.
+type suiteWeakness struct {
+	id       string // finding ID; "" when the suite is fine
+	severity Severity
+	cap      Grade
+	why      string
+}
+
+// classifySuite judges a TLS 1.0 to 1.2 cipher suite by its IANA name, as
+// SSL Labs labels suites (see the package documentation): RC4 and 3DES are
+// insecure (cap C; suiteFindings lowers it to B for TLS 1.0 only); RSA key
+// exchange has no forward secrecy and CBC is not authenticated encryption,
+// weak but not capped merely for being accepted. ECDHE or DHE with
+// AES-GCM, ChaCha20-Poly1305 or AES-CCM is fine.
+func classifySuite(name string) suiteWeakness {
+	fs := strings.HasPrefix(name, "TLS_ECDHE_") || strings.HasPrefix(name, "TLS_DHE_")
+	aead := strings.Contains(name, "_GCM_") || strings.Contains(name, "CHACHA20_POLY1305") || strings.Contains(name, "_CCM")
+	var why []string
+	w := suiteWeakness{}
+	switch {
+	case strings.Contains(name, "_RC4_"):
+		w = suiteWeakness{id: "tls-suite-insecure", severity: Fail, cap: GradeC}
+		why = append(why, "RC4, broken and forbidden by RFC 7465")
+	case strings.Contains(name, "3DES"):
+		w = suiteWeakness{id: "tls-suite-insecure", severity: Fail, cap: GradeC}
+		why = append(why, "3DES, a 64-bit block cipher open to SWEET32 (CVE-2016-2183)")
+	case !fs:
+		w = suiteWeakness{id: "tls-suite-no-fs", severity: Warn}
+	case !aead:
+		w = suiteWeakness{id: "tls-suite-cbc", severity: Info}
+	default:
+		return w
 	}
-	name := tls.CipherSuiteName(id)
-	if !strings.HasPrefix(name, "TLS_ECDHE_") && !strings.HasPrefix(name, "TLS_DHE_") {
-		return "has no forward secrecy (RSA key exchange)", false
+	if !fs {
+		why = append(why, "RSA key exchange: no forward secrecy, a stolen key decrypts recorded traffic")
 	}
-	if !strings.Contains(name, "_GCM_") && !strings.Contains(name, "CHACHA20_POLY1305") {
-		return "is not authenticated encryption (CBC mode)", false
+	if !aead && !strings.Contains(name, "_RC4_") {
+		why = append(why, "CBC mode: not authenticated encryption (padding-oracle attacks such as Lucky 13)")
 	}
-	return "", false
+	w.why = strings.Join(why, "; ")
+	return w
 }
