@@ -27,8 +27,12 @@ import (
 const repoRoot = ".."
 
 // fakeGcloud records each invocation in $GCLOUD_LOG: a "---" line, then one
-// argument per line, then the content of an --env-vars-file. "run services
-// describe" prints a service URL; $GCLOUD_FAIL makes "run deploy" fail.
+// argument per line, then the content of an --env-vars-file. "run deploy"
+// fails when $GCLOUD_FAIL is set, and otherwise creates the service; "run
+// services describe" prints the service URL once the service exists (or
+// from the start with $GCLOUD_EXISTS), and fails before; "run
+// domain-mappings list" prints $GCLOUD_MAPPINGS, or fails with
+// $GCLOUD_MAPPINGS_FAIL.
 const fakeGcloud = `#!/bin/sh
 log=${GCLOUD_LOG:?}
 echo --- >>"$log"
@@ -46,8 +50,21 @@ for a in "$@"; do
 	esac
 done
 case "$1 $2 $3" in
-"run deploy "*) [ -z "${GCLOUD_FAIL:-}" ] || { echo "ERROR: (gcloud.run.deploy) boom" >&2; exit 1; } ;;
-"run services describe") echo "https://forcehttps-headers-123456789.europe-west1.run.app" ;;
+"run deploy "*)
+	[ -z "${GCLOUD_FAIL:-}" ] || { echo "ERROR: (gcloud.run.deploy) boom" >&2; exit 1; }
+	: >"$log.deployed"
+	;;
+"run services describe")
+	if [ -z "${GCLOUD_EXISTS:-}" ] && [ ! -e "$log.deployed" ]; then
+		echo "ERROR: (gcloud.run.services.describe) Cannot find service [$4]" >&2
+		exit 1
+	fi
+	echo "https://forcehttps-headers-123456789.europe-west1.run.app"
+	;;
+"run domain-mappings list")
+	[ -z "${GCLOUD_MAPPINGS_FAIL:-}" ] || { echo "ERROR: (gcloud.run.domain-mappings.list) Domain mappings are not available in this region" >&2; exit 1; }
+	printf '%s' "${GCLOUD_MAPPINGS:-}"
+	;;
 esac
 `
 
@@ -117,7 +134,8 @@ type result struct {
 	code           int
 	stdout, stderr string
 	calls          [][]string // gcloud invocations
-	envYAML        string     // content of the --env-vars-file
+	envYAMLs       []string   // content of the --env-vars-file of each call ("" without)
+	envYAML        string     // that of the last call with one
 	envFile        string     // its path
 	dir            string     // the working directory it ran in
 }
@@ -155,6 +173,7 @@ func runDeploy(t *testing.T, shell, root, bin string, extraEnv []string, args ..
 	for _, call := range strings.Split(string(logData), "---\n")[1:] {
 		argsPart, yamlPart, _ := strings.Cut(call, "[env-vars-file]\n")
 		res.calls = append(res.calls, strings.Split(strings.TrimSuffix(argsPart, "\n"), "\n"))
+		res.envYAMLs = append(res.envYAMLs, yamlPart)
 		if yamlPart != "" {
 			res.envYAML = yamlPart
 		}
@@ -166,12 +185,12 @@ func runDeploy(t *testing.T, shell, root, bin string, extraEnv []string, args ..
 }
 
 const goodEnv = `# a comment
-PROJECT_ID=my-project-123
+PROJECT_ID=shop-prod-4821
 SERVICE="forcehttps-headers"
   REGION='europe-west1'
 
 TRUST=cloudrun
-ALLOWED_HOSTS=example.com, *.example.org
+ALLOWED_HOSTS=shop.test, *.shop.test
 TEMPORARY=true
 ALLOW_UNAUTHENTICATED=false
 `
@@ -207,7 +226,7 @@ func TestDeploySh(t *testing.T) {
 				}
 				wantDeploy := []string{
 					"run", "deploy", "forcehttps-headers",
-					"--project=my-project-123",
+					"--project=shop-prod-4821",
 					"--region=europe-west1",
 					"--source=" + root,
 					"--port=8080",
@@ -219,7 +238,7 @@ func TestDeploySh(t *testing.T) {
 					t.Errorf("%s: gcloud run deploy arguments mismatch (-want +got):\n%s", tc.name, diff)
 				}
 				wantDescribe := []string{"run", "services", "describe", "forcehttps-headers",
-					"--project=my-project-123", "--region=europe-west1", "--format=value(status.url)"}
+					"--project=shop-prod-4821", "--region=europe-west1", "--format=value(status.url)"}
 				if diff := cmp.Diff(wantDescribe, res.calls[1]); diff != "" {
 					t.Errorf("%s: gcloud run services describe arguments mismatch (-want +got):\n%s", tc.name, diff)
 				}
@@ -229,7 +248,7 @@ func TestDeploySh(t *testing.T) {
 				}
 				wantEnv := map[string]string{
 					"FORCEHTTPS_TRUST":         "cloudrun",
-					"FORCEHTTPS_ALLOWED_HOSTS": "example.com, *.example.org",
+					"FORCEHTTPS_ALLOWED_HOSTS": "shop.test, *.shop.test",
 					"FORCEHTTPS_TEMPORARY":     "true",
 				}
 				if diff := cmp.Diff(wantEnv, env); diff != "" {
@@ -256,7 +275,7 @@ func TestDeploySh(t *testing.T) {
 // with exit status 2 and a message; a failing gcloud stops it too.
 func TestDeployShErrors(t *testing.T) {
 	t.Parallel()
-	base := "PROJECT_ID=my-project-123\nSERVICE=svc\nREGION=us-central1\n"
+	base := "PROJECT_ID=shop-prod-4821\nSERVICE=svc\nREGION=us-central1\nALLOWED_HOSTS=shop.test\n"
 	tests := []struct {
 		name     string
 		env      string // "" : no env file at all
@@ -268,17 +287,19 @@ func TestDeployShErrors(t *testing.T) {
 	}{
 		{"no env file", "", false, false, 2, "cloudrun.env not found: copy", 0},
 		{"missing project", "SERVICE=svc\nREGION=us-central1\n", false, false, 2, "PROJECT_ID is required", 0},
-		{"missing region", "PROJECT_ID=my-project-123\nSERVICE=svc\n", false, false, 2, "REGION is required", 0},
+		{"missing region", "PROJECT_ID=shop-prod-4821\nSERVICE=svc\n", false, false, 2, "REGION is required", 0},
+		{"placeholder project", strings.Replace(base, "shop-prod-4821", "my-project-123", 1), false, false, 2, "PROJECT_ID my-project-123 is the example's placeholder", 0},
+		{"example domain", strings.Replace(base, "shop.test", "www.example.com", 1), false, false, 2, "names an example domain", 0},
 		{"unknown key", base + "PROJECT=x\n", false, false, 2, "unknown key PROJECT", 0},
 		{"lower-case key", base + "trust=none\n", false, false, 2, "unknown key trust", 0},
-		{"not key=value", base + "export FOO\n", false, false, 2, ":4: want KEY=VALUE", 0},
+		{"not key=value", base + "export FOO\n", false, false, 2, ":5: want KEY=VALUE", 0},
 		{"bad service", strings.Replace(base, "svc", "My_Service", 1), false, false, 2, "SERVICE My_Service is not a service name", 0},
-		{"bad project", strings.Replace(base, "my-project-123", "p", 1), false, false, 2, "PROJECT_ID p is not a project ID", 0},
+		{"bad project", strings.Replace(base, "shop-prod-4821", "p", 1), false, false, 2, "PROJECT_ID p is not a project ID", 0},
 		{"bad region", strings.Replace(base, "us-central1", "moon", 1), false, false, 2, "REGION moon is not a region", 0},
 		{"bad temporary", base + "TEMPORARY=yes\n", false, false, 2, "TEMPORARY yes: want true or false", 0},
 		{"bad auth", base + "ALLOW_UNAUTHENTICATED=1\n", false, false, 2, "ALLOW_UNAUTHENTICATED 1", 0},
-		{"command substitution is data", base + "ALLOWED_HOSTS=$(touch pwned)\n", false, false, 2, "ALLOWED_HOSTS $(touch pwned)", 0},
-		{"quote in hosts", base + "ALLOWED_HOSTS=a.com'\n", false, false, 2, "want comma-separated host names", 0},
+		{"command substitution is data", strings.Replace(base, "shop.test", "$(touch pwned)", 1), false, false, 2, "ALLOWED_HOSTS $(touch pwned)", 0},
+		{"quote in hosts", strings.Replace(base, "shop.test", "a.com'", 1), false, false, 2, "want comma-separated host names", 0},
 		{"no gcloud", base, true, false, 2, "gcloud not found", 0},
 		{"gcloud fails", base, false, true, 1, "boom", 1},
 	}
@@ -358,9 +379,114 @@ func TestEnvExample(t *testing.T) {
 		}
 	}
 
+	// The example as it is holds a placeholder project: refused before
+	// gcloud runs. With a real project ID it deploys.
 	root, bin := kit(t, string(example))
-	if res := runDeploy(t, shells(t)[0], root, bin, nil); res.code != 0 || len(res.calls) != 2 {
-		t.Errorf("deploy.sh with the example file: exit %d, %d gcloud calls\nstderr:\n%s", res.code, len(res.calls), res.stderr)
+	if res := runDeploy(t, shells(t)[0], root, bin, nil); res.code != 2 || len(res.calls) != 0 || !strings.Contains(res.stderr, "placeholder") {
+		t.Errorf("deploy.sh with the example file unedited: exit %d, %d gcloud calls, want 2 and none\nstderr:\n%s", res.code, len(res.calls), res.stderr)
+	}
+	edited := regexp.MustCompile(`(?m)^PROJECT_ID=.*$`).ReplaceAllString(string(example), "PROJECT_ID=shop-prod-4821")
+	root, bin = kit(t, edited)
+	if res := runDeploy(t, shells(t)[0], root, bin, nil); res.code != 0 || len(res.calls) < 2 {
+		t.Errorf("deploy.sh with the example file and a project ID: exit %d, %d gcloud calls\nstderr:\n%s", res.code, len(res.calls), res.stderr)
+	}
+
+	// The placeholders deploy.sh refuses are those deploy.ps1 refuses,
+	// and include the example's.
+	placeholders := func(name, src, re string) []string {
+		m := regexp.MustCompile(re).FindStringSubmatch(src)
+		if m == nil {
+			t.Fatalf("%s: no list of placeholder project IDs (%s)", name, re)
+		}
+		var out []string
+		for _, p := range regexp.MustCompile(`[A-Za-z0-9_-]+`).FindAllString(m[1], -1) {
+			out = append(out, p)
+		}
+		slices.Sort(out)
+		return out
+	}
+	shList := placeholders("deploy.sh", string(sh), `(?m)^([a-zA-Z0-9_ |-]+)\)\n\tdie "\$env_file: PROJECT_ID`)
+	psList := placeholders("deploy.ps1", string(ps1), `\$placeholderProjects = @\(([^)]*)\)`)
+	if diff := cmp.Diff(shList, psList); diff != "" {
+		t.Errorf("placeholder project IDs of deploy.sh and deploy.ps1 differ (-sh +ps1):\n%s", diff)
+	}
+	exampleID := regexp.MustCompile(`(?m)^PROJECT_ID=(.*)$`).FindStringSubmatch(string(example))
+	if exampleID == nil || !slices.Contains(shList, exampleID[1]) {
+		t.Errorf("the example's PROJECT_ID %q is not among the placeholders refused: %q", exampleID, shList)
+	}
+}
+
+// TestDeployShAllowedHosts: with ALLOWED_HOSTS empty, deploy.sh allows
+// the service URL's host and the domains mapped to the service: before the
+// deploy when the service exists, with one update after it when the
+// service is new.
+func TestDeployShAllowedHosts(t *testing.T) {
+	t.Parallel()
+	const env = "PROJECT_ID=shop-prod-4821\nSERVICE=forcehttps-headers\nREGION=europe-west1\nTEMPORARY=false\n"
+	const runApp = "forcehttps-headers-123456789.europe-west1.run.app"
+	describe := []string{"run", "services", "describe", "forcehttps-headers", "--project=shop-prod-4821", "--region=europe-west1", "--format=value(status.url)"}
+	mappings := []string{"run", "domain-mappings", "list", "--project=shop-prod-4821", "--region=europe-west1", "--filter=spec.routeName=forcehttps-headers", "--format=value(metadata.name)"}
+	tests := []struct {
+		name  string
+		extra []string
+		calls [][]string // the calls' first arguments (up to the service name)
+		hosts []string   // FORCEHTTPS_ALLOWED_HOSTS of each call with an env file
+	}{
+		{
+			name:  "new service",
+			extra: []string{"GCLOUD_MAPPINGS=shop.test\n www.shop.test\nnot a host!\n"},
+			calls: [][]string{describe, {"run", "deploy"}, describe, mappings, {"run", "services", "update"}},
+			hosts: []string{"", runApp + ",shop.test,www.shop.test"},
+		},
+		{
+			name:  "existing service",
+			extra: []string{"GCLOUD_EXISTS=1", "GCLOUD_MAPPINGS=shop.test\n"},
+			calls: [][]string{describe, mappings, {"run", "deploy"}, describe, mappings},
+			hosts: []string{runApp + ",shop.test"},
+		},
+		{
+			name:  "no domain mappings in the region",
+			extra: []string{"GCLOUD_EXISTS=1", "GCLOUD_MAPPINGS_FAIL=1"},
+			calls: [][]string{describe, mappings, {"run", "deploy"}, describe, mappings},
+			hosts: []string{runApp},
+		},
+	}
+	for _, shell := range shells(t) {
+		for _, tt := range tests {
+			t.Run(filepath.Base(shell)+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				root, bin := kit(t, env)
+				res := runDeploy(t, shell, root, bin, tt.extra)
+				if res.code != 0 {
+					t.Fatalf("deploy.sh exited %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+				}
+				var got [][]string
+				var hosts []string
+				for i, c := range res.calls {
+					want := tt.calls[min(i, len(tt.calls)-1)]
+					got = append(got, c[:min(len(c), len(want))])
+					if y := res.envYAMLs[i]; y != "" {
+						var m map[string]string
+						if err := yaml.Unmarshal([]byte(y), &m); err != nil {
+							t.Fatalf("call %d: env file is not YAML: %v\n%s", i, err, y)
+						}
+						hosts = append(hosts, m["FORCEHTTPS_ALLOWED_HOSTS"])
+						if m["FORCEHTTPS_TRUST"] != "cloudrun" || m["FORCEHTTPS_TEMPORARY"] != "false" {
+							t.Errorf("call %d: env %v lost the other settings", i, m)
+						}
+					}
+				}
+				if diff := cmp.Diff(tt.calls, got); diff != "" {
+					t.Errorf("gcloud calls mismatch (-want +got):\n%s\nall: %q", diff, res.calls)
+				}
+				if diff := cmp.Diff(tt.hosts, hosts); diff != "" {
+					t.Errorf("FORCEHTTPS_ALLOWED_HOSTS per deploy/update mismatch (-want +got):\n%s", diff)
+				}
+				if last := tt.hosts[len(tt.hosts)-1]; !strings.Contains(res.stdout, "allowing the service URL and its domain mappings: "+last) {
+					t.Errorf("output does not say which hosts were allowed (%s):\n%s", last, res.stdout)
+				}
+			})
+		}
 	}
 }
 
@@ -386,7 +512,12 @@ func TestDeployPs1(t *testing.T) {
 		`& gcloud run services describe $settings.SERVICE`,
 		`'--format=value(status.url)'`,
 		`"FORCEHTTPS_TRUST: '$($settings.TRUST)'"`,
-		`"FORCEHTTPS_ALLOWED_HOSTS: '$($settings.ALLOWED_HOSTS)'"`,
+		`"FORCEHTTPS_ALLOWED_HOSTS: '$Hosts'"`,
+		`& gcloud run domain-mappings list "--project=$($settings.PROJECT_ID)" "--region=$($settings.REGION)" "--filter=spec.routeName=$($settings.SERVICE)" '--format=value(metadata.name)'`,
+		`& gcloud run services update $settings.SERVICE`,
+		`$auto = $settings.ALLOWED_HOSTS -eq ''`,
+		`allowing the service URL and its domain mappings`,
+		`is the example's placeholder`,
 		`"FORCEHTTPS_TEMPORARY: '$($settings.TEMPORARY)'"`,
 		"Set-StrictMode -Version Latest",
 		"$ErrorActionPreference = 'Stop'",

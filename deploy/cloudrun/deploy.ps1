@@ -3,10 +3,25 @@
 Deploys `forcehttps headers`, the header inspector, to Google Cloud Run.
 
 .DESCRIPTION
-Cloud Build builds the repository's Dockerfile, then Cloud Run runs it with
-the trust preset and allowed hosts from an env file: the Windows twin of
-deploy.sh, reading the same file. Needs the gcloud CLI, logged in
-(gcloud auth login), with the Cloud Run and Cloud Build APIs enabled.
+Cloud Build builds the repository's Dockerfile into Artifact Registry, then
+Cloud Run runs it with the trust preset and allowed hosts from an env file:
+the Windows twin of deploy.sh, reading the same file. With ALLOWED_HOSTS
+empty, the service's own URL and its domain mappings are allowed.
+
+Needs the gcloud CLI, logged in (gcloud auth login), and on the project:
+- the APIs run.googleapis.com, cloudbuild.googleapis.com and
+  artifactregistry.googleapis.com (gcloud services enable ...);
+- for you: Cloud Run Source Developer (roles/run.sourceDeveloper), Service
+  Usage Consumer (roles/serviceusage.serviceUsageConsumer) and Service
+  Account User (roles/iam.serviceAccountUser) on the service's runtime
+  service account, or Owner/Editor;
+- for the build service account (on new projects the Compute Engine default
+  service account, on older ones PROJECT_NUMBER@cloudbuild.gserviceaccount.com):
+  Cloud Run Builder (roles/run.builder), which bundles the log, storage and
+  Artifact Registry write access the build needs. The first deploy creates
+  the Artifact Registry repository cloud-run-source-deploy in REGION, which
+  needs permission to create repositories (roles/artifactregistry.admin, or
+  Owner) once.
 
 .PARAMETER EnvFile
 The settings file; default: cloudrun.env next to this script. See
@@ -68,6 +83,14 @@ function Test-Whole([string]$Value, [string]$Pattern) {
 foreach ($k in 'PROJECT_ID', 'SERVICE', 'REGION') {
     if ($settings[$k] -eq '') { Fail "${EnvFile}: $k is required" }
 }
+# The example's placeholders: a copy deployed unedited must not go anywhere.
+$placeholderProjects = @('my-project-123', 'my-project', 'your-project-id', 'project-id', 'PROJECT_ID')
+if ($placeholderProjects -ccontains $settings.PROJECT_ID) {
+    Fail "${EnvFile}: PROJECT_ID $($settings.PROJECT_ID) is the example's placeholder: set your project ID (gcloud projects list)"
+}
+if ($settings.ALLOWED_HOSTS -match 'example\.(com|org|net)') {
+    Fail "${EnvFile}: ALLOWED_HOSTS $($settings.ALLOWED_HOSTS) names an example domain: list your own domains, or leave it empty for the service URL and its domain mappings"
+}
 if (-not (Test-Whole $settings.PROJECT_ID '[a-z][a-z0-9-]{4,28}[a-z0-9]|[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]')) {
     Fail "PROJECT_ID $($settings.PROJECT_ID) is not a project ID (6 to 30 lower-case letters, digits or dashes)"
 }
@@ -91,17 +114,60 @@ if (-not (Get-Command gcloud -ErrorAction SilentlyContinue)) { Fail 'gcloud not 
 # The environment goes through a YAML file: --set-env-vars splits on commas,
 # which ALLOWED_HOSTS contains (and gcloud's escape, ^, is special to cmd.exe,
 # which runs gcloud.cmd). The values were validated above and hold no quote.
+function Write-EnvFile([string]$Path, [string]$Hosts) {
+    @(
+        "FORCEHTTPS_TRUST: '$($settings.TRUST)'"
+        "FORCEHTTPS_ALLOWED_HOSTS: '$Hosts'"
+        "FORCEHTTPS_TEMPORARY: '$($settings.TEMPORARY)'"
+    ) | Set-Content -LiteralPath $Path -Encoding ascii
+}
+
+# The service's URL, or '' if it does not exist.
+function Get-ServiceUrl {
+    # Windows PowerShell turns a native command's redirected stderr into
+    # errors, which 'Stop' would make fatal: a missing service is expected.
+    $ErrorActionPreference = 'Continue'
+    $out = & gcloud run services describe $settings.SERVICE "--project=$($settings.PROJECT_ID)" "--region=$($settings.REGION)" '--format=value(status.url)' 2>$null
+    if ($LASTEXITCODE -ne 0) { return '' }
+    return "$out".Trim()
+}
+
+# The host of the service URL, then the domains mapped to the service,
+# comma-separated, without duplicates; what does not look like a host name
+# is left out. Domain mappings exist only in some regions: where the
+# listing fails, there are none.
+function Get-ServiceNames([string]$Url) {
+    $ErrorActionPreference = 'Continue' # as in Get-ServiceUrl
+    $names = New-Object System.Collections.Generic.List[string]
+    $names.Add((($Url -replace '^https://', '') -split '/')[0])
+    $maps = & gcloud run domain-mappings list "--project=$($settings.PROJECT_ID)" "--region=$($settings.REGION)" "--filter=spec.routeName=$($settings.SERVICE)" '--format=value(metadata.name)' 2>$null
+    if ($LASTEXITCODE -eq 0) {
+        foreach ($m in @($maps)) { $names.Add("$m".Trim()) }
+    }
+    $global:LASTEXITCODE = 0
+    $out = New-Object System.Collections.Generic.List[string]
+    foreach ($n in $names) {
+        if ((Test-Whole $n '[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?') -and -not ($out -ccontains $n)) { $out.Add($n) }
+    }
+    return ($out -join ',')
+}
+
+$hosts = $settings.ALLOWED_HOSTS
+$auto = $settings.ALLOWED_HOSTS -eq ''
+if ($auto) {
+    # A service that exists already has its URL: deploy once, with it.
+    $before = Get-ServiceUrl
+    if ($before -ne '') { $hosts = Get-ServiceNames $before }
+}
+
 $envYaml = New-TemporaryFile
 $global:LASTEXITCODE = 0
 $deployExit = 1
 try {
-    @(
-        "FORCEHTTPS_TRUST: '$($settings.TRUST)'"
-        "FORCEHTTPS_ALLOWED_HOSTS: '$($settings.ALLOWED_HOSTS)'"
-        "FORCEHTTPS_TEMPORARY: '$($settings.TEMPORARY)'"
-    ) | Set-Content -LiteralPath $envYaml.FullName -Encoding ascii
+    Write-EnvFile $envYaml.FullName $hosts
 
     Write-Host "deploy: building $root and deploying it as $($settings.SERVICE) in $($settings.REGION) (project $($settings.PROJECT_ID))"
+    if ($auto -and $hosts -ne '') { Write-Host "deploy: ALLOWED_HOSTS is empty: allowing the service URL and its domain mappings: $hosts" }
     & gcloud run deploy $settings.SERVICE `
         "--project=$($settings.PROJECT_ID)" `
         "--region=$($settings.REGION)" `
@@ -111,16 +177,34 @@ try {
         $auth `
         '--quiet'
     $deployExit = $LASTEXITCODE
+    if ($deployExit -eq 0) {
+        $url = & gcloud run services describe $settings.SERVICE "--project=$($settings.PROJECT_ID)" "--region=$($settings.REGION)" '--format=value(status.url)'
+        $deployExit = $LASTEXITCODE
+    }
+    if ($deployExit -eq 0) {
+        $url = "$url".Trim()
+        if ($url -eq '') { Fail 'gcloud did not report the service URL' }
+        if ($auto) {
+            $now = Get-ServiceNames $url
+            if ($now -cne $hosts) {
+                # A new service: its URL is known only now. Updating the
+                # environment makes a new revision; nothing is rebuilt.
+                Write-Host "deploy: ALLOWED_HOSTS is empty: allowing the service URL and its domain mappings: $now"
+                Write-EnvFile $envYaml.FullName $now
+                & gcloud run services update $settings.SERVICE `
+                    "--project=$($settings.PROJECT_ID)" `
+                    "--region=$($settings.REGION)" `
+                    "--env-vars-file=$($envYaml.FullName)" `
+                    '--quiet'
+                $deployExit = $LASTEXITCODE
+            }
+        }
+    }
 }
 finally {
     Remove-Item -LiteralPath $envYaml.FullName -Force -ErrorAction SilentlyContinue
 }
 if ($deployExit -ne 0) { exit $deployExit }
-
-$url = & gcloud run services describe $settings.SERVICE "--project=$($settings.PROJECT_ID)" "--region=$($settings.REGION)" '--format=value(status.url)'
-if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-$url = "$url".Trim()
-if ($url -eq '') { Fail 'gcloud did not report the service URL' }
 $hostName = $url -replace '^https://', ''
 
 Write-Host @"
@@ -132,6 +216,8 @@ Check it (curl.exe, not PowerShell's curl alias):
   curl.exe -sI http://$hostName/headers  # a redirect to https (on run.app, Google's front end sends it)
   start $url/headers                 # the decision panel: trusted-proxy:x-forwarded-proto, secure
 
-For a custom domain in ALLOWED_HOSTS, the plain-HTTP redirect comes from forcehttps:
+Plain HTTP reaches the container only through a front end that forwards it,
+such as an external Application Load Balancer with an HTTP front end; there
+the redirect comes from forcehttps, for the hosts in ALLOWED_HOSTS:
   curl.exe -sI http://YOUR-DOMAIN/headers   # 302 with TEMPORARY=true, 301 without
 "@

@@ -1,13 +1,29 @@
 #!/bin/sh
 # Deploys `forcehttps headers`, the header inspector, to Google Cloud Run:
-# Cloud Build builds the repository's Dockerfile, then Cloud Run runs it
-# with the trust preset and allowed hosts from an env file.
+# Cloud Build builds the repository's Dockerfile into Artifact Registry,
+# then Cloud Run runs it with the trust preset and allowed hosts from an env
+# file. With ALLOWED_HOSTS empty, the service's own URL and its domain
+# mappings are allowed.
 #
 #   deploy/cloudrun/deploy.sh [ENV_FILE]
 #
 # ENV_FILE defaults to cloudrun.env next to this script; see
-# cloudrun.env.example for its keys. Needs the gcloud CLI, logged in
-# (`gcloud auth login`), with the Cloud Run and Cloud Build APIs enabled.
+# cloudrun.env.example for its keys.
+#
+# Needs the gcloud CLI, logged in (`gcloud auth login`), and on the project:
+#   - the APIs run.googleapis.com, cloudbuild.googleapis.com and
+#     artifactregistry.googleapis.com (gcloud services enable ...);
+#   - for you: Cloud Run Source Developer (roles/run.sourceDeveloper),
+#     Service Usage Consumer (roles/serviceusage.serviceUsageConsumer) and
+#     Service Account User (roles/iam.serviceAccountUser) on the service's
+#     runtime service account, or Owner/Editor;
+#   - for the build service account (on new projects the Compute Engine
+#     default service account, on older ones PROJECT_NUMBER@cloudbuild
+#     .gserviceaccount.com): Cloud Run Builder (roles/run.builder), which
+#     bundles the log, storage and Artifact Registry write access the build
+#     needs. The first deploy creates the Artifact Registry repository
+#     cloud-run-source-deploy in REGION, which needs permission to create
+#     repositories (roles/artifactregistry.admin, or Owner) once.
 set -eu
 
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
@@ -58,6 +74,17 @@ matches() {
 }
 
 [ -n "$PROJECT_ID" ] || die "$env_file: PROJECT_ID is required"
+# The example's placeholders: a copy deployed unedited must not go anywhere.
+case $PROJECT_ID in
+my-project-123 | my-project | your-project-id | project-id | PROJECT_ID)
+	die "$env_file: PROJECT_ID $PROJECT_ID is the example's placeholder: set your project ID (gcloud projects list)"
+	;;
+esac
+case $ALLOWED_HOSTS in
+*example.com* | *example.org* | *example.net*)
+	die "$env_file: ALLOWED_HOSTS $ALLOWED_HOSTS names an example domain: list your own domains, or leave it empty for the service URL and its domain mappings"
+	;;
+esac
 [ -n "$SERVICE" ] || die "$env_file: SERVICE is required"
 [ -n "$REGION" ] || die "$env_file: REGION is required"
 matches "$PROJECT_ID" '[a-z][a-z0-9-]{4,28}[a-z0-9]|[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]' ||
@@ -83,13 +110,59 @@ command -v gcloud >/dev/null 2>&1 || die "gcloud not found: install the Google C
 env_yaml=$(mktemp "${TMPDIR:-/tmp}/forcehttps-env.XXXXXX")
 trap 'rm -f "$env_yaml"' EXIT
 trap 'exit 130' INT TERM
-{
-	printf "FORCEHTTPS_TRUST: '%s'\n" "$TRUST"
-	printf "FORCEHTTPS_ALLOWED_HOSTS: '%s'\n" "$ALLOWED_HOSTS"
-	printf "FORCEHTTPS_TEMPORARY: '%s'\n" "$TEMPORARY"
-} >"$env_yaml"
+write_env() {
+	{
+		printf "FORCEHTTPS_TRUST: '%s'\n" "$TRUST"
+		printf "FORCEHTTPS_ALLOWED_HOSTS: '%s'\n" "$1"
+		printf "FORCEHTTPS_TEMPORARY: '%s'\n" "$TEMPORARY"
+	} >"$env_yaml"
+}
+
+# service_url prints the service's URL, or nothing if it does not exist.
+service_url() {
+	gcloud run services describe "$SERVICE" --project="$PROJECT_ID" --region="$REGION" --format='value(status.url)' 2>/dev/null || true
+}
+
+# names_of URL prints the host of the service URL, then the domains mapped
+# to the service, one per line; what does not look like a host name is
+# left out. Domain mappings exist only in some regions: where the listing
+# fails, there are none.
+names_of() {
+	h=${1#https://}
+	h=${h%%/*}
+	maps=$(gcloud run domain-mappings list --project="$PROJECT_ID" --region="$REGION" \
+		--filter="spec.routeName=$SERVICE" --format='value(metadata.name)' 2>/dev/null) || maps=
+	printf '%s\n%s\n' "$h" "$maps" | while IFS= read -r n; do
+		n=$(printf '%s' "$n" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+		if [ -n "$n" ] && matches "$n" '[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?'; then
+			printf '%s\n' "$n"
+		fi
+	done
+}
+
+# join_lines joins its input lines with commas, in order, without
+# duplicates.
+join_lines() {
+	out=
+	while IFS= read -r l; do
+		case ",$out," in *",$l,"*) continue ;; esac
+		out=${out:+$out,}$l
+	done
+	printf '%s' "$out"
+}
+
+hosts=$ALLOWED_HOSTS
+auto=false
+if [ -z "$ALLOWED_HOSTS" ]; then
+	auto=true
+	# A service that exists already has its URL: deploy once, with it.
+	before=$(service_url)
+	[ -z "$before" ] || hosts=$(names_of "$before" | join_lines)
+fi
+write_env "$hosts"
 
 printf 'deploy: building %s and deploying it as %s in %s (project %s)\n' "$root" "$SERVICE" "$REGION" "$PROJECT_ID"
+[ "$auto" = false ] || [ -z "$hosts" ] || printf 'deploy: ALLOWED_HOSTS is empty: allowing the service URL and its domain mappings: %s\n' "$hosts"
 gcloud run deploy "$SERVICE" \
 	--project="$PROJECT_ID" \
 	--region="$REGION" \
@@ -103,6 +176,21 @@ url=$(gcloud run services describe "$SERVICE" --project="$PROJECT_ID" --region="
 [ -n "$url" ] || die "gcloud did not report the service URL"
 host=${url#https://}
 
+if [ "$auto" = true ]; then
+	now=$(names_of "$url" | join_lines)
+	if [ "$now" != "$hosts" ]; then
+		# A new service: its URL is known only now. Updating the
+		# environment makes a new revision; nothing is rebuilt.
+		printf 'deploy: ALLOWED_HOSTS is empty: allowing the service URL and its domain mappings: %s\n' "$now"
+		write_env "$now"
+		gcloud run services update "$SERVICE" \
+			--project="$PROJECT_ID" \
+			--region="$REGION" \
+			--env-vars-file="$env_yaml" \
+			--quiet
+	fi
+fi
+
 cat <<MSG
 
 Deployed: $url
@@ -112,6 +200,8 @@ Check it:
   curl -sI http://$host/headers  # a redirect to https (on run.app, Google's front end sends it)
   browse $url/headers            # the decision panel: trusted-proxy:x-forwarded-proto, secure
 
-For a custom domain in ALLOWED_HOSTS, the plain-HTTP redirect comes from forcehttps:
+Plain HTTP reaches the container only through a front end that forwards it,
+such as an external Application Load Balancer with an HTTP front end; there
+the redirect comes from forcehttps, for the hosts in ALLOWED_HOSTS:
   curl -sI http://YOUR-DOMAIN/headers   # 302 with TEMPORARY=true, 301 without
 MSG
