@@ -398,10 +398,7 @@ func TestEnvExample(t *testing.T) {
 		if m == nil {
 			t.Fatalf("%s: no list of placeholder project IDs (%s)", name, re)
 		}
-		var out []string
-		for _, p := range regexp.MustCompile(`[A-Za-z0-9_-]+`).FindAllString(m[1], -1) {
-			out = append(out, p)
-		}
+		out := regexp.MustCompile(`[A-Za-z0-9_-]+`).FindAllString(m[1], -1)
 		slices.Sort(out)
 		return out
 	}

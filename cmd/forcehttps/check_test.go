@@ -276,7 +276,7 @@ func TestResolveFlag(t *testing.T) {
 		{"example.com:8443:::1", "example.com:8443", "::1", false},
 		{"example.com:8443:[2001:db8::1]", "example.com:8443", "2001:db8::1", false},
 		{"example.com:443::1", "example.com", "443::1", false}, // a whole IPv6 address, not port 443 with ":1"
-		{"example.com:2001:db8::1", "", "", true},             // ambiguous
+		{"example.com:2001:db8::1", "", "", true},              // ambiguous
 		{"example.com:0:192.0.2.1", "", "", true},
 		{"example.com:70000:192.0.2.1", "", "", true},
 		{"example.com:443:", "", "", true},

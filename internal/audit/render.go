@@ -15,13 +15,15 @@ import (
 
 // WriteJSON writes the report as indented JSON followed by a newline. The
 // schema is documented in the package documentation.
-func WriteJSON(w io.Writer, r *Report) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+func WriteJSON(w io.Writer, r *Report) error { return writeIndented(w, r) }
+
+// writeIndented writes v as indented JSON followed by a newline.
+func writeIndented(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding report: %w", err)
 	}
-	b = append(b, '\n')
-	_, err = w.Write(b)
+	_, err = w.Write(append(b, '\n'))
 	return err
 }
 
@@ -328,10 +330,5 @@ func ErrorKind(err error) string {
 func WriteFailureJSON(w io.Writer, f *Failure) error {
 	f.SchemaVersion = SchemaVersion
 	f.CheckedAt = f.CheckedAt.UTC().Truncate(time.Second)
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding report: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return writeIndented(w, f)
 }
