@@ -46,9 +46,10 @@ type Chain struct {
 	Hops []Hop `json:"hops"`
 	// Loop reports that the last hop redirects to a URL already visited.
 	Loop bool `json:"loop,omitempty"`
-	// Error says why the chain of the plain-HTTP URL could not be
-	// followed: nothing listens on its start (no hops), or a redirect
-	// leads to a URL where nothing listens.
+	// Error says why the chain could not be followed: nothing listens on
+	// its start (no hops; for the HTTPS chain, a site without HTTPS), or
+	// a redirect of the plain-HTTP chain leads to a URL where nothing
+	// listens.
 	Error string `json:"error,omitempty"`
 }
 
