@@ -336,6 +336,26 @@ func TestDeployShErrors(t *testing.T) {
 	}
 }
 
+// TestDeployShHelp: --help prints the prerequisites, without an env file
+// and without running gcloud.
+func TestDeployShHelp(t *testing.T) {
+	t.Parallel()
+	root, bin := kit(t, "")
+	res := runDeploy(t, shells(t)[0], root, bin, nil, "--help")
+	if res.code != 0 || len(res.calls) != 0 {
+		t.Fatalf("deploy.sh --help: exit %d, %d gcloud calls\nstderr:\n%s", res.code, len(res.calls), res.stderr)
+	}
+	for _, want := range []string{"run.googleapis.com", "cloudbuild.googleapis.com", "artifactregistry.googleapis.com",
+		"roles/run.sourceDeveloper", "roles/run.builder", "cloud-run-source-deploy", "ALLOWED_HOSTS empty"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("deploy.sh --help lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if strings.Contains(res.stdout, "set -eu") || strings.Contains(res.stdout, "#!/bin/sh") {
+		t.Errorf("deploy.sh --help prints code:\n%s", res.stdout)
+	}
+}
+
 // TestEnvExample: the example file holds exactly the keys both scripts
 // read, and deploy.sh accepts it as it is.
 func TestEnvExample(t *testing.T) {
@@ -515,6 +535,9 @@ func TestDeployPs1(t *testing.T) {
 		`$auto = $settings.ALLOWED_HOSTS -eq ''`,
 		`allowing the service URL and its domain mappings`,
 		`is the example's placeholder`,
+		"artifactregistry.googleapis.com",
+		"roles/run.sourceDeveloper",
+		"roles/run.builder",
 		`"FORCEHTTPS_TEMPORARY: '$($settings.TEMPORARY)'"`,
 		"Set-StrictMode -Version Latest",
 		"$ErrorActionPreference = 'Stop'",

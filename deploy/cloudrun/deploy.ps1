@@ -14,7 +14,7 @@ Needs the gcloud CLI, logged in (gcloud auth login), and on the project:
 - for you: Cloud Run Source Developer (roles/run.sourceDeveloper), Service
   Usage Consumer (roles/serviceusage.serviceUsageConsumer) and Service
   Account User (roles/iam.serviceAccountUser) on the service's runtime
-  service account, or Owner/Editor;
+  service account, or Owner;
 - for the build service account (on new projects the Compute Engine default
   service account, on older ones PROJECT_NUMBER@cloudbuild.gserviceaccount.com):
   Cloud Run Builder (roles/run.builder), which bundles the log, storage and

@@ -6,6 +6,7 @@
 # mappings are allowed.
 #
 #   deploy/cloudrun/deploy.sh [ENV_FILE]
+#   deploy/cloudrun/deploy.sh --help
 #
 # ENV_FILE defaults to cloudrun.env next to this script; see
 # cloudrun.env.example for its keys.
@@ -16,12 +17,12 @@
 #   - for you: Cloud Run Source Developer (roles/run.sourceDeveloper),
 #     Service Usage Consumer (roles/serviceusage.serviceUsageConsumer) and
 #     Service Account User (roles/iam.serviceAccountUser) on the service's
-#     runtime service account, or Owner/Editor;
+#     runtime service account, or Owner;
 #   - for the build service account (on new projects the Compute Engine
-#     default service account, on older ones PROJECT_NUMBER@cloudbuild
-#     .gserviceaccount.com): Cloud Run Builder (roles/run.builder), which
-#     bundles the log, storage and Artifact Registry write access the build
-#     needs. The first deploy creates the Artifact Registry repository
+#     default service account, on older ones
+#     PROJECT_NUMBER@cloudbuild.gserviceaccount.com): Cloud Run Builder
+#     (roles/run.builder), which bundles the log, storage and Artifact
+#     Registry write access the build needs. The first deploy creates the Artifact Registry repository
 #     cloud-run-source-deploy in REGION, which needs permission to create
 #     repositories (roles/artifactregistry.admin, or Owner) once.
 set -eu
@@ -35,7 +36,14 @@ die() {
 	exit 2
 }
 
-[ $# -le 1 ] || die "usage: $0 [ENV_FILE]"
+case ${1:-} in
+-h | --help)
+	# The comment at the top of this file is the help.
+	sed -n -e '2,/^set -eu/{' -e '/^set -eu/d' -e 's/^# \{0,1\}//' -e p -e '}' "$0"
+	exit 0
+	;;
+esac
+[ $# -le 1 ] || die "usage: $0 [ENV_FILE] (or --help)"
 [ -f "$env_file" ] || die "$env_file not found: copy $here/cloudrun.env.example to $here/cloudrun.env and edit it"
 
 PROJECT_ID='' SERVICE='' REGION='' TRUST=cloudrun ALLOWED_HOSTS='' TEMPORARY=false ALLOW_UNAUTHENTICATED=true
