@@ -44,8 +44,16 @@ type ACME struct {
 	// working directory once, by New. Empty means
 	// $XDG_DATA_HOME/forcehttps/acme, or ~/.local/share/forcehttps/acme.
 	// Losing it means new orders at the next start, which the CA's rate
-	// limits punish: persist it.
+	// limits punish: persist it. Ignored when SharedStorage is set.
 	Storage string
+
+	// SharedStorage, when set, holds everything Storage would (account,
+	// certificates, keys, challenge tokens, locks) instead of a directory:
+	// for example PostgreSQL (package pgcerts), shared by the replicas of
+	// a cluster, which then order each certificate once and answer each
+	// other's challenges. Its locks must expire when their holder dies.
+	// The Manager does not close it. Nil means the directory Storage.
+	SharedStorage certmagic.Storage
 
 	// CARootFile is a PEM file of root certificates to trust for the ACME
 	// server's own HTTPS, for a private or test CA. Empty means the system
@@ -76,7 +84,7 @@ type ACME struct {
 // acmeState is the ACME side of a Manager.
 type acmeState struct {
 	opts     ACME
-	storage  string // absolute
+	storage  string // absolute; empty with SharedStorage
 	publicCA bool
 	log      *slog.Logger
 
@@ -122,19 +130,9 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	if u, err := url.Parse(dir); err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("acme: directory %q is not an https URL", dir)
 	}
-	storage := opts.Storage
-	if storage == "" {
-		var err error
-		if storage, err = defaultStorage(); err != nil {
-			return nil, err
-		}
-	}
-	storage, err := filepath.Abs(storage)
+	store, storage, err := openStorage(opts)
 	if err != nil {
-		return nil, fmt.Errorf("acme: storage %q: %w", opts.Storage, err)
-	}
-	if err := os.MkdirAll(storage, 0o700); err != nil {
-		return nil, fmt.Errorf("acme: storage: %w", err)
+		return nil, err
 	}
 	var roots *x509.CertPool
 	if opts.CARootFile != "" {
@@ -184,7 +182,7 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	})
 	a.cfg = certmagic.New(a.cache, certmagic.Config{
 		RenewalWindowRatio: opts.RenewalWindowRatio,
-		Storage:            &certmagic.FileStorage{Path: storage},
+		Storage:            store,
 		Logger:             zl,
 		OnEvent:            a.onEvent,
 		ShouldEmitFunc:     func(event string) bool { return event == eventCachedManaged },
@@ -208,6 +206,30 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	cfgp.Store(a.cfg)
 	a.root, a.cancel = context.WithCancel(context.Background())
 	return a, nil
+}
+
+// openStorage returns opts.SharedStorage, or else a FileStorage on the
+// directory opts.Storage (or the default one), created if missing, with
+// its absolute path.
+func openStorage(opts ACME) (certmagic.Storage, string, error) {
+	if opts.SharedStorage != nil {
+		return opts.SharedStorage, "", nil
+	}
+	storage := opts.Storage
+	if storage == "" {
+		var err error
+		if storage, err = defaultStorage(); err != nil {
+			return nil, "", err
+		}
+	}
+	storage, err := filepath.Abs(storage)
+	if err != nil {
+		return nil, "", fmt.Errorf("acme: storage %q: %w", opts.Storage, err)
+	}
+	if err := os.MkdirAll(storage, 0o700); err != nil {
+		return nil, "", fmt.Errorf("acme: storage: %w", err)
+	}
+	return &certmagic.FileStorage{Path: storage}, storage, nil
 }
 
 // defaultStorage is the storage directory used when none is configured.

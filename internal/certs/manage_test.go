@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forcehttps/forcehttps/internal/testutil"
+	"github.com/caddyserver/certmagic"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // TestManageDomainsSkips covers the names ManageDomains never orders. The
@@ -175,6 +177,24 @@ func TestNewACMEStorage(t *testing.T) {
 	}
 	if perm := fi.Mode().Perm(); perm != 0o700 {
 		t.Errorf("storage directory mode %v, want 0700", perm)
+	}
+}
+
+// TestNewACMESharedStorage: a shared storage replaces the directory, which
+// is then neither created nor needed.
+func TestNewACMESharedStorage(t *testing.T) {
+	t.Parallel()
+	shared := &certmagic.FileStorage{Path: t.TempDir()}
+	notDir := filepath.Join(t.TempDir(), "file")
+	testutil.WriteFile(t, notDir, []byte("x"))
+	a := ACME{Directory: "https://127.0.0.1:1/directory", Storage: filepath.Join(notDir, "acme"), SharedStorage: shared}
+	m, err := New(context.Background(), Options{ACME: &a, Logger: slog.New(newLogRecorder())})
+	if err != nil {
+		t.Fatalf("New with SharedStorage and an unusable Storage directory: %v", err)
+	}
+	defer m.Close()
+	if m.acme.cfg.Storage != shared || m.acme.storage != "" {
+		t.Errorf("storage = %v (directory %q), want the shared storage and no directory", m.acme.cfg.Storage, m.acme.storage)
 	}
 }
 
