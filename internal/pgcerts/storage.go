@@ -158,6 +158,9 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 // Exists reports whether key is a file or a directory.
 func (s *Storage) Exists(ctx context.Context, key string) bool {
 	key = clean(key)
+	if key == "" {
+		return true // the root
+	}
 	lo, hi := dirRange(key)
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM certmagic_data WHERE key = $1)
@@ -169,6 +172,9 @@ func (s *Storage) Exists(ctx context.Context, key string) bool {
 // time) or a directory; an error matching fs.ErrNotExist if neither.
 func (s *Storage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, error) {
 	key = clean(key)
+	if key == "" {
+		return certmagic.KeyInfo{}, nil // the root: a directory
+	}
 	var (
 		size     int64
 		modified time.Time
@@ -214,10 +220,11 @@ func (s *Storage) List(ctx context.Context, dir string, recursive bool) ([]strin
 		return nil, fmt.Errorf("pgcerts: list %q: %w", dir, err)
 	}
 	if len(keys) == 0 {
-		if dir != "" {
-			if _, err := s.Stat(ctx, dir); err == nil {
-				return nil, nil // a file
-			}
+		if dir == "" {
+			return nil, nil // the root always exists
+		}
+		if _, err := s.Stat(ctx, dir); err == nil {
+			return nil, nil // a file
 		}
 		return nil, notExist("list", dir)
 	}

@@ -78,6 +78,13 @@ func TestStoreLoadDeleteStat(t *testing.T) {
 	if s.Exists(ctx, "a") || s.Exists(ctx, "a/b.crt") {
 		t.Fatal("Exists is true in an empty storage")
 	}
+	// The root always exists, as a directory.
+	if keys, err := s.List(ctx, "", false); err != nil || len(keys) != 0 {
+		t.Fatalf("List of an empty root = %q, %v; want nothing", keys, err)
+	}
+	if info, err := s.Stat(ctx, ""); err != nil || info.IsTerminal || !s.Exists(ctx, "") {
+		t.Fatalf("Stat of the root = %+v, %v; want a directory", info, err)
+	}
 	before := time.Now().Add(-time.Minute)
 	for _, v := range [][]byte{[]byte("one"), []byte("two, longer")} {
 		if err := s.Store(ctx, "a/b.crt", v); err != nil {

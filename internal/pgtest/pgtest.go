@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -219,7 +220,7 @@ func launch() (*Server, error) {
 			return nil, err
 		}
 	}
-	if s.dir, err = os.MkdirTemp("", "forcehttps-pgtest-"); err != nil {
+	if s.dir, err = os.MkdirTemp(tempBase(s.cred), "forcehttps-pgtest-"); err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*Server, error) {
@@ -292,7 +293,7 @@ func (s *Server) start() error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// SIGQUIT: immediate shutdown if the test binary dies without cleaning up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
-	if err := cmd.Start(); err != nil {
+	if err := startOnSpawner(cmd); err != nil {
 		logf.Close()
 		return fmt.Errorf("postgres: %w", err)
 	}
@@ -307,6 +308,34 @@ func (s *Server) start() error {
 		return fmt.Errorf("%w\n%s", err, s.tail())
 	}
 	return nil
+}
+
+// The kernel sends Pdeathsig when the thread that started the child
+// exits, not the process, and the Go runtime may retire threads. Children
+// are therefore started from one goroutine locked to its thread for the
+// life of the test binary.
+var (
+	spawnOnce sync.Once
+	spawnReqs = make(chan spawnReq)
+)
+
+type spawnReq struct {
+	cmd *exec.Cmd
+	err chan error
+}
+
+func startOnSpawner(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			for r := range spawnReqs {
+				r.err <- r.cmd.Start()
+			}
+		}()
+	})
+	r := spawnReq{cmd: cmd, err: make(chan error, 1)}
+	spawnReqs <- r
+	return <-r.err
 }
 
 // waitReady polls until the server accepts a connection, the process
@@ -434,6 +463,25 @@ func unprivileged() (*syscall.Credential, error) {
 		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
 	}
 	return nil, errors.New("running as root, and neither the postgres nor the nobody user exists to run the server as")
+}
+
+// tempBase is where the server's directory goes: the usual temporary
+// directory, unless the server runs as another user who could not reach
+// it (a TMPDIR inside root's home), then /tmp.
+func tempBase(cred *syscall.Credential) string {
+	base := os.TempDir()
+	if cred == nil {
+		return base
+	}
+	for dir := base; ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if dir == filepath.Dir(dir) {
+			return base
+		}
+	}
 }
 
 // freePort asks the kernel for a free TCP port on 127.0.0.1.
