@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/forcehttps/forcehttps/internal/pgtest"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -18,17 +19,6 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// closedPort is a loopback address where nothing listens.
-func closedPort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // silentServer accepts connections and never answers.
@@ -74,7 +64,7 @@ func TestOpenErrors(t *testing.T) {
 		v.Path = "/" + db
 		return v.String()
 	}
-	closed := "postgres://forcehttps:" + secret + "@" + closedPort(t) + "/x?sslmode=disable"
+	closed := "postgres://forcehttps:" + secret + "@" + testutil.ClosedAddr(t) + "/x?sslmode=disable"
 	silent := "postgres://forcehttps:" + secret + "@" + silentServer(t) + "/x?sslmode=disable&connect_timeout=1"
 
 	tests := []struct {

@@ -17,7 +17,7 @@
 // temporary directory.
 //
 // When the binaries are missing the test is skipped with the reason, except
-// under CI=true, where it fails: CI must run these tests.
+// when CI is set, where it fails: CI must run these tests.
 package pgtest
 
 import (
@@ -40,6 +40,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // User and Password are the superuser's credentials on every server.
@@ -118,10 +120,12 @@ func New(t testing.TB) *Server {
 // errMissing marks the absence of the PostgreSQL binaries.
 var errMissing = errors.New("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; run scripts/postgres.sh or set PG_BIN")
 
+// unavailable ends the test: skipped (failed under CI) when the binaries
+// are missing, failed for anything else.
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	if errors.Is(err, errMissing) && os.Getenv("CI") != "true" {
-		t.Skipf("pgtest: %v", err)
+	if errors.Is(err, errMissing) {
+		testutil.MissingTool(t, "pgtest: "+err.Error())
 	}
 	t.Fatalf("pgtest: %v", err)
 }
