@@ -134,8 +134,8 @@ func TestStoreLoadDeleteStat(t *testing.T) {
 }
 
 // tree is a storage layout shaped like certmagic's, with neighbours that
-// share prefixes (a.com, a.com.au, a.comx) and bytes around '/' ('.' and
-// '0' sort either side of it).
+// share prefixes (a.com, a.com.au, a.comx), bytes around '/' ('.' and '0'
+// sort either side of it) and a multi-byte character.
 var tree = []string{
 	"acme/ca/users/me@example.com/me.json",
 	"acme/ca/users/me@example.com/me.key",
@@ -147,6 +147,7 @@ var tree = []string{
 	"certificates/ca/a.comx/a.comx.crt",
 	"certificates/ca/b.com/b.com.crt",
 	"certificates/other/c.com/c.com.crt",
+	"certificates/other/é.com/é.com.crt",
 	"last_clean.json",
 	"ocsp/a-123",
 }
@@ -187,7 +188,10 @@ func TestList(t *testing.T) {
 			"certificates/other",
 			"certificates/other/c.com",
 			"certificates/other/c.com/c.com.crt",
+			"certificates/other/é.com",
+			"certificates/other/é.com/é.com.crt",
 		}},
+		{"certificates/other", false, []string{"certificates/other/c.com", "certificates/other/é.com"}},
 		{"acme/ca", true, []string{
 			"acme/ca/users",
 			"acme/ca/users/me@example.com",
