@@ -20,9 +20,10 @@ help: ## List the targets
 tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck) into .tools/bin
 	bash scripts/tools.sh
 
-test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA)
+test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA), PostgreSQL
 	bash scripts/browser.sh
 	bash scripts/pebble.sh >/dev/null
+	bash scripts/postgres.sh >/dev/null
 
 lint: ## gofmt -l, go vet, staticcheck, go mod tidy -diff (all modules), shellcheck
 	bash scripts/lint.sh

@@ -44,8 +44,26 @@ type ACME struct {
 	// working directory once, by New. Empty means
 	// $XDG_DATA_HOME/forcehttps/acme, or ~/.local/share/forcehttps/acme.
 	// Losing it means new orders at the next start, which the CA's rate
-	// limits punish: persist it.
+	// limits punish: persist it. Ignored when SharedStorage is set.
 	Storage string
+
+	// SharedStorage, when set, holds everything Storage would (account,
+	// certificates, keys, challenge tokens, locks) instead of a directory:
+	// for example PostgreSQL (package pgcerts), shared by the replicas of
+	// a cluster, which then order each certificate once and answer each
+	// other's challenges. Its locks must expire when their holder dies.
+	// The Manager does not close it. Nil means the directory Storage.
+	SharedStorage certmagic.Storage
+
+	// LocalCache, with SharedStorage, is a directory on local disk that
+	// keeps a copy of the certificates and keys this replica serves, read
+	// before SharedStorage: a replica then starts with its certificates
+	// while the shared storage is unreachable, and faster when it is
+	// reachable. Orders, renewals and locks still go to SharedStorage,
+	// and a certificate renewed by another replica replaces the local
+	// copy. It holds private keys: keep it as private as Storage. Empty
+	// means no local copy.
+	LocalCache string
 
 	// CARootFile is a PEM file of root certificates to trust for the ACME
 	// server's own HTTPS, for a private or test CA. Empty means the system
@@ -76,7 +94,7 @@ type ACME struct {
 // acmeState is the ACME side of a Manager.
 type acmeState struct {
 	opts     ACME
-	storage  string // absolute
+	storage  string // absolute; empty with SharedStorage
 	publicCA bool
 	log      *slog.Logger
 
@@ -122,19 +140,20 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	if u, err := url.Parse(dir); err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("acme: directory %q is not an https URL", dir)
 	}
-	storage := opts.Storage
-	if storage == "" {
-		var err error
-		if storage, err = defaultStorage(); err != nil {
-			return nil, err
-		}
-	}
-	storage, err := filepath.Abs(storage)
+	store, storage, err := openStorage(opts)
 	if err != nil {
-		return nil, fmt.Errorf("acme: storage %q: %w", opts.Storage, err)
+		return nil, err
 	}
-	if err := os.MkdirAll(storage, 0o700); err != nil {
-		return nil, fmt.Errorf("acme: storage: %w", err)
+	var localCache certmagic.Storage
+	if opts.LocalCache != "" {
+		if opts.SharedStorage == nil {
+			return nil, errors.New("acme: a local cache needs a shared storage (it is a copy of one)")
+		}
+		dir, err := makeDir(opts.LocalCache)
+		if err != nil {
+			return nil, fmt.Errorf("acme: local cache %q: %w", opts.LocalCache, err)
+		}
+		localCache = &certmagic.FileStorage{Path: dir}
 	}
 	var roots *x509.CertPool
 	if opts.CARootFile != "" {
@@ -184,7 +203,8 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	})
 	a.cfg = certmagic.New(a.cache, certmagic.Config{
 		RenewalWindowRatio: opts.RenewalWindowRatio,
-		Storage:            &certmagic.FileStorage{Path: storage},
+		Storage:            store,
+		LocalCache:         localCache,
 		Logger:             zl,
 		OnEvent:            a.onEvent,
 		ShouldEmitFunc:     func(event string) bool { return event == eventCachedManaged },
@@ -208,6 +228,40 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	cfgp.Store(a.cfg)
 	a.root, a.cancel = context.WithCancel(context.Background())
 	return a, nil
+}
+
+// openStorage returns opts.SharedStorage, or else a FileStorage on the
+// directory opts.Storage (or the default one), created if missing, with
+// its absolute path.
+func openStorage(opts ACME) (certmagic.Storage, string, error) {
+	if opts.SharedStorage != nil {
+		return opts.SharedStorage, "", nil
+	}
+	storage := opts.Storage
+	if storage == "" {
+		var err error
+		if storage, err = defaultStorage(); err != nil {
+			return nil, "", err
+		}
+	}
+	storage, err := makeDir(storage)
+	if err != nil {
+		return nil, "", fmt.Errorf("acme: storage %q: %w", opts.Storage, err)
+	}
+	return &certmagic.FileStorage{Path: storage}, storage, nil
+}
+
+// makeDir makes dir absolute (against the working directory, once) and
+// creates it, private, if missing.
+func makeDir(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // defaultStorage is the storage directory used when none is configured.

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/forcehttps/forcehttps/internal/testutil"
+	"github.com/caddyserver/certmagic"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // TestManageDomainsSkips covers the names ManageDomains never orders. The
@@ -132,6 +134,8 @@ func TestNewACMEErrors(t *testing.T) {
 		{"negative interval", ACME{RenewCheckInterval: -1}, "interval"},
 		{"bad email", ACME{Email: "ops"}, `"ops"`},
 		{"storage is a file", ACME{Storage: filepath.Join(notDir, "acme")}, notDir},
+		{"local cache without shared storage", ACME{LocalCache: filepath.Join(dir, "cache")}, "shared storage"},
+		{"local cache is a file", ACME{SharedStorage: &certmagic.FileStorage{Path: dir}, LocalCache: filepath.Join(notDir, "cache")}, notDir},
 		{"missing root file", ACME{CARootFile: filepath.Join(dir, "nope.pem")}, "nope.pem"},
 		{"root file without certificates", ACME{CARootFile: garbage}, garbage},
 	}
@@ -175,6 +179,24 @@ func TestNewACMEStorage(t *testing.T) {
 	}
 	if perm := fi.Mode().Perm(); perm != 0o700 {
 		t.Errorf("storage directory mode %v, want 0700", perm)
+	}
+}
+
+// TestNewACMESharedStorage: a shared storage replaces the directory, which
+// is then neither created nor needed.
+func TestNewACMESharedStorage(t *testing.T) {
+	t.Parallel()
+	shared := &certmagic.FileStorage{Path: t.TempDir()}
+	notDir := filepath.Join(t.TempDir(), "file")
+	testutil.WriteFile(t, notDir, []byte("x"))
+	a := ACME{Directory: "https://127.0.0.1:1/directory", Storage: filepath.Join(notDir, "acme"), SharedStorage: shared}
+	m, err := New(context.Background(), Options{ACME: &a, Logger: slog.New(newLogRecorder())})
+	if err != nil {
+		t.Fatalf("New with SharedStorage and an unusable Storage directory: %v", err)
+	}
+	defer m.Close()
+	if m.acme.cfg.Storage != shared || m.acme.storage != "" {
+		t.Errorf("storage = %v (directory %q), want the shared storage and no directory", m.acme.cfg.Storage, m.acme.storage)
 	}
 }
 

@@ -1,0 +1,44 @@
+package pg
+
+// Migration is one step of the schema: SQL run in a transaction, once per
+// database.
+type Migration struct {
+	// Version is the migration's position, from 1, without gaps.
+	Version int
+	// Name says what the migration adds, for the forcehttps_schema table.
+	Name string
+	// SQL is one or more statements, run in one transaction.
+	SQL string
+}
+
+// migrations is the schema, in order. Append only: never edit or reorder a
+// released migration.
+var migrations = []Migration{
+	{
+		Version: 1,
+		Name:    "certmagic storage: keys and lock leases",
+		// key uses the "C" collation so that its primary-key B-tree orders
+		// keys bytewise: a directory ("a/b/") is then a contiguous key range
+		// ["a/b/", "a/b0"), and List and Delete of a directory are index
+		// range scans. Lock leases expire at expires (server time); token
+		// grows on every acquisition (a fencing token).
+		SQL: `
+CREATE TABLE certmagic_data (
+	key      text COLLATE "C" PRIMARY KEY,
+	value    bytea NOT NULL,
+	modified timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE certmagic_locks (
+	name    text PRIMARY KEY,
+	owner   text NOT NULL,
+	token   bigint NOT NULL,
+	expires timestamptz NOT NULL
+);
+CREATE SEQUENCE certmagic_lock_tokens;
+`,
+	},
+}
+
+// SchemaVersion is the schema version this binary writes: the last
+// migration's.
+func SchemaVersion() int { return migrations[len(migrations)-1].Version }
