@@ -62,21 +62,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	)
 	fs.Var(resolve, "resolve", "`host:ip`: connect to ip for host instead of resolving it, like curl --resolve (repeatable)")
 
-	var positional []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
+	// Flags may follow the URL: "check example.com --json".
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		// Flags may follow the URL: "check example.com --json".
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+		return 2
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "forcehttps check: "+format+"\n", a...)
