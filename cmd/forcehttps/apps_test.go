@@ -83,11 +83,17 @@ access_log: {output: "off"}
 // and returns the admin URL, the token file and the HTTP address.
 func startAppsEdge(t *testing.T) (adminURL, tokenFile, httpAddr string) {
 	t.Helper()
+	return startEdgeWith(t, t.TempDir(), appsConfig)
+}
+
+// startEdgeWith runs "forcehttps edge" on the configuration cfgText, with
+// %[1]s for the URL of a backend, in dir.
+func startEdgeWith(t *testing.T, dir, cfgText string) (adminURL, tokenFile, httpAddr string) {
+	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	t.Cleanup(backend.Close)
-	dir := t.TempDir()
 	file := filepath.Join(dir, "edge.yaml")
-	writeTestFile(t, file, fmt.Sprintf(appsConfig, backend.URL))
+	writeTestFile(t, file, fmt.Sprintf(cfgText, backend.URL))
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs lockedBuffer
 	code := make(chan int, 1)

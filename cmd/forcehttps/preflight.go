@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -76,7 +77,11 @@ func loopbackSelfSigned(mgr *certs.Manager, names []string) *x509.Certificate {
 		return nil
 	}
 	c, err := x509.ParseCertificate(tc.Certificate[0])
-	if err != nil || c.CheckSignatureFrom(c) != nil || !loopbackOnly(c) {
+	// Self-signed: issued by itself and signed with its own key. Not
+	// CheckSignatureFrom, which also wants a CA certificate: a leaf is
+	// trusted as a root when it is in the pool itself.
+	if err != nil || !bytes.Equal(c.RawIssuer, c.RawSubject) ||
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) != nil || !loopbackOnly(c) {
 		return nil
 	}
 	return c
