@@ -78,6 +78,17 @@ func TestSourcesAndReload(t *testing.T) {
 	if strings.Contains(logs, "app=good key=hsts.max_age file_before") {
 		t.Errorf("log after the reload:\n%s\nwant no warning for good, whose max_age the file did not change", logs)
 	}
+
+	// At the next start, every override that differs from the file is
+	// logged once.
+	in.stop()
+	again := e.start(t, newClock())
+	logs = again.logs.String()
+	for _, want := range []string{"app=bad key=force_https file=true effective=false", "app=good key=hsts.max_age file=31536000 effective=600"} {
+		if !strings.Contains(logs, "a change made through the admin API overrides the configuration file") || !strings.Contains(logs, want) {
+			t.Errorf("log at start:\n%s\nwant the override %q", logs, want)
+		}
+	}
 }
 
 func TestReset(t *testing.T) {
