@@ -206,15 +206,7 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			report, err := a.Enable(r.Context(), name, req)
-			if errors.Is(err, ErrPreflight) {
-				writePreflightFailed(w, report)
-				return
-			}
-			if err != nil {
-				a.writeChangeError(w, err)
-				return
-			}
-			a.writeApp(w, name, report)
+			a.writeOutcome(w, name, report, err)
 			return
 		}
 		var req DisableRequest

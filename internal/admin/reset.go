@@ -121,15 +121,21 @@ func (a *Admin) serveReset(w http.ResponseWriter, r *http.Request, name string) 
 		return
 	}
 	report, err := a.Reset(r.Context(), name, req)
-	if errors.Is(err, ErrPreflight) {
+	a.writeOutcome(w, name, report, err)
+}
+
+// writeOutcome answers an enable or a reset: 409 with the report of a
+// failed preflight, the error of a refused change, or the app with the
+// report.
+func (a *Admin) writeOutcome(w http.ResponseWriter, name string, report *Preflight, err error) {
+	switch {
+	case errors.Is(err, ErrPreflight):
 		writePreflightFailed(w, report)
-		return
-	}
-	if err != nil {
+	case err != nil:
 		a.writeChangeError(w, err)
-		return
+	default:
+		a.writeApp(w, name, report)
 	}
-	a.writeApp(w, name, report)
 }
 
 // preflightFailed is the error of a refused enable or reset. It names the
