@@ -172,9 +172,10 @@ func overlay(cfg *config.Config, st *State, now time.Time) (*config.Config, map[
 		if app.ForceHTTPS {
 			if s.ForceHTTPS != nil {
 				app.HSTS.Revoke = false
-				if s.Ramp && !s.EnabledAt.IsZero() {
-					app.HSTS.RampFrom = s.EnabledAt
-				}
+			}
+			// A ramp goes on after a reset that leaves Force HTTPS on.
+			if s.Ramp && !s.EnabledAt.IsZero() {
+				app.HSTS.RampFrom = s.EnabledAt
 			}
 			continue
 		}

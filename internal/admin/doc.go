@@ -94,7 +94,9 @@
 // where it was off, the preflight runs first (force skips it); if it
 // turns it off after HSTS was sent, max-age=0 is sent for the drain
 // ("drain" in the request, else the largest max-age sent); if Force HTTPS
-// stays off, a drain in progress goes on. The largest max-age sent is
+// stays off, a drain in progress goes on; if it stays on, a ramp in
+// progress (an API setting, which the file has no key for) goes on
+// rather than jumping to the file's max-age. The largest max-age sent is
 // kept.
 //
 // # API

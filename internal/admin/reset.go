@@ -27,7 +27,9 @@ type ResetRequest struct {
 // the preflight runs first unless req.Force (a failed one returns the
 // report and an error wrapping [ErrPreflight]); if it turns it off after
 // HSTS was sent, max-age=0 is sent for the drain; a drain in progress
-// goes on while Force HTTPS stays off. The largest max-age sent is kept.
+// goes on while Force HTTPS stays off, and a ramp in progress (an API
+// setting: the file has none) goes on while it stays on. The largest
+// max-age sent is kept.
 func (a *Admin) Reset(ctx context.Context, name string, req ResetRequest) (*Preflight, error) {
 	drain, given, err := parseDrain(req.Drain)
 	if err != nil {
@@ -64,11 +66,12 @@ func (a *Admin) Reset(ctx context.Context, name string, req ResetRequest) (*Pref
 		old := *s
 		*s = AppState{MaxAgeSent: old.MaxAgeSent}
 		switch {
+		case file.ForceHTTPS && eff.ForceHTTPS:
+			// On before and after: a ramp in progress goes on rather
+			// than jumping to the file's max-age at once.
+			s.EnabledAt, s.Ramp = old.EnabledAt, old.Ramp
 		case file.ForceHTTPS:
-			s.EnabledAt = old.EnabledAt
-			if !eff.ForceHTTPS || s.EnabledAt.IsZero() {
-				s.EnabledAt = now
-			}
+			s.EnabledAt = now
 		case eff.ForceHTTPS:
 			// The file turns Force HTTPS off: drain as a disable does.
 			s.DisabledAt = now

@@ -147,6 +147,25 @@ func TestReset(t *testing.T) {
 	if got := in.fetch(e, "https://legacy.good.test/").Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
 		t.Errorf("legacy HSTS after reset = %q, want the file's max-age", got)
 	}
+
+	// A ramp goes on through a reset that leaves Force HTTPS on.
+	if status, body := in.api("POST", "/api/apps/legacy/enable", `{"ramp":true}`); status != 200 {
+		t.Fatalf("enable legacy --ramp = %d %v", status, body)
+	}
+	if status, body := in.api("PATCH", "/api/apps/legacy", `{"redirect":{"temporary":true}}`); status != 200 {
+		t.Fatalf("patch legacy = %d %v", status, body)
+	}
+	c.Add(2 * 24 * time.Hour)
+	if status, body := in.api("POST", "/api/apps/legacy/reset", `{}`); status != 200 || body["preflight"] != nil {
+		t.Fatalf("reset legacy while ramping = %d %v, want 200 without a preflight", status, body)
+	}
+	v = in.app("legacy")
+	if v.HSTS.State != HSTSRamping || v.HSTS.Stage != 2 || v.Redirect.Temporary || v.Sources["redirect.temporary"].From != SourceFile {
+		t.Errorf("legacy after a reset while ramping: %+v %+v, want still ramping (stage 2), the file's redirect", v.HSTS, v.Redirect)
+	}
+	if got := in.fetch(e, "https://legacy.good.test/").Header.Get("Strict-Transport-Security"); got != "max-age=604800" {
+		t.Errorf("legacy HSTS after a reset while ramping = %q, want the ramp's max-age=604800", got)
+	}
 }
 
 func TestResetPreflight(t *testing.T) {
