@@ -174,15 +174,17 @@
 // once (END_STREAM on the HEADERS) or when its body ends short, in which
 // case the upstream request is abandoned mid-body: the app sees an
 // incomplete request and a closed connection, never a complete one.
-// Conflicting or invalid content-length values get 400.
+// Conflicting or invalid content-length values get 400. The largest
+// frame accepted, and announced, is the protocol's initial 16 KiB rather
+// than Go's 1 MiB: a larger HEADERS or DATA frame is a connection error
+// (FRAME_SIZE_ERROR), as peers that assume the initial value expect.
 //
 // What remains, from h2spec's 145 cases, is Go's choice of answer, not a
 // request reaching an app: connection-specific header fields (Connection,
 // Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade) and a TE
 // other than "trailers" get a 400 response where the RFC asks for a
-// stream error; a HEADERS frame over the peer's maximum frame size and
-// the order of SETTINGS acknowledgements follow Go's server. Changing
-// them would mean replacing it.
+// stream error, and the order of SETTINGS acknowledgements follows Go's
+// server. Changing them would mean replacing it.
 //
 // # Overlay
 //

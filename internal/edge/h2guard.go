@@ -23,6 +23,19 @@ import (
 // sees an incomplete request and a closed connection, never a complete
 // one, and it answers the client 400.
 
+// h2MaxFrameSize is the largest frame the edge accepts, and announces
+// in its SETTINGS: the protocol's initial value (RFC 9113 §4.2), as
+// nginx keeps, rather than Go's 1 MiB. A larger frame is a connection
+// error (FRAME_SIZE_ERROR), as clients and conformance tests that assume
+// the initial value expect, and a peer gets no more than 16 KiB buffered
+// per frame.
+const h2MaxFrameSize = 16 << 10
+
+// h2Config is the HTTP/2 configuration of the edge's servers.
+func h2Config() *http.HTTP2Config {
+	return &http.HTTP2Config{MaxReadFrameSize: h2MaxFrameSize}
+}
+
 // h2Malformed returns why r, an HTTP/2 request, is malformed in a way
 // Go's server lets through, or "". HTTP/1 requests are checked by
 // net/http's parser (or the fast path's) and are left alone.

@@ -44,6 +44,7 @@ type h2Result struct {
 	reset  http2.ErrCode
 	resetd bool
 	goaway bool
+	away   http2.ErrCode // the GOAWAY's code
 	body   string
 }
 
@@ -100,7 +101,7 @@ func h2Exchange(t *testing.T, addr, host string, fields [][2]string, data []stri
 			res.resetd, res.reset = true, f.ErrCode
 			return res
 		case *http2.GoAwayFrame:
-			res.goaway = true
+			res.goaway, res.away = true, f.ErrCode
 			return res
 		}
 	}
@@ -226,4 +227,23 @@ func FuzzH2Malformed(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestH2OversizedHeadersFrame: a HEADERS frame larger than the edge's
+// SETTINGS_MAX_FRAME_SIZE (16384, the default) is a connection error
+// (RFC 9113 §4.2); nothing reaches the app.
+func TestH2OversizedHeadersFrame(t *testing.T) {
+	backend, seen := recordingBackend(t)
+	h := startEdge(t, fmt.Sprintf("apps:\n  - {name: shop, domains: [shop.example.com], upstream: %s, force_https: false}\n", backend.URL))
+	fields := [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "shop.example.com"}, {":path", "/"}, {"x-big", strings.Repeat("a", 40000)}} // about 25 KB, Huffman-coded
+	res := h2Exchange(t, h.addrs.HTTPS, "shop.example.com", fields, nil)
+	t.Logf("client got %+v", res)
+	if !res.goaway || res.away != http2.ErrCodeFrameSize || res.status != "" {
+		t.Errorf("client got %+v, want the connection closed with GOAWAY FRAME_SIZE_ERROR", res)
+	}
+	select {
+	case r := <-seen:
+		t.Errorf("the app got a request: %+v", r)
+	case <-time.After(100 * time.Millisecond):
+	}
 }
