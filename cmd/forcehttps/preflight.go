@@ -38,11 +38,12 @@ func preflightRoots(cfg *config.Config, mgr *certs.Manager) ([]*x509.Certificate
 		}
 		data, err := os.ReadFile(f.path)
 		if err != nil {
-			return nil, fmt.Errorf("admin: %s: %w", f.key, err)
+			return nil, fmt.Errorf("%s: %w", f.key, err)
 		}
 		certs, err := admin.ParseRoots(data)
 		if err != nil {
-			return nil, fmt.Errorf("admin: %s: %w", f.key, err)
+			// ParseRoots' errors carry their own prefix: keep one.
+			return nil, fmt.Errorf("%s: %s: %s", f.key, f.path, strings.TrimPrefix(err.Error(), "admin: roots: "))
 		}
 		roots = append(roots, certs...)
 	}

@@ -100,3 +100,31 @@ func TestEnableTrustedPreflight(t *testing.T) {
 		})
 	}
 }
+
+func TestPreflightRootsFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca := testutil.NewCA(t, testutil.CAOptions{Name: "private CA"})
+	good, junk := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "junk.pem")
+	testutil.WriteFile(t, good, ca.PEM())
+	testutil.WriteFile(t, junk, []byte("not PEM\n"))
+	tests := []struct {
+		name, file, wantErr string
+		roots               int
+	}{
+		{"a CA", good, "", 1},
+		{"not PEM", junk, "admin.preflight_ca_file: " + junk + ": no PEM certificate found", 0},
+		{"missing", filepath.Join(dir, "missing.pem"), "admin.preflight_ca_file: open ", 0},
+	}
+	for _, tt := range tests {
+		cfg := &config.Config{}
+		cfg.Admin.PreflightCAFile = tt.file
+		roots, err := preflightRoots(cfg, nil)
+		switch {
+		case tt.wantErr == "" && (err != nil || len(roots) != tt.roots):
+			t.Errorf("%s: preflightRoots = %d roots, %v; want %d", tt.name, len(roots), err, tt.roots)
+		case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || strings.Count(err.Error(), "admin") != 1):
+			t.Errorf("%s: preflightRoots error %v, want %q with the key named once", tt.name, err, tt.wantErr)
+		}
+	}
+}
