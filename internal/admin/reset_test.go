@@ -222,6 +222,14 @@ func TestDrainWarning(t *testing.T) {
 	if !strings.Contains(in.logs.String(), "the drain is shorter than the largest HSTS max-age sent") {
 		t.Errorf("log:\n%s\nwant the drain warning", in.logs.String())
 	}
+	// No drain at all: the whole max-age.
+	if status, body := in.api("POST", "/api/apps/legacy/enable", `{}`); status != 200 {
+		t.Fatalf("enable legacy = %d %v", status, body)
+	}
+	status, body = in.api("POST", "/api/apps/legacy/disable", `{"drain":"0s"}`)
+	if w, _ := body["warning"].(string); status != 200 || !strings.HasPrefix(w, "No drain: max-age=0 is never sent, so browsers that saw max-age=31536000 keep forcing HTTPS for up to 365 days (until ") {
+		t.Errorf("disable legacy --drain 0s = %d, warning %q; want the whole max-age", status, w)
+	}
 	c.Add(364 * 24 * time.Hour)
 	if w := in.app("good").Warning; !strings.Contains(w, "up to 364 days 23 h") {
 		t.Errorf("warning a day before the pins expire = %q, want it still", w)
@@ -300,5 +308,27 @@ func TestDashboardReset(t *testing.T) {
 	}
 	if v := in.app("legacy"); !v.ForceHTTPS || v.Sources["force_https"].From != SourceFile {
 		t.Errorf("legacy after the dashboard's reset: %+v", v)
+	}
+
+	// A reset that turns Force HTTPS on for domains that fail the
+	// preflight shows the report, with a button to reset anyway.
+	in.reloadWith(e, func(s string) string {
+		return strings.Replace(s, "    force_https: false\n  - name: legacy", "    force_https: true\n  - name: legacy", 1)
+	})
+	if status, body := in.api("POST", "/api/apps/bad/disable", `{}`); status != 200 {
+		t.Fatalf("disable bad = %d %v", status, body)
+	}
+	resp, page := post(t, c, base+"/apps/bad/reset", url.Values{"csrf": {csrf}}, nil)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, `action="/apps/bad/reset"`) || !strings.Contains(page, "Reset anyway") || !strings.Contains(page, `name="force" value="1"`) {
+		t.Fatalf("POST reset bad = %d, want 409 and the check page with Reset anyway:\n%s", resp.StatusCode, page)
+	}
+	if in.app("bad").ForceHTTPS {
+		t.Error("bad is on after a refused reset")
+	}
+	if resp, body := post(t, c, base+"/apps/bad/reset", url.Values{"csrf": {csrf}, "force": {"1"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST reset bad with force = %d %s, want 303", resp.StatusCode, body)
+	}
+	if v := in.app("bad"); !v.ForceHTTPS {
+		t.Errorf("bad after reset anyway: %+v, want on", v)
 	}
 }

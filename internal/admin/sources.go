@@ -156,19 +156,14 @@ func drainWarning(forceHTTPS bool, s *AppState, now time.Time) string {
 	if !drainEnd.Before(pinsEnd) || !now.Before(pinsEnd) {
 		return ""
 	}
-	drain := "no drain"
-	if d := drainEnd.Sub(s.DisabledAt); d > 0 {
-		drain = "the drain (" + humanDuration(d) + ")"
+	until := pinsEnd.UTC().Format(time.RFC3339)
+	d := drainEnd.Sub(s.DisabledAt)
+	if d <= 0 {
+		return fmt.Sprintf("No drain: max-age=0 is never sent, so browsers that saw max-age=%d keep forcing HTTPS for up to %s (until %s)",
+			s.MaxAgeSent, humanDuration(pinsEnd.Sub(drainEnd)), until)
 	}
-	return fmt.Sprintf("%s is shorter than the largest HSTS max-age sent (%d s): browsers that saw max-age=%d keep forcing HTTPS for up to %s after the drain ends (until %s); they never see max-age=0 unless they visit over HTTPS during the drain",
-		capitalize(drain), s.MaxAgeSent, s.MaxAgeSent, humanDuration(pinsEnd.Sub(drainEnd)), pinsEnd.UTC().Format(time.RFC3339))
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return fmt.Sprintf("The drain (%s) is shorter than the largest HSTS max-age sent (%d s): browsers that saw max-age=%d keep forcing HTTPS for up to %s after the drain ends (until %s); only those that visit over HTTPS during the drain see max-age=0",
+		humanDuration(d), s.MaxAgeSent, s.MaxAgeSent, humanDuration(pinsEnd.Sub(drainEnd)), until)
 }
 
 // humanDuration writes d in days, hours and minutes, such as
