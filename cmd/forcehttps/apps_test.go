@@ -351,7 +351,7 @@ func TestAppsHelp(t *testing.T) {
 			if code := run(context.Background(), tt.args, &out, &errOut); code != 0 {
 				t.Errorf("run(%q) = %d, stderr %q; want 0", tt.args, code, errOut.String())
 			}
-			if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String()+errOut.String(), "token") && !strings.Contains(out.String(), "-token-file") {
+			if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String(), "no token") {
 				t.Errorf("run(%q): stdout %q stderr %q, want the usage with %q", tt.args, out.String(), errOut.String(), tt.want)
 			}
 			if errOut.Len() > 0 {
