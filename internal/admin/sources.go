@@ -34,48 +34,35 @@ type overrideField struct {
 // overrideFields are the keys of an app the admin API can change, with
 // their names in the configuration file.
 var overrideFields = []overrideField{
-	{"force_https", func(a *config.App) any { return a.ForceHTTPS }, func(s *AppState) any {
-		if s.ForceHTTPS == nil {
-			return nil
-		}
-		return *s.ForceHTTPS
-	}},
-	{"hsts.max_age", func(a *config.App) any { return a.HSTS.MaxAge }, func(s *AppState) any {
-		if s.HSTS == nil || s.HSTS.MaxAge == nil {
-			return nil
-		}
-		return *s.HSTS.MaxAge
-	}},
-	{"hsts.include_subdomains", func(a *config.App) any { return a.HSTS.IncludeSubdomains }, func(s *AppState) any {
-		if s.HSTS == nil || s.HSTS.IncludeSubdomains == nil {
-			return nil
-		}
-		return *s.HSTS.IncludeSubdomains
-	}},
-	{"hsts.preload", func(a *config.App) any { return a.HSTS.Preload }, func(s *AppState) any {
-		if s.HSTS == nil || s.HSTS.Preload == nil {
-			return nil
-		}
-		return *s.HSTS.Preload
-	}},
-	{"redirect.status", func(a *config.App) any { return a.Redirect.Status }, func(s *AppState) any {
-		if s.Redirect == nil || s.Redirect.Status == nil {
-			return nil
-		}
-		return *s.Redirect.Status
-	}},
-	{"redirect.unsafe_status", func(a *config.App) any { return a.Redirect.UnsafeStatus }, func(s *AppState) any {
-		if s.Redirect == nil || s.Redirect.UnsafeStatus == nil {
-			return nil
-		}
-		return *s.Redirect.UnsafeStatus
-	}},
-	{"redirect.temporary", func(a *config.App) any { return a.Redirect.Temporary }, func(s *AppState) any {
-		if s.Redirect == nil || s.Redirect.Temporary == nil {
-			return nil
-		}
-		return *s.Redirect.Temporary
-	}},
+	{"force_https", func(a *config.App) any { return a.ForceHTTPS }, func(s *AppState) any { return deref(s.ForceHTTPS) }},
+	{"hsts.max_age", func(a *config.App) any { return a.HSTS.MaxAge }, func(s *AppState) any { return deref(hstsOf(s).MaxAge) }},
+	{"hsts.include_subdomains", func(a *config.App) any { return a.HSTS.IncludeSubdomains }, func(s *AppState) any { return deref(hstsOf(s).IncludeSubdomains) }},
+	{"hsts.preload", func(a *config.App) any { return a.HSTS.Preload }, func(s *AppState) any { return deref(hstsOf(s).Preload) }},
+	{"redirect.status", func(a *config.App) any { return a.Redirect.Status }, func(s *AppState) any { return deref(redirectOf(s).Status) }},
+	{"redirect.unsafe_status", func(a *config.App) any { return a.Redirect.UnsafeStatus }, func(s *AppState) any { return deref(redirectOf(s).UnsafeStatus) }},
+	{"redirect.temporary", func(a *config.App) any { return a.Redirect.Temporary }, func(s *AppState) any { return deref(redirectOf(s).Temporary) }},
+}
+
+// deref returns *p, or nil (not a typed nil) when p is nil.
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func hstsOf(s *AppState) *HSTSOverride {
+	if s.HSTS == nil {
+		return &HSTSOverride{}
+	}
+	return s.HSTS
+}
+
+func redirectOf(s *AppState) *RedirectOverride {
+	if s.Redirect == nil {
+		return &RedirectOverride{}
+	}
+	return s.Redirect
 }
 
 // sources returns where each key of [overrideFields] of an app comes
