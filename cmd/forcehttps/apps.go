@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,15 +47,9 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 	if err != nil {
 		return nil, err
 	}
-	var roots []*x509.Certificate
-	if a := cfg.TLS.ACME; a != nil && a.CARoot != "" {
-		data, err := os.ReadFile(a.CARoot)
-		if err != nil {
-			return nil, fmt.Errorf("admin: tls.acme.ca_root: %w", err)
-		}
-		if roots, err = admin.ParseRoots(data); err != nil {
-			return nil, fmt.Errorf("admin: tls.acme.ca_root: %w", err)
-		}
+	roots, err := preflightRoots(cfg, mgr)
+	if err != nil {
+		return nil, err
 	}
 	return admin.New(admin.Options{
 		StateFile:    state,
@@ -116,28 +110,117 @@ func adminToken(tokenFile, state string, logger *slog.Logger) (string, error) {
 	return t, nil
 }
 
-const appsUsage = `Usage: forcehttps apps [flags] list
-       forcehttps apps [flags] show NAME
-       forcehttps apps [flags] enable NAME [--force] [--ramp]
-       forcehttps apps [flags] disable NAME [--drain D]
-       forcehttps apps [flags] set NAME [--redirect-status N] [--unsafe-status N]
-                                        [--temporary=BOOL] [--hsts-max-age N]
-                                        [--hsts-include-subdomains=BOOL] [--hsts-preload=BOOL]
+const appsUsage = `Usage: forcehttps apps COMMAND [NAME] [flags]
+
+Commands:
+  list                 the apps, their Force HTTPS and HSTS state
+  show NAME            one app, with where each value comes from
+  enable NAME          turn Force HTTPS on (--force, --ramp)
+  disable NAME         turn Force HTTPS off (--drain D)
+  reset NAME           drop the changes made through the API: the
+                       configuration file's values apply again
+                       (--force, --drain D)
+  set NAME             change the redirect and HSTS policy
+  help [COMMAND]       this text, or a command's
 
 A client of the edge's admin API. enable checks every domain over HTTPS
 through the edge first and refuses if one fails (--force skips the check);
 disable stops redirecting and, if HSTS was ever sent, sends max-age=0 for
 the drain period (default: the longest max-age sent) so that browsers
-forget it.
+forget it. What enable, disable and set change is kept in the edge's state
+file and wins over the configuration file until reset.
 
-The token comes from --token-file, else the FORCEHTTPS_ADMIN_TOKEN
-environment variable.
+Flags may come before or after the command and NAME. The token comes from
+--token-file, else the FORCEHTTPS_ADMIN_TOKEN environment variable; help
+needs none.
 
 Exit status: 0 on success, 1 on errors (the API refused), 2 on usage
 errors.
-
-Flags:
 `
+
+// appsCommand is one command of "forcehttps apps".
+type appsCommand struct {
+	name, synopsis, about string
+	hasName               bool
+}
+
+var appsCommands = []appsCommand{
+	{"list", "list", "Lists the apps, their Force HTTPS and HSTS state.", false},
+	{"show", "show NAME", "Shows one app, with where each value comes from: the configuration file or the admin API.", true},
+	{"enable", "enable NAME [--force] [--ramp]", "Turns Force HTTPS on after checking every domain over HTTPS through the edge; --force skips the check.", true},
+	{"disable", "disable NAME [--drain D]", "Turns Force HTTPS off. If HSTS was ever sent, max-age=0 is sent over HTTPS for the drain\n(default: the longest max-age sent), so that browsers forget it; a shorter drain is\naccepted with a warning saying how long browsers keep forcing HTTPS after it.", true},
+	{"reset", "reset NAME [--force] [--drain D]", "Drops the changes made through the API, so that the configuration file's values apply\nagain. If that turns Force HTTPS on, the HTTPS check runs first (--force skips it); if it\nturns it off after HSTS was sent, max-age=0 is sent for the drain, as disable does.", true},
+	{"set", "set NAME [--redirect-status N] [--unsafe-status N] [--temporary=BOOL]\n                 [--hsts-max-age N] [--hsts-include-subdomains=BOOL] [--hsts-preload=BOOL]", "Changes the redirect and HSTS policy; absent flags are left as they are.", true},
+}
+
+func findAppsCommand(name string) (appsCommand, bool) {
+	for _, c := range appsCommands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return appsCommand{}, false
+}
+
+// appsFlags holds the flags of every apps command.
+type appsFlags struct {
+	admin, tokenFile                      string
+	json                                  bool
+	timeout                               time.Duration
+	force, ramp                           bool
+	drain                                 string
+	redirectStatus, unsafeStatus          int
+	maxAge                                int64
+	temporary, includeSubdomains, preload string
+}
+
+// flagSet defines the common flags and those of command cmd ("": of
+// every command) on o. It prints nothing: runApps reports errors.
+func (o *appsFlags) flagSet(cmd string) *flag.FlagSet {
+	fs := flag.NewFlagSet("apps", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&o.admin, "admin", "http://127.0.0.1:9090", "the admin listener's `URL`")
+	fs.StringVar(&o.tokenFile, "token-file", "", "read the admin token from `file` (else $FORCEHTTPS_ADMIN_TOKEN)")
+	fs.BoolVar(&o.json, "json", false, "print the API's JSON instead of text")
+	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "bound on each API request")
+	all := cmd == ""
+	if all || cmd == "enable" || cmd == "reset" {
+		fs.BoolVar(&o.force, "force", false, "skip the HTTPS check of every domain when Force HTTPS gets turned on")
+	}
+	if all || cmd == "enable" {
+		fs.BoolVar(&o.ramp, "ramp", false, "ramp HSTS max-age up: 300s, 1 week, 1 month, then the target")
+	}
+	if all || cmd == "disable" || cmd == "reset" {
+		fs.StringVar(&o.drain, "drain", "", "how long to send max-age=0, such as 720h; default: the longest max-age sent")
+	}
+	if all || cmd == "set" {
+		fs.IntVar(&o.redirectStatus, "redirect-status", 0, "redirect status for GET and HEAD: 301, 302, 307 or 308")
+		fs.IntVar(&o.unsafeStatus, "unsafe-status", 0, "redirect status for other methods: 307, 308, 403 or 426")
+		fs.Int64Var(&o.maxAge, "hsts-max-age", 0, "HSTS max-age in seconds")
+		fs.StringVar(&o.temporary, "temporary", "", "true or false: temporary redirects (302, 307)")
+		fs.StringVar(&o.includeSubdomains, "hsts-include-subdomains", "", "true or false")
+		fs.StringVar(&o.preload, "hsts-preload", "", "true or false")
+	}
+	return fs
+}
+
+// printAppsUsage prints the usage of apps, or of its command cmd.
+func printAppsUsage(w io.Writer, cmd string) {
+	c, ok := findAppsCommand(cmd)
+	if !ok {
+		fmt.Fprint(w, appsUsage)
+		fmt.Fprintln(w, "\nCommon flags:")
+		fs := (&appsFlags{}).flagSet("list")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		return
+	}
+	fmt.Fprintf(w, "Usage: forcehttps apps %s [flags]\n\n%s\n\nFlags (before or after the command and NAME):\n", c.synopsis, c.about)
+	fs := (&appsFlags{}).flagSet(cmd)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
 
 // appsClient talks to the admin API.
 type appsClient struct {
@@ -148,129 +231,105 @@ type appsClient struct {
 
 // runApps is the apps subcommand.
 func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("apps", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, appsUsage)
-		fs.PrintDefaults()
+	o := &appsFlags{}
+	all := o.flagSet("")
+	pos, err := parseInterspersed(all, args)
+	cmd := ""
+	if len(pos) > 0 {
+		cmd = pos[0]
 	}
-	adminURL := fs.String("admin", "http://127.0.0.1:9090", "the admin listener's `URL`")
-	tokenFile := fs.String("token-file", "", "read the admin token from `file`")
-	asJSON := fs.Bool("json", false, "print the API's JSON instead of a table")
-	timeout := fs.Duration("timeout", 60*time.Second, "bound on each API request")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	if cmd == "help" {
+		topic := ""
+		if len(pos) > 1 {
+			topic = pos[1]
 		}
-		return 2
+		printAppsUsage(stdout, topic)
+		return 0
 	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		fmt.Fprintln(stderr, "forcehttps apps: a command is required: list, show, enable, disable or set")
-		fs.Usage()
-		return 2
+	if errors.Is(err, flag.ErrHelp) {
+		printAppsUsage(stdout, cmd)
+		return 0
 	}
-	u, err := url.Parse(*adminURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fmt.Fprintf(stderr, "forcehttps apps: --admin %q is not an http or https URL\n", *adminURL)
-		return 2
-	}
-	token := strings.TrimSpace(os.Getenv("FORCEHTTPS_ADMIN_TOKEN"))
-	if *tokenFile != "" {
-		data, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "forcehttps apps: %v\n", err)
-			return 1
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "forcehttps apps: "+format+"\n", a...)
+		hint := "forcehttps apps help"
+		if _, ok := findAppsCommand(cmd); ok {
+			hint += " " + cmd
 		}
-		token = strings.TrimSpace(string(data))
-	}
-	if token == "" {
-		fmt.Fprintln(stderr, "forcehttps apps: no token: use --token-file or set FORCEHTTPS_ADMIN_TOKEN")
+		fmt.Fprintf(stderr, "Run %q for the usage.\n", hint)
 		return 2
 	}
-	c := &appsClient{base: strings.TrimSuffix(u.String(), "/"), token: token, client: &http.Client{Timeout: *timeout}}
-	cmd, rest := rest[0], rest[1:]
-	sub := flag.NewFlagSet("apps "+cmd, flag.ContinueOnError)
-	sub.SetOutput(stderr)
-	var (
-		force, ramp                                  *bool
-		drain                                        *string
-		redirectStatus, unsafeStatus                 *int
-		maxAge                                       *int64
-		temporary, includeSubdomains, preload, given = new(string), new(string), new(string), map[string]bool{}
-	)
-	switch cmd {
-	case "list":
-	case "show":
-	case "enable":
-		force = sub.Bool("force", false, "enable even if the HTTPS check fails")
-		ramp = sub.Bool("ramp", false, "ramp HSTS max-age up: 300s, 1 week, 1 month, then the target")
-	case "disable":
-		drain = sub.String("drain", "", "how long to send max-age=0 (such as 720h); default: the longest max-age sent")
-	case "set":
-		redirectStatus = sub.Int("redirect-status", 0, "redirect status for GET and HEAD: 301, 302, 307 or 308")
-		unsafeStatus = sub.Int("unsafe-status", 0, "redirect status for other methods: 307, 308, 403 or 426")
-		maxAge = sub.Int64("hsts-max-age", 0, "HSTS max-age in seconds")
-		sub.StringVar(temporary, "temporary", "", "true or false: temporary redirects (302, 307)")
-		sub.StringVar(includeSubdomains, "hsts-include-subdomains", "", "true or false")
-		sub.StringVar(preload, "hsts-preload", "", "true or false")
-	default:
-		fmt.Fprintf(stderr, "forcehttps apps: unknown command %q\n", cmd)
-		fs.Usage()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if cmd == "" {
+		fmt.Fprintln(stderr, "forcehttps apps: a command is required: list, show, enable, disable, reset or set")
+		printAppsUsage(stderr, "")
 		return 2
 	}
-	// Flags may come before or after NAME.
-	var pos []string
-	for {
-		if err := sub.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
+	c, ok := findAppsCommand(cmd)
+	if !ok {
+		names := make([]string, len(appsCommands))
+		for i, c := range appsCommands {
+			names[i] = c.name
 		}
-		rest = sub.Args()
-		if len(rest) == 0 {
-			break
+		if near := config.Closest(cmd, names); near != "" {
+			return usageErr("unknown command %q; did you mean %q?", cmd, near)
 		}
-		pos = append(pos, rest[0])
-		rest = rest[1:]
+		return usageErr("unknown command %q; want one of %s", cmd, strings.Join(names, ", "))
 	}
-	sub.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	wantArgs := 1
-	if cmd == "list" {
-		wantArgs = 0
-	}
-	if len(pos) != wantArgs {
-		if wantArgs == 0 {
-			fmt.Fprintln(stderr, "forcehttps apps list: no argument expected")
-		} else {
-			fmt.Fprintf(stderr, "forcehttps apps %s: exactly one app NAME expected\n", cmd)
+	// Every flag was parsed with the flags of all commands: refuse those
+	// of another command.
+	own := (&appsFlags{}).flagSet(cmd)
+	given := map[string]bool{}
+	var foreign []string
+	all.Visit(func(f *flag.Flag) {
+		given[f.Name] = true
+		if own.Lookup(f.Name) == nil {
+			foreign = append(foreign, "--"+f.Name)
 		}
-		return 2
+	})
+	if len(foreign) > 0 {
+		return usageErr("%s: not a flag of %s", strings.Join(foreign, ", "), cmd)
+	}
+	pos = pos[1:]
+	switch {
+	case !c.hasName && len(pos) > 0:
+		return usageErr("%s: no argument expected, got %q", cmd, pos)
+	case c.hasName && len(pos) != 1:
+		return usageErr("%s: exactly one app NAME expected, got %d arguments", cmd, len(pos))
 	}
 	var (
 		method, path string
 		body         any
 	)
+	name := ""
+	if c.hasName {
+		name = pos[0]
+	}
+	appPath := "/api/apps/" + url.PathEscape(name)
 	switch cmd {
 	case "list":
 		method, path = http.MethodGet, "/api/apps"
 	case "show":
-		method, path = http.MethodGet, "/api/apps/"+url.PathEscape(pos[0])
+		method, path = http.MethodGet, appPath
 	case "enable":
-		method, path = http.MethodPost, "/api/apps/"+url.PathEscape(pos[0])+"/enable"
-		body = map[string]bool{"force": *force, "ramp": *ramp}
-	case "disable":
-		method, path = http.MethodPost, "/api/apps/"+url.PathEscape(pos[0])+"/disable"
-		if *drain != "" {
-			if _, err := time.ParseDuration(*drain); err != nil {
-				fmt.Fprintf(stderr, "forcehttps apps disable: --drain %q is not a duration such as 720h\n", *drain)
-				return 2
+		method, path = http.MethodPost, appPath+"/enable"
+		body = map[string]bool{"force": o.force, "ramp": o.ramp}
+	case "disable", "reset":
+		method, path = http.MethodPost, appPath+"/"+cmd
+		if o.drain != "" {
+			if _, err := time.ParseDuration(o.drain); err != nil {
+				return usageErr("%s: --drain %q is not a duration such as 720h", cmd, o.drain)
 			}
 		}
-		body = map[string]string{"drain": *drain}
+		if cmd == "reset" {
+			body = map[string]any{"force": o.force, "drain": o.drain}
+		} else {
+			body = map[string]string{"drain": o.drain}
+		}
 	case "set":
-		method, path = http.MethodPatch, "/api/apps/"+url.PathEscape(pos[0])
+		method, path = http.MethodPatch, appPath
 		patch := map[string]map[string]any{}
 		put := func(group, key string, v any) {
 			if patch[group] == nil {
@@ -279,47 +338,62 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			patch[group][key] = v
 		}
 		if given["redirect-status"] {
-			put("redirect", "status", *redirectStatus)
+			put("redirect", "status", o.redirectStatus)
 		}
 		if given["unsafe-status"] {
-			put("redirect", "unsafe_status", *unsafeStatus)
+			put("redirect", "unsafe_status", o.unsafeStatus)
 		}
 		for _, b := range []struct {
 			flag, group, key string
-			v                *string
+			v                string
 		}{
-			{"temporary", "redirect", "temporary", temporary},
-			{"hsts-include-subdomains", "hsts", "include_subdomains", includeSubdomains},
-			{"hsts-preload", "hsts", "preload", preload},
+			{"temporary", "redirect", "temporary", o.temporary},
+			{"hsts-include-subdomains", "hsts", "include_subdomains", o.includeSubdomains},
+			{"hsts-preload", "hsts", "preload", o.preload},
 		} {
 			if !given[b.flag] {
 				continue
 			}
-			switch *b.v {
+			switch b.v {
 			case "true":
 				put(b.group, b.key, true)
 			case "false":
 				put(b.group, b.key, false)
 			default:
-				fmt.Fprintf(stderr, "forcehttps apps set: --%s wants true or false, not %q\n", b.flag, *b.v)
-				return 2
+				return usageErr("set: --%s wants true or false, not %q", b.flag, b.v)
 			}
 		}
 		if given["hsts-max-age"] {
-			put("hsts", "max_age", *maxAge)
+			put("hsts", "max_age", o.maxAge)
 		}
 		if len(patch) == 0 {
-			fmt.Fprintln(stderr, "forcehttps apps set: nothing to change")
-			return 2
+			return usageErr("set: nothing to change")
 		}
 		body = patch
 	}
-	status, data, err := c.do(ctx, method, path, body)
+	u, err := url.Parse(o.admin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageErr("--admin %q is not an http or https URL", o.admin)
+	}
+	token := strings.TrimSpace(os.Getenv("FORCEHTTPS_ADMIN_TOKEN"))
+	if o.tokenFile != "" {
+		data, err := os.ReadFile(o.tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "forcehttps apps: --token-file: %v\n", err)
+			return 1
+		}
+		token = strings.TrimSpace(string(data))
+	}
+	if token == "" {
+		return usageErr("no token: use --token-file or set FORCEHTTPS_ADMIN_TOKEN")
+	}
+	cl := &appsClient{base: strings.TrimSuffix(u.String(), "/"), token: token, client: &http.Client{Timeout: o.timeout}}
+	status, data, err := cl.do(ctx, method, path, body)
 	if err != nil {
 		fmt.Fprintf(stderr, "forcehttps apps: %v\n", err)
 		return 1
 	}
-	if *asJSON {
+	if o.json {
 		stdout.Write(data)
 		if status >= 300 {
 			return 1
@@ -353,6 +427,9 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printPreflight(stdout, v.Preflight)
 	}
 	printApp(stdout, v.AppView)
+	if v.Warning != "" && (cmd == "disable" || cmd == "reset") {
+		fmt.Fprintf(stderr, "forcehttps apps: warning: %s\n", v.Warning)
+	}
 	return 0
 }
 
@@ -397,17 +474,23 @@ func printAPIError(w io.Writer, status int, data []byte) {
 		fmt.Fprintf(w, "forcehttps apps: the admin API answered %d %s\n", status, http.StatusText(status))
 		return
 	}
-	fmt.Fprintf(w, "forcehttps apps: %s (%d)\n", e.Error, status)
 	if e.Preflight != nil {
+		fmt.Fprintf(w, "forcehttps apps: the HTTPS check failed on some domains (%d): fix them, or skip the check with --force\n", status)
 		printPreflight(w, e.Preflight)
+		return
 	}
+	fmt.Fprintf(w, "forcehttps apps: %s (%d)\n", e.Error, status)
 }
 
 func printAppTable(w io.Writer, apps []admin.AppView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tFORCE HTTPS\tHSTS\tMAX-AGE\tREDIRECT\tDOMAINS")
+	fmt.Fprintln(tw, "NAME\tFORCE HTTPS\tHSTS\tMAX-AGE\tREDIRECT\tSET BY API\tDOMAINS")
 	for _, a := range apps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", a.Name, onOff(a.ForceHTTPS), hstsState(a.HSTS), a.HSTS.EffectiveMaxAge, a.Redirect.Status, strings.Join(a.Domains, ","))
+		api := strings.Join(apiKeys(a), ",")
+		if api == "" {
+			api = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", a.Name, onOff(a.ForceHTTPS), hstsState(a.HSTS), a.HSTS.EffectiveMaxAge, a.Redirect.Status, api, strings.Join(a.Domains, ","))
 	}
 	tw.Flush()
 }
@@ -437,6 +520,27 @@ func printApp(w io.Writer, a admin.AppView) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, a.Message)
+	if keys := apiKeys(a); len(keys) > 0 {
+		fmt.Fprintln(w, "Set through the admin API, overriding the configuration file (a reload of the file does not change these):")
+		for _, k := range keys {
+			// Through JSON, as the API sent it: numbers as integers.
+			file, _ := json.Marshal(a.Sources[k].File)
+			fmt.Fprintf(w, "  %s (the file says %s)\n", k, file)
+		}
+		fmt.Fprintf(w, "\"forcehttps apps reset %s\" returns to the file's values.\n", a.Name)
+	}
+}
+
+// apiKeys lists, sorted, the keys of a whose value the admin API set.
+func apiKeys(a admin.AppView) []string {
+	var keys []string
+	for k, src := range a.Sources {
+		if src.From == admin.SourceAPI {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func printPreflight(w io.Writer, p *admin.Preflight) {

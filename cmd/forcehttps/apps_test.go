@@ -39,6 +39,10 @@ func TestAppsUsage(t *testing.T) {
 		{"bad drain", []string{"apps", "disable", "a", "--drain", "soon"}, "not a duration"},
 		{"bad admin URL", []string{"apps", "--admin", "ftp://x", "list"}, "not an http or https URL"},
 		{"unknown flag", []string{"apps", "enable", "a", "--forse"}, "flag provided but not defined"},
+		{"flag of another command", []string{"apps", "list", "--force"}, "--force: not a flag of list"},
+		{"flag of another command after NAME", []string{"apps", "enable", "a", "--drain", "1h"}, "--drain: not a flag of enable"},
+		{"misspelled command", []string{"apps", "enabel", "a"}, `did you mean "enable"?`},
+		{"bad reset drain", []string{"apps", "reset", "a", "--drain", "soon"}, "not a duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,11 +83,17 @@ access_log: {output: "off"}
 // and returns the admin URL, the token file and the HTTP address.
 func startAppsEdge(t *testing.T) (adminURL, tokenFile, httpAddr string) {
 	t.Helper()
+	return startEdgeWith(t, t.TempDir(), appsConfig)
+}
+
+// startEdgeWith runs "forcehttps edge" on the configuration cfgText, with
+// %[1]s for the URL of a backend, in dir.
+func startEdgeWith(t *testing.T, dir, cfgText string) (adminURL, tokenFile, httpAddr string) {
+	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	t.Cleanup(backend.Close)
-	dir := t.TempDir()
 	file := filepath.Join(dir, "edge.yaml")
-	writeTestFile(t, file, fmt.Sprintf(appsConfig, backend.URL))
+	writeTestFile(t, file, fmt.Sprintf(cfgText, backend.URL))
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs lockedBuffer
 	code := make(chan int, 1)
@@ -178,6 +188,11 @@ func TestAppsCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "max-age=0 is sent over HTTPS until") {
 		t.Errorf("apps disable blog = %d %q %q", code, out, errOut)
 	}
+	// blog sent max-age=31536000: a 1h drain leaves the pins of a year.
+	if !strings.Contains(errOut, "warning: The drain (1 h) is shorter than the largest HSTS max-age sent") ||
+		!strings.Contains(errOut, "keep forcing HTTPS for up to 364 days 23 h after the drain ends") {
+		t.Errorf("apps disable blog --drain 1h: stderr %q, want a warning with the max-age gap", errOut)
+	}
 	code, out, _ = apps("list")
 	if code != 0 {
 		t.Fatalf("apps list = %d", code)
@@ -189,8 +204,31 @@ func TestAppsCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["force_https"] != false || v["drain_until"] == nil {
 		t.Errorf("apps --json show blog = %d %q", code, out)
 	}
-	if code, _, errOut = apps("show", "nope"); code != 1 || !strings.Contains(errOut, "no app with this name (404)") {
-		t.Errorf("apps show nope = %d %q, want 1 and 404", code, errOut)
+	if code, _, errOut = apps("show", "nope"); code != 1 || !strings.Contains(errOut, `no app named "nope"; apps: shop, blog (404)`) {
+		t.Errorf("apps show nope = %d %q, want 1 and 404 naming the app and listing the apps", code, errOut)
+	}
+	if code, _, errOut = apps("enable", "shpo"); code != 1 || !strings.Contains(errOut, `no app named "shpo"; did you mean "shop"? (404)`) {
+		t.Errorf("apps enable shpo = %d %q, want 1 and 404 suggesting shop", code, errOut)
+	}
+
+	// shop's values come from the API now; reset drops them. The file
+	// says Force HTTPS off, so the reset turns it off with a drain.
+	code, out, errOut = apps("show", "shop")
+	if code != 0 || !strings.Contains(out, "force_https (the file says false)") || !strings.Contains(out, "hsts.max_age (the file says 31536000)") {
+		t.Errorf("apps show shop = %d %q %q, want the keys the API set", code, out, errOut)
+	}
+	code, out, errOut = apps("reset", "shop")
+	if code != 0 || strings.Contains(out, "Set through the admin API") || !strings.Contains(out, "Force HTTPS:  off") || !strings.Contains(out, "max-age=0") {
+		t.Errorf("apps reset shop = %d %q %q, want off, draining, no API values", code, out, errOut)
+	}
+	// blog: the file says on; turning it back on runs the preflight,
+	// which the self-signed certificate fails.
+	code, _, errOut = apps("reset", "blog")
+	if code != 1 || !strings.Contains(errOut, "skip the check with --force") || !strings.Contains(errOut, "FAILED") {
+		t.Errorf("apps reset blog = %d %q, want 1, the failed preflight and --force named", code, errOut)
+	}
+	if code, out, errOut = apps("reset", "--force", "blog"); code != 0 || !strings.Contains(out, "Force HTTPS:  on") {
+		t.Errorf("apps reset --force blog = %d %q %q, want on", code, out, errOut)
 	}
 
 	var errBuf bytes.Buffer
@@ -234,5 +272,91 @@ func TestAdminToken(t *testing.T) {
 	}
 	if again, err := adminToken("", state, quiet); err != nil || again != first {
 		t.Errorf("adminToken at the second start = %q, %v; want the same token %q", again, err, first)
+	}
+}
+
+// TestAppsFlagOrder sends the same requests with the flags before, between
+// and after the command and NAME, to a fake admin API.
+func TestAppsFlagOrder(t *testing.T) {
+	type call struct{ Method, Path, Body, Token string }
+	calls := make(chan call, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		calls <- call{r.Method, r.URL.EscapedPath(), string(body), r.Header.Get("Authorization")}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/apps" {
+			io.WriteString(w, `{"apps":[]}`)
+			return
+		}
+		io.WriteString(w, `{"name":"shop","message":"ok"}`)
+	}))
+	t.Cleanup(api.Close)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	writeTestFile(t, tokenFile, "file-token\n")
+	t.Setenv("FORCEHTTPS_ADMIN_TOKEN", "env-token")
+	u := api.URL
+	tests := []struct {
+		name string
+		args []string
+		want call
+	}{
+		{"common flags after the command", []string{"list", "--admin", u, "--token-file", tokenFile}, call{"GET", "/api/apps", "", "Bearer file-token"}},
+		{"common flags before, json after", []string{"--admin", u, "list", "--json"}, call{"GET", "/api/apps", "", "Bearer env-token"}},
+		{"= forms", []string{"--admin=" + u, "show", "shop", "--token-file=" + tokenFile}, call{"GET", "/api/apps/shop", "", "Bearer file-token"}},
+		{"command flag before the command", []string{"--force", "enable", "--admin", u, "shop"}, call{"POST", "/api/apps/shop/enable", `{"force":true,"ramp":false}`, "Bearer env-token"}},
+		{"command flags after NAME", []string{"enable", "shop", "--ramp", "--admin", u, "--force"}, call{"POST", "/api/apps/shop/enable", `{"force":true,"ramp":true}`, "Bearer env-token"}},
+		{"drain between", []string{"disable", "--drain", "2h", "shop", "--admin", u}, call{"POST", "/api/apps/shop/disable", `{"drain":"2h"}`, "Bearer env-token"}},
+		{"reset", []string{"--admin", u, "reset", "shop", "--force", "--drain=1h"}, call{"POST", "/api/apps/shop/reset", `{"drain":"1h","force":true}`, "Bearer env-token"}},
+		{"set with flags around NAME", []string{"set", "--temporary=true", "shop", "--hsts-max-age", "600", "--admin", u}, call{"PATCH", "/api/apps/shop", `{"hsts":{"max_age":600},"redirect":{"temporary":true}}`, "Bearer env-token"}},
+		{"-- ends the flags", []string{"--admin", u, "show", "--", "-odd"}, call{"GET", "/api/apps/-odd", "", "Bearer env-token"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run(context.Background(), append([]string{"apps"}, tt.args...), &out, &errOut); code != 0 {
+				t.Fatalf("apps %q = %d, stderr %q", tt.args, code, errOut.String())
+			}
+			var got call
+			select {
+			case got = <-calls:
+			default:
+				t.Fatalf("apps %q sent no request", tt.args)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("apps %q request mismatch (-want +got):\n%s", tt.args, diff)
+			}
+		})
+	}
+}
+
+// TestAppsHelp: help never needs a token, whatever the order.
+func TestAppsHelp(t *testing.T) {
+	t.Setenv("FORCEHTTPS_ADMIN_TOKEN", "")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apps", "enable", "--help"}, "Usage: forcehttps apps enable NAME [--force] [--ramp]"},
+		{[]string{"apps", "enable", "shop", "-h"}, "Usage: forcehttps apps enable NAME"},
+		{[]string{"apps", "--admin", "http://127.0.0.1:1", "disable", "-help"}, "Usage: forcehttps apps disable NAME [--drain D]"},
+		{[]string{"apps", "reset", "--help"}, "--drain"},
+		{[]string{"apps", "--help"}, "Usage: forcehttps apps COMMAND"},
+		{[]string{"apps", "-h", "list"}, "Usage: forcehttps apps COMMAND"},
+		{[]string{"apps", "help"}, "reset NAME"},
+		{[]string{"apps", "help", "set"}, "--hsts-preload"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run(context.Background(), tt.args, &out, &errOut); code != 0 {
+				t.Errorf("run(%q) = %d, stderr %q; want 0", tt.args, code, errOut.String())
+			}
+			if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String(), "no token") {
+				t.Errorf("run(%q): stdout %q stderr %q, want the usage with %q", tt.args, out.String(), errOut.String(), tt.want)
+			}
+			if errOut.Len() > 0 {
+				t.Errorf("run(%q): stderr %q, want nothing", tt.args, errOut.String())
+			}
+		})
 	}
 }

@@ -103,26 +103,17 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail("usage", fmt.Errorf(format, a...))
 	}
 
-	var positional []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return report("usage", err, true) // the flag package printed it, with the usage
+	// Flags may follow the URL: "check example.com --json".
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		// Flags may follow the URL: "check example.com --json".
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+		return report("usage", err, true) // the flag package printed it, with the usage
 	}
 	if len(positional) != 1 {
 		return usageErr("want exactly one URL or host, got %d (see forcehttps check -h)", len(positional))
 	}
-	var err error
 	target, err = audit.ParseTarget(positional[0])
 	if err != nil {
 		return fail("target", err)

@@ -74,6 +74,10 @@ type Admin struct {
 
 	sessions sessions
 	tokenSum [32]byte
+
+	// lastRaw is the configuration the last Overlay was given, to tell
+	// which values the file has just changed.
+	lastRaw atomic.Pointer[config.Config]
 }
 
 // ErrNoToken is returned by [New] without a token.
@@ -119,10 +123,12 @@ func (a *Admin) State() *State { return a.state.Load().clone() }
 // Overlay returns cfg with the state applied to its apps; cfg is left
 // alone. Pass it to the edge with [edge.WithOverlay].
 func (a *Admin) Overlay(cfg *config.Config) *config.Config {
-	out, rev := overlay(cfg, a.state.Load(), a.now())
+	st := a.state.Load()
+	out, rev := overlay(cfg, st, a.now())
 	a.revMu.Lock()
 	a.revoking = rev
 	a.revMu.Unlock()
+	a.logOverrides(a.lastRaw.Swap(cfg), cfg, st)
 	return out
 }
 
@@ -160,21 +166,25 @@ func overlay(cfg *config.Config, st *State, now time.Time) (*config.Config, map[
 				app.Redirect.Temporary = *r.Temporary
 			}
 		}
-		if s.ForceHTTPS == nil {
-			continue
+		if s.ForceHTTPS != nil {
+			app.ForceHTTPS = *s.ForceHTTPS
 		}
-		app.ForceHTTPS = *s.ForceHTTPS
 		if app.ForceHTTPS {
-			app.HSTS.Revoke = false
+			if s.ForceHTTPS != nil {
+				app.HSTS.Revoke = false
+			}
+			// A ramp goes on after a reset that leaves Force HTTPS on.
 			if s.Ramp && !s.EnabledAt.IsZero() {
 				app.HSTS.RampFrom = s.EnabledAt
 			}
 			continue
 		}
+		// A drain applies while Force HTTPS is off, whether the API or
+		// the file (after a reset) turned it off.
 		if !s.DrainUntil.IsZero() && now.Before(s.DrainUntil) {
 			app.HSTS.Revoke, app.HSTS.Disable = true, false
 			rev[app.Name] = s.DrainUntil
-		} else {
+		} else if s.ForceHTTPS != nil {
 			app.HSTS.Revoke = false
 		}
 	}
@@ -363,16 +373,11 @@ type DisableRequest struct {
 // Disable turns Force HTTPS off for app name: no more redirects, HTTPS
 // still served, and max-age=0 sent for the drain if HSTS was ever sent.
 func (a *Admin) Disable(ctx context.Context, name string, req DisableRequest) error {
-	var drain time.Duration
-	given := req.Drain != ""
-	if given {
-		d, err := time.ParseDuration(req.Drain)
-		if err != nil || d < 0 {
-			return fmt.Errorf("%w: drain %q is not a duration such as \"720h\"", ErrInvalid, req.Drain)
-		}
-		drain = d
+	drain, given, err := parseDrain(req.Drain)
+	if err != nil {
+		return err
 	}
-	err := a.change(ctx, name, func(_ *config.Config, _ *config.App, s *AppState) error {
+	err = a.change(ctx, name, func(_ *config.Config, _ *config.App, s *AppState) error {
 		off := false
 		now := a.now()
 		s.ForceHTTPS = &off
@@ -393,6 +398,7 @@ func (a *Admin) Disable(ctx context.Context, name string, req DisableRequest) er
 		return err
 	}
 	a.log.Info("admin: Force HTTPS disabled", "app", name)
+	a.warnDrain(name)
 	return nil
 }
 

@@ -169,7 +169,7 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, ok := a.App(name); !ok {
-			writeError(w, http.StatusNotFound, "no app with this name")
+			a.writeUnknownApp(w, name)
 			return
 		}
 		if r.Method == http.MethodPatch {
@@ -185,7 +185,7 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 		a.writeApp(w, name, nil)
 	case 2:
 		name, action := parts[0], parts[1]
-		if action != "enable" && action != "disable" {
+		if action != "enable" && action != "disable" && action != "reset" {
 			writeError(w, http.StatusNotFound, "no such API endpoint")
 			return
 		}
@@ -193,7 +193,11 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, ok := a.App(name); !ok {
-			writeError(w, http.StatusNotFound, "no app with this name")
+			a.writeUnknownApp(w, name)
+			return
+		}
+		if action == "reset" {
+			a.serveReset(w, r, name)
 			return
 		}
 		if action == "enable" {
@@ -202,18 +206,7 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			report, err := a.Enable(r.Context(), name, req)
-			if errors.Is(err, ErrPreflight) {
-				writeJSON(w, http.StatusConflict, map[string]any{
-					"error":     "the preflight failed on some domains; fix them, or enable with force",
-					"preflight": report,
-				})
-				return
-			}
-			if err != nil {
-				a.writeChangeError(w, err)
-				return
-			}
-			a.writeApp(w, name, report)
+			a.writeOutcome(w, name, report, err)
 			return
 		}
 		var req DisableRequest

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/forcehttps/forcehttps/internal/testutil"
@@ -52,6 +53,11 @@ func TestBrowserEnable(t *testing.T) {
 	}
 	c.Eval("document.getElementById('confirm').click(); true")
 	c.WaitFor("the disable button", "document.getElementById('disable-good')")
+	// The page says the API overrides the file, and offers a reset.
+	if got := string(c.Eval("document.getElementById('sources-good').textContent")); !strings.Contains(got, "force_https (the file says false)") {
+		t.Errorf("sources note = %s, want force_https overridden", got)
+	}
+	c.WaitFor("the reset button", "document.getElementById('reset-good')")
 
 	var shot struct {
 		Data string `json:"data"`
@@ -73,5 +79,12 @@ func TestBrowserEnable(t *testing.T) {
 	resp := in.fetch(e, "http://good.test/page")
 	if want := "https://good.test:" + portOf(in.addrs.HTTPS) + "/page"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
 		t.Errorf("http://good.test/page after the dashboard's enable = %d %q, want 301 %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+
+	// Reset: the file says off, so Force HTTPS goes off, with a drain.
+	c.Eval("document.getElementById('reset-good').click(); true")
+	c.WaitFor("the enable button after the reset", "document.getElementById('check-good')")
+	if v := in.app("good"); v.ForceHTTPS || v.HSTS.State != HSTSRevoking {
+		t.Errorf("good after the dashboard's reset: %+v, want off and revoking", v)
 	}
 }

@@ -30,6 +30,7 @@ func (a *Admin) dashboard(mux *http.ServeMux) {
 	mux.HandleFunc("POST /apps/{name}/check", a.withSession(a.serveCheck))
 	mux.HandleFunc("POST /apps/{name}/enable", a.withSession(a.serveEnable))
 	mux.HandleFunc("POST /apps/{name}/disable", a.withSession(a.serveDisable))
+	mux.HandleFunc("POST /apps/{name}/reset", a.withSession(a.serveResetForm))
 }
 
 // session returns r's session and id, or nil.
@@ -139,6 +140,23 @@ func (a *Admin) serveEnable(w http.ResponseWriter, r *http.Request, _ string, se
 
 func (a *Admin) serveDisable(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
 	if err := a.Disable(r.Context(), r.PathValue("name"), DisableRequest{Drain: strings.TrimSpace(r.PostForm.Get("drain"))}); err != nil {
+		a.writeChangeError(w, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// serveResetForm resets an app to the file's values; a failed preflight
+// shows the check page, whose button resets anyway.
+func (a *Admin) serveResetForm(w http.ResponseWriter, r *http.Request, _ string, se *session) {
+	name := r.PathValue("name")
+	report, err := a.Reset(r.Context(), name, ResetRequest{Force: r.PostForm.Get("force") == "1"})
+	if errors.Is(err, ErrPreflight) {
+		app, _ := a.findApp(a.edge.Config(), a.state.Load(), name)
+		a.page(w, http.StatusConflict, "check", map[string]any{"App": app, "Report": report, "CSRF": se.csrf, "Reset": true})
+		return
+	}
+	if err != nil {
 		a.writeChangeError(w, err)
 		return
 	}

@@ -36,6 +36,17 @@
 // flight finish with the old policy, none is dropped. Changes are
 // serialized: state, file and reload under one lock.
 //
+// A value the API changed wins over the configuration file until the app
+// is reset, even if the file changes it later. That is shown, not
+// hidden: each app's "sources" say, per key the API can change, "file"
+// or "api" with the file's value; the dashboard and "forcehttps apps
+// show" list the overridden keys; and when a reload of the file changes
+// a value the state overrides, the edge logs a warning naming the app,
+// the key, the file's old and new values and the one in effect (at
+// start, every override that differs from the file is logged once).
+// [Admin.Reset] drops an app's overrides: the file's values apply again,
+// under the rules of enable and disable (below).
+//
 // # Enabling
 //
 // Enable first runs a preflight ([Admin.Preflight]): for every domain of
@@ -45,8 +56,19 @@
 // [Options.Roots] and cover the name, and the app must answer below 500,
 // within [Options.PreflightTimeout]. Wildcard domains cannot be fetched
 // and are reported as skipped. If any domain fails, nothing changes and
-// the API answers 409 with the per-domain report; force skips the check.
-// A self-signed certificate fails the check, as it would in browsers.
+// the API answers 409 with the per-domain report; force skips the check
+// ("--force" in the CLI, which the error names).
+//
+// The check asks whether browsers will accept the certificate, so a
+// self-signed one fails it, as it would in browsers, and so does one of
+// a private CA unless [Options.Roots] has that CA. The edge's command
+// fills Roots with tls.acme.ca_root, admin.preflight_ca_file (the
+// private CA an operator's users trust: the honest way to pass the check
+// with such a certificate) and, only when it names loopback addresses
+// alone (localhost, *.localhost, 127.0.0.0/8, ::1), the edge's own
+// self-signed certificate: that is the embedded default, reachable from
+// this machine only, where browsers ignore HSTS sent with an untrusted
+// certificate, so nothing gets pinned by mistake.
 //
 // With ramp, HSTS max-age grows with the time since the enable: 300 s
 // for a day, a week until day 8, 30 days until day 38, then the target
@@ -62,25 +84,43 @@
 // request otherwise), then no header at all. [Admin.Run] rebuilds the edge
 // when a drain ends ([Admin.Tick]); no restart is needed.
 //
+// A drain shorter than the largest max-age sent is accepted, since the
+// operator may know better, but not silently: the app's "warning" (in
+// the answer, the CLI's output and the log) says how long browsers that
+// saw that max-age keep forcing HTTPS after the drain ends, until their
+// pins expire.
+//
+// Reset follows the same rules: if the file's value turns Force HTTPS on
+// where it was off, the preflight runs first (force skips it); if it
+// turns it off after HSTS was sent, max-age=0 is sent for the drain
+// ("drain" in the request, else the largest max-age sent); if Force HTTPS
+// stays off, a drain in progress goes on; if it stays on, a ramp in
+// progress (an API setting, which the file has no key for) goes on
+// rather than jumping to the file's max-age. The largest max-age sent is
+// kept.
+//
 // # API
 //
 //	GET   /api/apps                 {"apps": [app, ...]}
 //	GET   /api/apps/{name}          app
 //	POST  /api/apps/{name}/enable   {"force": false, "ramp": false} -> app + "preflight", or 409
 //	POST  /api/apps/{name}/disable  {"drain": "720h"} (optional) -> app
+//	POST  /api/apps/{name}/reset    {"force": false, "drain": "720h"} -> app (+ "preflight"), or 409
 //	PATCH /api/apps/{name}          {"redirect": {"status", "unsafe_status", "temporary"},
 //	                                 "hsts": {"max_age", "include_subdomains", "preload"}} -> app
 //
 // An app ([AppView]) has its name, domains, force_https, hsts (state off,
 // ramping, on or revoking; effective_max_age; stage 1-4 while ramping;
 // target), redirect, the certificate serving each domain (names,
-// not_after, source, or missing), enabled_at, drain_until, and a message
-// saying in words what the policy does. Policy changes are validated
+// not_after, source, or missing), enabled_at, drain_until, a message
+// saying in words what the policy does, sources (where each value comes
+// from) and, after a short drain, a warning. Policy changes are validated
 // with the whole configuration, by the code that applies them.
 //
 // Errors are {"error": "..."} without internal details: 400 for bad JSON
 // (unknown fields included) or an invalid change, 401 without the token,
-// 404 for an unknown app or endpoint, 405 for a wrong method, 413 beyond
+// 404 for an unknown app (named, with the closest name or the list of
+// apps) or endpoint, 405 for a wrong method, 413 beyond
 // 64 KiB, 409 for a failed preflight, 500 when the change could not be
 // saved or applied (the previous state is kept).
 //

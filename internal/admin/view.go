@@ -24,6 +24,16 @@ type AppView struct {
 	DrainUntil   *time.Time        `json:"drain_until,omitempty"`
 	// Message says in words what the app's HTTPS policy does now.
 	Message string `json:"message"`
+	// Sources says, for each key the API can change (force_https,
+	// hsts.max_age, hsts.include_subdomains, hsts.preload,
+	// redirect.status, redirect.unsafe_status, redirect.temporary),
+	// whether its value comes from the configuration file or the API,
+	// with the file's value when the API overrides it.
+	Sources map[string]FieldSource `json:"sources"`
+	// Warning is set after a disable whose drain is shorter than the
+	// largest max-age sent: how long browsers keep forcing HTTPS after
+	// the drain ends.
+	Warning string `json:"warning,omitempty"`
 }
 
 // HSTS states.
@@ -89,7 +99,11 @@ func (a *Admin) Apps() []AppView {
 	}
 	out := make([]AppView, 0, len(eff.Apps))
 	for i := range eff.Apps {
-		out = append(out, view(&eff.Apps[i], st.Apps[eff.Apps[i].Name], certs, now))
+		s := st.Apps[eff.Apps[i].Name]
+		v := view(&eff.Apps[i], s, certs, now)
+		v.Sources = sources(&raw.Apps[i], s)
+		v.Warning = drainWarning(v.ForceHTTPS, s, now)
+		out = append(out, v)
 	}
 	return out
 }

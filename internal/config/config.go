@@ -338,6 +338,13 @@ type Admin struct {
 	// ("allowed_hosts"); other hosts are refused, against DNS rebinding.
 	// Absent: none.
 	AllowedHosts []string `yaml:"allowed_hosts"`
+
+	// PreflightCAFile is a PEM file of CA certificates the preflight of
+	// an enable trusts besides the system roots ("preflight_ca_file"),
+	// for certificates of a private CA the browsers of the site's users
+	// trust. Absent: the system roots, tls.acme.ca_root, and the edge's
+	// own self-signed certificate when it covers loopback names only.
+	PreflightCAFile string `yaml:"preflight_ca_file"`
 }
 
 // Builtin is the upstream scheme of handlers built into the edge:

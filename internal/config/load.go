@@ -134,6 +134,7 @@ func (c *Config) resolve(dir string) {
 	}
 	abs(&c.Admin.TokenFile)
 	abs(&c.Admin.StateFile)
+	abs(&c.Admin.PreflightCAFile)
 	switch c.AccessLog.Output {
 	case "stderr", "stdout", "off":
 	default:
@@ -158,6 +159,9 @@ func (c *Config) checkFiles() []*FieldError {
 	}
 	if a := c.TLS.ACME; a != nil && a.CARoot != "" {
 		check("tls.acme.ca_root", a.CARoot)
+	}
+	if c.Admin.PreflightCAFile != "" {
+		check("admin.preflight_ca_file", c.Admin.PreflightCAFile)
 	}
 	return errs
 }

@@ -162,6 +162,30 @@
 // [WithAdminHandler] serves every other path of the admin listener with
 // a handler of the caller's: the admin API and dashboard.
 //
+// # HTTP/2 requests
+//
+// HTTP/2 is Go's server (net/http), which checks most of the framing
+// rules of RFC 9113 itself. Where it lets a malformed request through,
+// the edge refuses it before it reaches an app (h2guard.go): a
+// content-length that differs from the DATA sent. More DATA than declared
+// gets a stream reset from Go (and content-length: 0 is held until the
+// stream ends, so that such DATA cannot race a complete request to the
+// app); a stream ending before the declared length gets 400, either at
+// once (END_STREAM on the HEADERS) or when its body ends short, in which
+// case the upstream request is abandoned mid-body: the app sees an
+// incomplete request and a closed connection, never a complete one.
+// Conflicting or invalid content-length values get 400. The largest
+// frame accepted, and announced, is the protocol's initial 16 KiB rather
+// than Go's 1 MiB: a larger HEADERS or DATA frame is a connection error
+// (FRAME_SIZE_ERROR), as peers that assume the initial value expect.
+//
+// What remains, from h2spec's 145 cases, is Go's choice of answer, not a
+// request reaching an app: connection-specific header fields (Connection,
+// Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade) and a TE
+// other than "trailers" get a 400 response where the RFC asks for a
+// stream error, and the order of SETTINGS acknowledgements follows Go's
+// server. Changing them would mean replacing it.
+//
 // # Overlay
 //
 // [WithOverlay] derives the configuration the edge serves from the one it

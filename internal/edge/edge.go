@@ -398,6 +398,7 @@ func (s *Server) newServer(h http.Handler) *http.Server {
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    s.base.Limits.MaxHeaderBytes,
+		HTTP2:             h2Config(), // h2guard.go
 		// Handshake failures from scanners and clients that distrust the
 		// certificate are routine: debug level.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),

@@ -36,7 +36,12 @@ func (a *app) proxyHandler(proxy *httputil.ReverseProxy) http.Handler {
 			plainError(w, http.StatusRequestEntityTooLarge, "413 Content Too Large: the request body is larger than "+strconv.FormatInt(max, 10)+" bytes. Request ID: "+rq.id)
 			return
 		}
-		proxy.ServeHTTP(w, r)
+		if msg := h2Malformed(r); msg != "" {
+			rq.upstreamKind = kindBadBody
+			plainError(w, http.StatusBadRequest, msg+" Request ID: "+rq.id)
+			return
+		}
+		proxy.ServeHTTP(w, guardH2Body(r))
 	})
 }
 
@@ -262,6 +267,7 @@ const (
 	kindResponse     = "response"       // the connection failed or the response was invalid
 	kindCanceled     = "canceled"       // the client went away
 	kindBodyTooLarge = "body-too-large" // the request body exceeded limits.max_body_bytes
+	kindBadBody      = "bad-body"       // an HTTP/2 body that does not match its content-length (h2guard.go)
 )
 
 // proxyError answers when the app could not: 502, 504 or 413, with the
@@ -272,6 +278,10 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	rq.upstreamKind = kind
 	if kind == kindCanceled {
 		return // nobody to answer
+	}
+	if kind == kindBadBody { // the client's fault, not the app's
+		plainError(w, http.StatusBadRequest, "400 Bad Request: the request body is shorter than its content-length. Request ID: "+rq.id)
+		return
 	}
 	a.m.upstreamError(kind)
 	a.s.log.Warn("edge: upstream error", "app", a.name, "upstream", a.target.Host, "kind", kind, "request_id", rq.id, "error", err.Error())
@@ -297,6 +307,8 @@ func classify(ctx context.Context, err error) (kind string, status int) {
 		return kindBodyTooLarge, http.StatusRequestEntityTooLarge
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		return kindCanceled, 0
+	case errors.As(err, new(*bodyLengthError)):
+		return kindBadBody, http.StatusBadRequest
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
 		return kindTimeout, http.StatusGatewayTimeout
