@@ -62,7 +62,7 @@ func TestAppsUsage(t *testing.T) {
 
 const appsConfig = `listen: {http: "127.0.0.1:0", https: "127.0.0.1:0"}
 tls:
-  self_signed: [shop.test, blog.test]
+  self_signed: [shop.test, blog.test, "*.blog.test"]
 apps:
   - name: shop
     domains: [shop.test]

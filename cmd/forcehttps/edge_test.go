@@ -26,8 +26,8 @@ func TestEdgeFlags(t *testing.T) {
 	valid := filepath.Join(dir, "edge.yaml")
 	invalid := filepath.Join(dir, "bad.yaml")
 	jsonFile := filepath.Join(dir, "edge.json")
-	writeTestFile(t, valid, "tls: {self_signed: [localhost]}\napps:\n  - {name: a, domains: [a.example.com], upstream: \"http://127.0.0.1:9000\"}\n")
-	writeTestFile(t, jsonFile, `{"tls": {"self_signed": ["localhost"]}, "apps": [{"name": "a", "domains": ["a.example.com"], "upstream": "http://127.0.0.1:9000"}]}`)
+	writeTestFile(t, valid, "tls: {self_signed: [a.example.com]}\napps:\n  - {name: a, domains: [a.example.com], upstream: \"http://127.0.0.1:9000\"}\n")
+	writeTestFile(t, jsonFile, `{"tls": {"self_signed": ["a.example.com"]}, "apps": [{"name": "a", "domains": ["a.example.com"], "upstream": "http://127.0.0.1:9000"}]}`)
 	writeTestFile(t, invalid, "trusted_proxies: [10.0.0.0/33]\napps:\n  - {name: a, domains: [a.example.com], upstream: \"ftp://x\", colour: red}\n")
 	tests := []struct {
 		name     string

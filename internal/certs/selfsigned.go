@@ -85,4 +85,3 @@ func generateSelfSigned(names []string, now time.Time) (*entry, error) {
 	e.source = SourceSelfSigned
 	return e, nil
 }
-

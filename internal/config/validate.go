@@ -455,12 +455,18 @@ func (c *Config) validateUpstream(v *validator, path, s string) {
 		}
 		return
 	}
+	if !strings.Contains(s, "://") {
+		// "127.0.0.1:9001" or "localhost:9001": url.Parse would complain
+		// about a colon in a path, or take "localhost" for a scheme.
+		v.add(path, ErrUpstream, "%q has no scheme: want %s", s, upstreamForms())
+		return
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		v.add(path, ErrUpstream, "%q is not a URL: %v", s, unwrapAll(err))
-	case u.Scheme != "http" && u.Scheme != "https":
-		v.add(path, ErrUpstream, "%q: scheme must be http or https", s)
+		v.add(path, ErrUpstream, "%q is not a URL: %v (want %s)", s, unwrapAll(err), upstreamForms())
+	case !slices.Contains(upstreamSchemes, u.Scheme):
+		v.add(path, ErrUpstream, "%q: scheme must be %s", s, orList(upstreamSchemes))
 	case u.Host == "" || u.Hostname() == "":
 		v.add(path, ErrUpstream, "%q: a host is required", s)
 	case u.User != nil:
@@ -472,6 +478,27 @@ func (c *Config) validateUpstream(v *validator, path, s string) {
 	case u.Port() != "" && !validPort(u.Port()):
 		v.add(path, ErrUpstream, "%q: port %q is not a number from 1 to 65535", s, u.Port())
 	}
+}
+
+// upstreamSchemes are the schemes of upstream URLs.
+var upstreamSchemes = []string{"http", "https"}
+
+// upstreamForms spells the accepted upstream URLs for messages:
+// "http://host:port or https://host:port".
+func upstreamForms() string {
+	forms := make([]string, len(upstreamSchemes))
+	for i, s := range upstreamSchemes {
+		forms[i] = s + "://host:port"
+	}
+	return orList(forms)
+}
+
+// orList joins words as "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 func validPort(p string) bool {

@@ -1,0 +1,180 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/certfile"
+)
+
+// maxPEMFile bounds the size of a certificate, key or CA file.
+const maxPEMFile = 1 << 20
+
+// checkFiles checks the files Load reads: certificate pairs (readable,
+// matching, valid at now, with the same code as the certificate manager)
+// and the ACME CA root (readable); then, when every pair could be read,
+// that each domain Force HTTPS redirects to has a certificate.
+func (c *Config) checkFiles(v *validator, now time.Time) {
+	var names []string
+	complete := true
+	for i, cf := range c.TLS.Certificates {
+		p := fmt.Sprintf("tls.certificates[%d]", i)
+		// Each file is read even when the other is missing (an empty
+		// name is reported by validateTLS), so that one run lists both.
+		var certPEM, keyPEM []byte
+		certOK, keyOK := false, false
+		if cf.CertFile != "" {
+			certPEM, certOK = readPEM(v, p+".cert_file", cf.CertFile)
+		}
+		if cf.KeyFile != "" {
+			keyPEM, keyOK = readPEM(v, p+".key_file", cf.KeyFile)
+		}
+		if !certOK || !keyOK {
+			complete = false
+			continue
+		}
+		cert, err := certfile.Parse(certPEM, keyPEM, now)
+		switch {
+		case errors.Is(err, certfile.ErrKeyMismatch):
+			v.add(p+".key_file", ErrTLS, "%q is not the key of %q: %v", cf.KeyFile, cf.CertFile, err)
+		case err != nil && certfile.InKeyFile(err):
+			v.add(p+".key_file", ErrTLS, "%q: %v", cf.KeyFile, err)
+		case err != nil:
+			v.add(p+".cert_file", ErrTLS, "%q: %v", cf.CertFile, err)
+		default:
+			names = append(names, certfile.Names(cert.Leaf)...)
+			continue
+		}
+		complete = false
+	}
+	if a := c.TLS.ACME; a != nil && a.CARoot != "" {
+		readPEM(v, "tls.acme.ca_root", a.CARoot)
+	}
+	if complete {
+		c.validateCoverage(v, names)
+	}
+}
+
+// readPEM reads a file named at path, reporting why it cannot be read.
+func readPEM(v *validator, path, file string) ([]byte, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		v.add(path, ErrTLS, "cannot read %q: %v", file, pathErr(err))
+		return nil, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	switch {
+	case err != nil:
+		v.add(path, ErrTLS, "cannot read %q: %v", file, pathErr(err))
+		return nil, false
+	case len(data) > maxPEMFile:
+		v.add(path, ErrTLS, "%q is larger than %d bytes: not a PEM file", file, maxPEMFile)
+		return nil, false
+	}
+	return data, true
+}
+
+// pathErr drops the operation and file name of a *fs.PathError: the
+// message names the file once.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// validateCoverage reports the domains that Force HTTPS redirects to but
+// no certificate source covers: visitors would be sent from a working
+// http:// page to a certificate error. fileNames are the names of the
+// certificate files. A self-signed certificate counts (its names are
+// served, if untrusted); ACME covers exact names, not wildcards or IP
+// addresses. Domains that are not redirected are not checked: apps with
+// force_https off, and development hosts (localhost, *.localhost, IP
+// addresses) unless include_dev_hosts is set.
+func (c *Config) validateCoverage(v *validator, fileNames []string) {
+	if len(c.TLS.Certificates) == 0 && len(c.TLS.SelfSigned) == 0 && c.TLS.ACME == nil {
+		return // no source at all: reported by validateTLS
+	}
+	set := newNameSet(fileNames, c.TLS.SelfSigned)
+	acme := c.TLS.ACME != nil
+	for i := range c.Apps {
+		a := &c.Apps[i]
+		if !a.ForceHTTPS {
+			continue
+		}
+		for j, d := range a.Domains {
+			h, wild, err := forcehttps.ParseHostPattern(d)
+			if err != nil {
+				continue // reported by validateApps
+			}
+			_, ipErr := netip.ParseAddr(h)
+			ip := ipErr == nil
+			dev := ip || h == "localhost" || strings.HasSuffix(h, ".localhost")
+			if (dev && !a.IncludeDevHosts) || set.covers(h, wild) || (acme && !wild && !ip) {
+				continue
+			}
+			var fix string
+			switch {
+			case wild:
+				fix = fmt.Sprintf("add a certificate file for %q (ACME cannot validate a wildcard)", d)
+			case ip:
+				fix = "add a certificate file that names this address (ACME does not certify IP addresses)"
+			default:
+				fix = "add a certificate file that names it, or tls.acme"
+			}
+			v.add(fmt.Sprintf("apps[%d].domains[%d]", i, j), ErrNoCertificate,
+				"%q: no certificate covers it, so the redirect to HTTPS would end in a certificate error: %s, or set force_https: false until HTTPS works", d, fix)
+		}
+	}
+}
+
+// nameSet holds the normalized names of certificates: exact names and IP
+// addresses, and the parents of "*." wildcards.
+type nameSet struct {
+	exact, wildcard map[string]bool
+}
+
+func newNameSet(lists ...[]string) nameSet {
+	s := nameSet{exact: map[string]bool{}, wildcard: map[string]bool{}}
+	for _, list := range lists {
+		for _, n := range list {
+			h, wild, err := forcehttps.ParseHostPattern(n)
+			switch {
+			case err != nil:
+				// A name the edge cannot match a host against covers nothing.
+			case wild:
+				s.wildcard[h] = true
+			default:
+				s.exact[h] = true
+			}
+		}
+	}
+	return s
+}
+
+// covers reports whether a certificate covers the normalized host h, or
+// every host of the wildcard "*."+h: a wildcard domain needs the same
+// wildcard; an exact name needs itself or the wildcard of its parent,
+// which covers one label as in TLS.
+func (s nameSet) covers(h string, wild bool) bool {
+	if wild {
+		return s.wildcard[h]
+	}
+	if s.exact[h] {
+		return true
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return false
+	}
+	_, parent, ok := strings.Cut(h, ".")
+	return ok && s.wildcard[parent]
+}
