@@ -158,6 +158,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tokenFile := fs.String("token-file", "", "read the admin token from `file`")
 	asJSON := fs.Bool("json", false, "print the API's JSON instead of a table")
 	timeout := fs.Duration("timeout", 60*time.Second, "bound on each API request")
+	addLogFlags(fs, nil) // accepted by every command; apps writes no logs
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

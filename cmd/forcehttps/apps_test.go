@@ -88,7 +88,7 @@ func startAppsEdge(t *testing.T) (adminURL, tokenFile, httpAddr string) {
 	var logs lockedBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0"}, io.Discard, &logs)
+		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0", "--log-format", "json"}, io.Discard, &logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
