@@ -131,3 +131,17 @@ func TestLoadCertificates(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadDefault checks that the embedded default, written to a file as
+// --print-default prints it, passes Load's checks: its self-signed
+// certificate covers the development hosts it forces.
+func TestLoadDefault(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "edge.yaml")
+	if err := os.WriteFile(file, DefaultYAML(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(file); err != nil {
+		t.Errorf("Load(the embedded default) = %v", err)
+	}
+}
