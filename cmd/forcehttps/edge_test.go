@@ -223,14 +223,7 @@ func TestEdgeServes(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Errorf("edge exited %d after the shutdown, want 0\n%s", c, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("edge did not exit within 30s of the shutdown")
-	}
+	waitExit(t, code, &logs)
 }
 
 func TestTryHints(t *testing.T) {
@@ -351,10 +344,17 @@ func TestEdgeListenFlags(t *testing.T) {
 		t.Errorf("the reload saw the file's listen addresses: %v", m)
 	}
 	cancel()
+	waitExit(t, code, &logs)
+}
+
+// waitExit waits at most 30s for the command's exit code, which must be
+// 0 after a shutdown.
+func waitExit(t *testing.T, code <-chan int, logs *lockedBuffer) {
+	t.Helper()
 	select {
 	case c := <-code:
 		if c != 0 {
-			t.Errorf("edge exited %d, want 0\n%s", c, logs.String())
+			t.Errorf("edge exited %d after the shutdown, want 0\n%s", c, logs.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("edge did not exit within 30s of the shutdown")

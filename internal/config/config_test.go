@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,30 +167,38 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := Parse([]byte(tt.in), tt.format)
-			var ve *ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("Parse(%q) error = %v, want a *ValidationError", tt.in, err)
-			}
-			var got []string
-			for _, fe := range ve.Errors {
-				got = append(got, fe.Error())
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("Parse(%q) errors mismatch (-want +got):\n%s", tt.in, cmp.Diff(tt.want, got))
-			}
-			for i := range got {
-				if w, ok := strings.CutSuffix(tt.want[i], "..."); ok {
-					if !strings.HasPrefix(got[i], w) {
-						t.Errorf("Parse(%q) error %d = %q, want prefix %q", tt.in, i, got[i], w)
-					}
-				} else if got[i] != tt.want[i] {
-					t.Errorf("Parse(%q) errors mismatch (-want +got):\n%s", tt.in, cmp.Diff(tt.want, got))
-				}
-			}
-			if !errors.Is(err, tt.is) {
-				t.Errorf("Parse(%q): errors.Is(err, %v) = false", tt.in, tt.is)
-			}
+			checkErrors(t, fmt.Sprintf("Parse(%q)", tt.in), err, tt.want, tt.is)
 		})
+	}
+}
+
+// checkErrors compares the field errors of err, a *ValidationError from
+// call, with want: whole lines, or prefixes for those ending in "...";
+// err must also wrap is.
+func checkErrors(t *testing.T, call string, err error, want []string, is error) {
+	t.Helper()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("%s error = %v, want a *ValidationError", call, err)
+	}
+	var got []string
+	for _, fe := range ve.Errors {
+		got = append(got, fe.Error())
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s errors mismatch (-want +got):\n%s", call, cmp.Diff(want, got))
+	}
+	for i := range got {
+		if w, ok := strings.CutSuffix(want[i], "..."); ok {
+			if !strings.HasPrefix(got[i], w) {
+				t.Errorf("%s error %d = %q, want prefix %q", call, i, got[i], w)
+			}
+		} else if got[i] != want[i] {
+			t.Errorf("%s errors mismatch (-want +got):\n%s", call, cmp.Diff(want, got))
+		}
+	}
+	if !errors.Is(err, is) {
+		t.Errorf("%s: errors.Is(err, %v) = false", call, is)
 	}
 }
 

@@ -1,14 +1,12 @@
 package config
 
 import (
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/forcehttps/forcehttps/internal/testutil"
 )
@@ -105,29 +103,7 @@ func TestLoadCertificates(t *testing.T) {
 				}
 				return
 			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("Load(%q) = %v, want a *ValidationError", tt.yaml, err)
-			}
-			var got []string
-			for _, fe := range ve.Errors {
-				got = append(got, fe.Error())
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("Load(%q) errors mismatch (-want +got):\n%s", tt.yaml, cmp.Diff(tt.want, got))
-			}
-			for i := range got {
-				if w, ok := strings.CutSuffix(tt.want[i], "..."); ok {
-					if !strings.HasPrefix(got[i], w) {
-						t.Errorf("Load(%q) error %d = %q, want prefix %q", tt.yaml, i, got[i], w)
-					}
-				} else if got[i] != tt.want[i] {
-					t.Errorf("Load(%q) errors mismatch (-want +got):\n%s", tt.yaml, cmp.Diff(tt.want, got))
-				}
-			}
-			if !errors.Is(err, tt.is) {
-				t.Errorf("Load(%q): errors.Is(err, %v) = false", tt.yaml, tt.is)
-			}
+			checkErrors(t, fmt.Sprintf("Load(%q)", tt.yaml), err, tt.want, tt.is)
 		})
 	}
 }
