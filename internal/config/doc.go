@@ -88,8 +88,9 @@
 // pair is checked by the code the certificate manager serves it with
 // (internal/certfile): both files readable, a certificate that names
 // something, valid now (not expired, not yet to come), and the key of that
-// certificate, not of another. A file "--check-config" accepts is one the
-// edge starts with.
+// certificate, not of another. The admin token file, when set, must be
+// readable and not empty, and the directory of an access log file must
+// exist. A file "--check-config" accepts is one the edge starts with.
 //
 // # Certificates
 //

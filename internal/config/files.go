@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 const maxPEMFile = 1 << 20
 
 // checkFiles checks the files Load reads: certificate pairs (readable,
-// matching, valid at now, with the same code as the certificate manager)
-// and the ACME CA root (readable); then, when every pair could be read,
+// matching, valid at now, with the same code as the certificate manager),
+// the ACME CA root and the admin token (readable), and the directory of
+// the access log file (present); then, when every pair could be read,
 // that each domain Force HTTPS redirects to has a certificate.
 func (c *Config) checkFiles(v *validator, now time.Time) {
 	var names []string
@@ -31,10 +33,10 @@ func (c *Config) checkFiles(v *validator, now time.Time) {
 		var certPEM, keyPEM []byte
 		certOK, keyOK := false, false
 		if cf.CertFile != "" {
-			certPEM, certOK = readPEM(v, p+".cert_file", cf.CertFile)
+			certPEM, certOK = readPEM(v, p+".cert_file", cf.CertFile, ErrTLS)
 		}
 		if cf.KeyFile != "" {
-			keyPEM, keyOK = readPEM(v, p+".key_file", cf.KeyFile)
+			keyPEM, keyOK = readPEM(v, p+".key_file", cf.KeyFile, ErrTLS)
 		}
 		if !certOK || !keyOK {
 			complete = false
@@ -55,28 +57,45 @@ func (c *Config) checkFiles(v *validator, now time.Time) {
 		complete = false
 	}
 	if a := c.TLS.ACME; a != nil && a.CARoot != "" {
-		readPEM(v, "tls.acme.ca_root", a.CARoot)
+		readPEM(v, "tls.acme.ca_root", a.CARoot, ErrTLS)
+	}
+	if c.Admin.Listen != "" && c.Admin.TokenFile != "" {
+		// The edge refuses to start without its token.
+		if data, ok := readPEM(v, "admin.token_file", c.Admin.TokenFile, ErrValue); ok && len(strings.TrimSpace(string(data))) == 0 {
+			v.add("admin.token_file", ErrValue, "%q is empty: write the admin token in it", c.Admin.TokenFile)
+		}
+	}
+	switch out := c.AccessLog.Output; out {
+	case "", "stderr", "stdout", "off":
+	default:
+		// The edge creates the file, not its directory. Nothing is
+		// created here: a check has no side effects.
+		if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+			v.add("access_log.output", ErrValue, "cannot create %q: its directory %q does not exist", out, filepath.Dir(out))
+		}
 	}
 	if complete {
 		c.validateCoverage(v, names)
 	}
 }
 
-// readPEM reads a file named at path, reporting why it cannot be read.
-func readPEM(v *validator, path, file string) ([]byte, bool) {
+// readPEM reads a file named at path (certificates, keys, the CA root,
+// the admin token: all small), reporting why it cannot be read as an
+// error wrapping sentinel.
+func readPEM(v *validator, path, file string, sentinel error) ([]byte, bool) {
 	f, err := os.Open(file)
 	if err != nil {
-		v.add(path, ErrTLS, "cannot read %q: %v", file, pathErr(err))
+		v.add(path, sentinel, "cannot read %q: %v", file, pathErr(err))
 		return nil, false
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
 	switch {
 	case err != nil:
-		v.add(path, ErrTLS, "cannot read %q: %v", file, pathErr(err))
+		v.add(path, sentinel, "cannot read %q: %v", file, pathErr(err))
 		return nil, false
 	case len(data) > maxPEMFile:
-		v.add(path, ErrTLS, "%q is larger than %d bytes: not a PEM file", file, maxPEMFile)
+		v.add(path, sentinel, "%q is larger than %d bytes: not a PEM file", file, maxPEMFile)
 		return nil, false
 	}
 	return data, true

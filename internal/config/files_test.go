@@ -33,6 +33,8 @@ func TestLoadCertificates(t *testing.T) {
 	pair("expired", testutil.LeafOptions{Names: []string{"old.example.com"},
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 	write("garbage.pem", []byte("not PEM\n"))
+	write("token", []byte("s3cret\n"))
+	write("empty.token", []byte(" \n"))
 
 	const app = "apps:\n  - {name: a, domains: [%s], upstream: \"http://127.0.0.1:1\"%s}\n"
 	files := func(pairs ...string) string {
@@ -88,6 +90,13 @@ func TestLoadCertificates(t *testing.T) {
 		{"self-signed for other names", "tls: {self_signed: [localhost]}\n" + appWith("Shop.Example.com.", ""),
 			[]string{`apps[0].domains[0]: "Shop.Example.com.": no certificate covers it...`}, ErrNoCertificate},
 		{"case and trailing dot", files("shop.pem+shop.key") + appWith("SHOP.example.com.", ""), nil, nil},
+		{"admin token file", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \"127.0.0.1:0\", token_file: token}\n", nil, nil},
+		{"admin token file missing", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \"127.0.0.1:0\", token_file: nope.token}\n",
+			[]string{`admin.token_file: cannot read "` + dir + `/nope.token": no such file or directory (line 6)`}, ErrValue},
+		{"admin token file empty", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \"127.0.0.1:0\", token_file: empty.token}\n",
+			[]string{`admin.token_file: "` + dir + `/empty.token" is empty: write the admin token in it (line 6)`}, ErrValue},
+		{"access log in a missing directory", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "access_log: {output: logs/access.log}\n",
+			[]string{`access_log.output: cannot create "` + dir + `/logs/access.log": its directory "` + dir + `/logs" does not exist (line 6)`}, ErrValue},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
