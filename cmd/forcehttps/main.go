@@ -6,7 +6,11 @@
 //	forcehttps <command> [flags] [args]
 //
 // Run "forcehttps help" for the list of commands, and
-// "forcehttps <command> -h" for a command's flags.
+// "forcehttps <command> -h" for a command's flags; "forcehttps --version"
+// (or "forcehttps version") prints the build. Every command takes
+// --log-format text|json and --log-level, registered by addLogFlags with
+// the same defaults everywhere, and answers --help without a token or a
+// configuration.
 package main
 
 import (
