@@ -54,7 +54,7 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 			return nil, fmt.Errorf("admin: tls.acme.ca_root: %w", err)
 		}
 		if roots, err = admin.ParseRoots(data); err != nil {
-			return nil, fmt.Errorf("admin: tls.acme.ca_root: %w", err)
+			return nil, fmt.Errorf("tls.acme.ca_root: %w", err) // "admin: roots: ..."
 		}
 	}
 	return admin.New(admin.Options{

@@ -84,11 +84,11 @@
 // responses are checked as described below.
 //
 // [Load] also checks the files, in the same pass, so that one run still
-// lists every mistake: the CA root must be readable, and each certificate
-// pair is checked by the code the certificate manager serves it with
-// (internal/certfile): both files readable, a certificate that names
-// something, valid now (not expired, not yet to come), and the key of that
-// certificate, not of another. The admin token file, when set, must be
+// lists every mistake: the CA root must hold a PEM certificate, and each
+// certificate pair is checked by the code the certificate manager serves
+// it with (internal/certfile): both files readable, a certificate that
+// names something, valid now (not expired, not yet to come), and the key
+// of that certificate, not of another. The admin token file, when set, must be
 // readable and not empty, and the directory of an access log file must
 // exist. A file "--check-config" accepts is one the edge starts with.
 //

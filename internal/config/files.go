@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,8 @@ const maxPEMFile = 1 << 20
 
 // checkFiles checks the files Load reads: certificate pairs (readable,
 // matching, valid at now, with the same code as the certificate manager),
-// the ACME CA root and the admin token (readable), and the directory of
+// the ACME CA root (a PEM certificate at least) and the admin token
+// (readable, not empty), and the directory of
 // the access log file (present); then, when every pair could be read,
 // that each domain Force HTTPS redirects to has a certificate.
 func (c *Config) checkFiles(v *validator, now time.Time) {
@@ -57,7 +59,10 @@ func (c *Config) checkFiles(v *validator, now time.Time) {
 		complete = false
 	}
 	if a := c.TLS.ACME; a != nil && a.CARoot != "" {
-		readPEM(v, "tls.acme.ca_root", a.CARoot, ErrTLS)
+		// What the certificate manager asks of it: one certificate at least.
+		if data, ok := readPEM(v, "tls.acme.ca_root", a.CARoot, ErrTLS); ok && !x509.NewCertPool().AppendCertsFromPEM(data) {
+			v.add("tls.acme.ca_root", ErrTLS, "%q: %v", a.CARoot, certfile.ErrNoCertificate)
+		}
 	}
 	if c.Admin.Listen != "" && c.Admin.TokenFile != "" {
 		// The edge refuses to start without its token.

@@ -34,6 +34,7 @@ func TestLoadCertificates(t *testing.T) {
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 	write("garbage.pem", []byte("not PEM\n"))
 	write("token", []byte("s3cret\n"))
+	write("ca.pem", ca.PEM())
 	write("empty.token", []byte(" \n"))
 
 	const app = "apps:\n  - {name: a, domains: [%s], upstream: \"http://127.0.0.1:1\"%s}\n"
@@ -90,6 +91,9 @@ func TestLoadCertificates(t *testing.T) {
 		{"self-signed for other names", "tls: {self_signed: [localhost]}\n" + appWith("Shop.Example.com.", ""),
 			[]string{`apps[0].domains[0]: "Shop.Example.com.": no certificate covers it...`}, ErrNoCertificate},
 		{"case and trailing dot", files("shop.pem+shop.key") + appWith("SHOP.example.com.", ""), nil, nil},
+		{"CA root", "tls: {acme: {storage: st, ca_root: ca.pem}}\n" + appWith("shop.example.com", ""), nil, nil},
+		{"CA root without a certificate", "tls: {acme: {storage: st, ca_root: shop.key}}\n" + appWith("shop.example.com", ""),
+			[]string{`tls.acme.ca_root: "` + dir + `/shop.key": no PEM certificate found (line 1)`}, ErrTLS},
 		{"admin token file", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \"127.0.0.1:0\", token_file: token}\n", nil, nil},
 		{"admin token file missing", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \"127.0.0.1:0\", token_file: nope.token}\n",
 			[]string{`admin.token_file: cannot read "` + dir + `/nope.token": no such file or directory (line 6)`}, ErrValue},
