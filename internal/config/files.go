@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/certfile"
@@ -19,45 +18,49 @@ import (
 // maxPEMFile bounds the size of a certificate, key or CA file.
 const maxPEMFile = 1 << 20
 
-// checkFiles checks the files Load reads: certificate pairs (readable,
-// matching, valid at now, with the same code as the certificate manager),
-// the ACME CA root (a PEM certificate at least) and the admin token
-// (readable, not empty), and the directory of
-// the access log file (present); then, when every pair could be read,
-// that each domain Force HTTPS redirects to has a certificate.
-func (c *Config) checkFiles(v *validator, now time.Time) {
-	var names []string
-	complete := true
-	for i, cf := range c.TLS.Certificates {
-		p := fmt.Sprintf("tls.certificates[%d]", i)
-		// Each file is read even when the other is missing (an empty
-		// name is reported by validateTLS), so that one run lists both.
-		var certPEM, keyPEM []byte
-		certOK, keyOK := false, false
-		if cf.CertFile != "" {
-			certPEM, certOK = readPEM(v, p+".cert_file", cf.CertFile, ErrTLS)
-		}
-		if cf.KeyFile != "" {
-			keyPEM, keyOK = readPEM(v, p+".key_file", cf.KeyFile, ErrTLS)
-		}
-		if !certOK || !keyOK {
-			complete = false
-			continue
-		}
-		cert, err := certfile.Parse(certPEM, keyPEM, now)
-		switch {
-		case errors.Is(err, certfile.ErrKeyMismatch):
-			v.add(p+".key_file", ErrTLS, "%q is not the key of %q: %v", cf.KeyFile, cf.CertFile, err)
-		case err != nil && certfile.InKeyFile(err):
-			v.add(p+".key_file", ErrTLS, "%q: %v", cf.KeyFile, err)
-		case err != nil:
-			v.add(p+".cert_file", ErrTLS, "%q: %v", cf.CertFile, err)
-		default:
-			names = append(names, certfile.Names(cert.Leaf)...)
-			continue
-		}
-		complete = false
+// checkPair checks certificate pair i of a configuration being loaded:
+// readable, matching, valid now, with the code the certificate manager
+// uses. It is called by validateTLS, in the order of the pairs, after the
+// checks that need no file. The names of a good pair are kept for
+// validateCoverage.
+func (c *Config) checkPair(v *validator, i int) {
+	cf := c.TLS.Certificates[i]
+	p := fmt.Sprintf("tls.certificates[%d]", i)
+	// Each file is read even when the other is missing (an empty name is
+	// reported by validateTLS), so that one run lists both.
+	var certPEM, keyPEM []byte
+	certOK, keyOK := false, false
+	if cf.CertFile != "" {
+		certPEM, certOK = readPEM(v, p+".cert_file", cf.CertFile, ErrTLS)
 	}
+	if cf.KeyFile != "" {
+		keyPEM, keyOK = readPEM(v, p+".key_file", cf.KeyFile, ErrTLS)
+	}
+	if !certOK || !keyOK {
+		v.files.badPair = true
+		return
+	}
+	cert, err := certfile.Parse(certPEM, keyPEM, v.files.now)
+	switch {
+	case err == nil:
+		v.files.names = append(v.files.names, certfile.Names(cert.Leaf)...)
+		return
+	case errors.Is(err, certfile.ErrKeyMismatch):
+		v.add(p+".key_file", ErrTLS, "%q is not the key of %q: %v", cf.KeyFile, cf.CertFile, err)
+	case certfile.InKeyFile(err):
+		v.add(p+".key_file", ErrTLS, "%q: %v", cf.KeyFile, err)
+	default:
+		v.add(p+".cert_file", ErrTLS, "%q: %v", cf.CertFile, err)
+	}
+	v.files.badPair = true
+}
+
+// checkFiles checks, after the rest, the other files a configuration
+// being loaded names: the ACME CA root (a PEM certificate at least), the
+// admin token (readable, not empty) and the directory of the access log
+// file (present); then, when every certificate pair was good, that each
+// domain Force HTTPS redirects to has a certificate.
+func (c *Config) checkFiles(v *validator) {
 	if a := c.TLS.ACME; a != nil && a.CARoot != "" {
 		// What the certificate manager asks of it: one certificate at least.
 		if data, ok := readPEM(v, "tls.acme.ca_root", a.CARoot, ErrTLS); ok && !x509.NewCertPool().AppendCertsFromPEM(data) {
@@ -79,8 +82,8 @@ func (c *Config) checkFiles(v *validator, now time.Time) {
 			v.add("access_log.output", ErrValue, "cannot create %q: its directory %q does not exist", out, filepath.Dir(out))
 		}
 	}
-	if complete {
-		c.validateCoverage(v, names)
+	if !v.files.badPair {
+		c.validateCoverage(v, v.files.names)
 	}
 }
 

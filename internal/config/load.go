@@ -43,10 +43,14 @@ func Parse(data []byte, format Format) (*Config, error) {
 
 // fileCheck is what [Load] checks beyond [Parse]: the files the
 // configuration names, with relative paths resolved against dir, and
-// certificates valid at now.
+// certificates valid at now. The validator carries it, with what the
+// certificate files said.
 type fileCheck struct {
 	dir string
 	now time.Time
+
+	names   []string // of the good certificate pairs
+	badPair bool     // some pair could not be used
 }
 
 // parse is Parse with the errors as a list; with fc, it is Load's
@@ -62,12 +66,11 @@ func parse(data []byte, format Format, fc *fileCheck) (*Config, []*FieldError) {
 		return nil, errs
 	}
 	c.normalize()
-	v := &validator{lines: lines, errs: errs, decoded: len(errs)}
-	c.validate(v)
 	if fc != nil {
 		c.resolve(fc.dir)
-		c.checkFiles(v, fc.now)
 	}
+	v := &validator{lines: lines, errs: errs, decoded: len(errs), files: fc}
+	c.validate(v)
 	if len(v.errs) > 0 {
 		return nil, capErrors(v.sorted())
 	}

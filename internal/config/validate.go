@@ -40,6 +40,7 @@ type validator struct {
 	errs    []*FieldError
 	decoded int // v.errs[:decoded] are the decoder's
 	lines   map[string]int
+	files   *fileCheck // nil: the files are not checked (Parse, Validate)
 }
 
 // add records an error, unless the decoder already reported one at path
@@ -119,6 +120,9 @@ func (c *Config) validate(v *validator) {
 	}
 	if c.AccessLog.Output == "" {
 		v.add("access_log.output", ErrRequired, "empty: want stderr, stdout, off or a file path")
+	}
+	if v.files != nil {
+		c.checkFiles(v)
 	}
 }
 
@@ -250,6 +254,9 @@ func (c *Config) validateTLS(v *validator) {
 		}
 		if cf.KeyFile == "" {
 			v.add(fmt.Sprintf("tls.certificates[%d].key_file", i), ErrRequired, "a key file is required")
+		}
+		if v.files != nil {
+			c.checkPair(v, i)
 		}
 	}
 	for i, name := range t.SelfSigned {
