@@ -48,6 +48,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, checkUsage)
 		fs.PrintDefaults()
 	}
+	addLogFlags(fs, nil) // accepted by every command; check writes no logs
 	var (
 		resolve      = resolveFlag{}
 		insecure     = fs.Bool("insecure", false, "report certificate problems without letting them cap the grade (staging sites)")
@@ -60,7 +61,6 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		httpPort     = fs.Int("http-port", 0, "`port` of the plain-HTTP listener (default 80, or the port of an http:// URL)")
 		httpsPort    = fs.Int("https-port", 0, "`port` of the HTTPS listener (default 443, or the port of an https:// URL or bare host)")
 	)
-	addLogFlags(fs, nil) // accepted by every command; check writes no logs
 	fs.Var(resolve, "resolve", "`host:ip`: connect to ip for host instead of resolving it, like curl --resolve (repeatable)")
 
 	var positional []string

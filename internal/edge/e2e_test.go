@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/forcehttps/forcehttps"
-	"github.com/forcehttps/forcehttps/internal/config"
 )
 
 // appsConfig is the configuration of most tests: several apps, each
@@ -760,24 +759,6 @@ func TestReloadRefusedByManager(t *testing.T) {
 	resp, _ := h.get(h.client(false), httpsURL("custom.example.com", "/"))
 	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=600; includeSubDomains" {
 		t.Errorf("after a refused reload: HSTS %q, want the old policy", got)
-	}
-}
-
-// TestReloadErrorPrefix checks that a refused reload says "edge: reload:"
-// once, whatever part of the edge found the problem.
-func TestReloadErrorPrefix(t *testing.T) {
-	t.Parallel()
-	var refuse atomic.Bool
-	h := startEdge(t, appsConfig(t), WithOverlay(func(c *config.Config) *config.Config {
-		if refuse.Load() {
-			return nil
-		}
-		return c
-	}))
-	refuse.Store(true)
-	err := h.srv.Reload(context.Background(), mustParse(t, base+appsConfig(t)))
-	if err == nil || err.Error() != "edge: reload: the overlay returned no configuration" {
-		t.Errorf("Reload with a failing overlay = %v, want \"edge: reload: the overlay returned no configuration\"", err)
 	}
 }
 
