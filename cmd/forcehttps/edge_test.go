@@ -124,13 +124,18 @@ func TestEdgeServes(t *testing.T) {
 	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
 	_, httpPort, _ := net.SplitHostPort(httpAddr)
 
+	// The hints are logged just after "edge: listening".
 	var hints []string
-	for _, l := range strings.Split(logs.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "edge: try" {
-			hints = append(hints, m["command"].(string))
+	waitUntil(t, "the try hints", func() bool {
+		hints = nil
+		for _, l := range strings.Split(logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "edge: try" {
+				hints = append(hints, m["command"].(string))
+			}
 		}
-	}
+		return len(hints) >= 2
+	})
 	wantHints := []string{"curl -sI http://localhost:" + httpPort + "/headers", "curl -skI https://localhost:" + httpsPort + "/headers"}
 	if strings.Join(hints, "\n") != strings.Join(wantHints, "\n") {
 		t.Errorf("hints %q, want %q", hints, wantHints)
