@@ -184,6 +184,7 @@ func (o *appsFlags) flagSet(cmd string) *flag.FlagSet {
 	fs.StringVar(&o.tokenFile, "token-file", "", "read the admin token from `file` (else $FORCEHTTPS_ADMIN_TOKEN)")
 	fs.BoolVar(&o.json, "json", false, "print the API's JSON instead of text")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "bound on each API request")
+	addLogFlags(fs, nil) // accepted by every command; apps writes no logs
 	all := cmd == ""
 	if all || cmd == "enable" || cmd == "reset" {
 		fs.BoolVar(&o.force, "force", false, "skip the HTTPS check of every domain when Force HTTPS gets turned on")

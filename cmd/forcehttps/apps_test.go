@@ -66,7 +66,7 @@ func TestAppsUsage(t *testing.T) {
 
 const appsConfig = `listen: {http: "127.0.0.1:0", https: "127.0.0.1:0"}
 tls:
-  self_signed: [shop.test, blog.test]
+  self_signed: [shop.test, blog.test, "*.blog.test"]
 apps:
   - name: shop
     domains: [shop.test]
@@ -98,7 +98,7 @@ func startEdgeWith(t *testing.T, dir, cfgText string) (adminURL, tokenFile, http
 	var logs lockedBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0"}, io.Discard, &logs)
+		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0", "--log-format", "json"}, io.Discard, &logs)
 	}()
 	t.Cleanup(func() {
 		cancel()

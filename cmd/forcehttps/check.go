@@ -57,6 +57,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, checkUsage)
 		fs.PrintDefaults()
 	}
+	addLogFlags(fs, nil) // accepted by every command; check writes no logs
 	var (
 		resolve      = resolveFlag{}
 		insecure     = fs.Bool("insecure", false, "report certificate problems without letting them cap the grade (staging sites)")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"reflect"
@@ -27,7 +28,7 @@ func init() {
 	register("edge", "run the TLS-terminating front-end with per-app Force HTTPS", runEdge)
 }
 
-const edgeUsage = `Usage: forcehttps edge [--config FILE] [--watch-interval D]
+const edgeUsage = `Usage: forcehttps edge [--config FILE] [--http ADDR] [--https ADDR] [--watch-interval D]
        forcehttps edge --check-config FILE
        forcehttps edge --print-default
 
@@ -35,7 +36,14 @@ Runs the edge: plain HTTP (ACME challenges, redirects to HTTPS), HTTPS
 (TLS, HTTP/2, proxy to the apps with HSTS) and /metrics on the admin
 listener. Without --config, the embedded default: 127.0.0.1:8080 and
 127.0.0.1:8443 with a self-signed certificate, in front of the built-in
-header inspector, Force HTTPS on even for localhost.
+header inspector, Force HTTPS on even for localhost. --http and --https
+(or $FORCEHTTPS_LISTEN_HTTP and $FORCEHTTPS_LISTEN_HTTPS) replace the
+listen addresses of the embedded default or of the file, reloads included.
+
+--check-config reports every problem at once, the files it names
+included: unreadable certificates, a key that belongs to another
+certificate, an expired certificate, and a domain Force HTTPS would
+redirect to while no certificate covers it.
 
 SIGHUP, or saving the configuration file, reloads it; a configuration with
 errors is refused and the running one stays. SIGTERM or SIGINT drains the
@@ -59,6 +67,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	checkFile := fs.String("check-config", "", "validate the configuration `file`, print OK or every error, and exit")
 	printDefault := fs.Bool("print-default", false, "print the embedded default configuration and exit")
 	watch := fs.Duration("watch-interval", time.Second, "how often to check the configuration file for changes; 0 disables the check (SIGHUP still reloads)")
+	httpAddr := fs.String("http", os.Getenv("FORCEHTTPS_LISTEN_HTTP"), "listen `address` (host:port) of plain HTTP, instead of the configuration's listen.http ($FORCEHTTPS_LISTEN_HTTP)")
+	httpsAddr := fs.String("https", os.Getenv("FORCEHTTPS_LISTEN_HTTPS"), "listen `address` (host:port) of HTTPS, instead of the configuration's listen.https ($FORCEHTTPS_LISTEN_HTTPS)")
+	logOpts := addLogFlags(fs, nil)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -98,24 +109,67 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	logger, err := logOpts.logger(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "forcehttps edge: %v\n", err)
+		return 2
+	}
+	listen := listenOverride{http: *httpAddr, https: *httpsAddr}
 	cfg := config.Default()
 	if *configFile != "" {
-		var err error
 		if cfg, err = config.Load(*configFile); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
 	}
-	if err := serveEdge(ctx, cfg, *configFile, *watch, logger, stdout, stderr); err != nil {
-		logger.Error("edge: " + err.Error())
+	if cfg, err = listen.apply(cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if err := serveEdge(ctx, cfg, *configFile, *watch, listen, logger, stdout, stderr); err != nil {
+		// err carries its own context ("edge: http listener: ...",
+		// "certificates: ..."): no prefix is added to it.
+		logger.Error("forcehttps edge: exiting on an error", "error", err.Error())
 		return 1
 	}
 	return 0
 }
 
+// listenOverride holds the addresses of --http and --https; "" keeps the
+// configuration's.
+type listenOverride struct{ http, https string }
+
+// apply returns cfg with the listen addresses replaced, validated as a
+// whole, or cfg itself when nothing is replaced.
+func (o listenOverride) apply(cfg *config.Config) (*config.Config, error) {
+	c := o.overlay(cfg)
+	if c == cfg {
+		return cfg, nil
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("forcehttps edge: --http, --https: %w", err)
+	}
+	return c, nil
+}
+
+// overlay applies the override to every configuration the edge builds,
+// so that a reload of the file keeps the addresses of the flags.
+func (o listenOverride) overlay(cfg *config.Config) *config.Config {
+	if o.http == "" && o.https == "" {
+		return cfg
+	}
+	c := *cfg
+	if o.http != "" {
+		c.Listen.HTTP = o.http
+	}
+	if o.https != "" {
+		c.Listen.HTTPS = o.https
+	}
+	return &c
+}
+
 // serveEdge runs the edge until ctx is done.
-func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.Duration, logger *slog.Logger, stdout, stderr io.Writer) error {
+func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.Duration, listen listenOverride, logger *slog.Logger, stdout, stderr io.Writer) error {
 	mgr, err := certs.New(ctx, certOptions(cfg, logger))
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
@@ -161,9 +215,12 @@ func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.
 	if err != nil {
 		return err
 	}
+	overlay := listen.overlay
 	if adm != nil {
-		opts = append(opts, edge.WithOverlay(adm.Overlay), edge.WithAdminHandler(adm.Handler()))
+		overlay = func(c *config.Config) *config.Config { return listen.overlay(adm.Overlay(c)) }
+		opts = append(opts, edge.WithAdminHandler(adm.Handler()))
 	}
+	opts = append(opts, edge.WithOverlay(overlay))
 	srv, err := edge.New(cfg, mgr, opts...)
 	if err != nil {
 		return err
@@ -242,7 +299,10 @@ func reloadCertificates(mgr *certs.Manager, start *config.Config, logger *slog.L
 }
 
 // tryHints returns curl commands that show Force HTTPS at work on the
-// first app's first exact domain.
+// first app's first exact domain. A name other than localhost may not
+// resolve to this machine (or not yet: DNS is often switched last), so
+// its commands carry curl's --resolve host:port:ip, which connects to
+// the edge's listener whatever DNS says.
 func tryHints(cfg *config.Config, a edge.Addrs) []string {
 	if len(cfg.Apps) == 0 {
 		return nil
@@ -262,8 +322,10 @@ func tryHints(cfg *config.Config, a edge.Addrs) []string {
 	if name, ok := app.BuiltinName(); ok && name == "inspector" {
 		path = "/headers"
 	}
-	url := func(scheme, addr, defPort string) string {
-		_, port, _ := net.SplitHostPort(addr)
+	_, ipErr := netip.ParseAddr(host)
+	needResolve := ipErr != nil && host != "localhost" && !strings.HasSuffix(host, ".localhost")
+	hint := func(flags, scheme, addr, defPort string) string {
+		ip, port, _ := net.SplitHostPort(addr)
 		h := host
 		if strings.Contains(h, ":") {
 			h = "[" + h + "]"
@@ -271,20 +333,38 @@ func tryHints(cfg *config.Config, a edge.Addrs) []string {
 		if port != defPort {
 			h = net.JoinHostPort(strings.Trim(h, "[]"), port)
 		}
-		return scheme + "://" + h + path
+		cmd := "curl " + flags + " "
+		if needResolve {
+			cmd += "--resolve " + host + ":" + port + ":" + resolveIP(ip) + " "
+		}
+		return cmd + scheme + "://" + h + path
 	}
 	httpsAddr := a.HTTPS
 	if p := cfg.Listen.HTTPSPublicPort; p != 0 {
-		httpsAddr = net.JoinHostPort("", fmt.Sprint(p))
+		ip, _, _ := net.SplitHostPort(a.HTTPS)
+		httpsAddr = net.JoinHostPort(ip, fmt.Sprint(p))
 	}
 	k := ""
 	if len(cfg.TLS.SelfSigned) > 0 {
 		k = "k" // curl does not trust a self-signed certificate
 	}
 	return []string{
-		"curl -sI " + url("http", a.HTTP, "80"),
-		"curl -s" + k + "I " + url("https", httpsAddr, "443"),
+		hint("-sI", "http", a.HTTP, "80"),
+		hint("-s"+k+"I", "https", httpsAddr, "443"),
 	}
+}
+
+// resolveIP is the address curl --resolve should connect to for a
+// listener bound to ip: ip itself, or loopback for every interface.
+func resolveIP(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	switch {
+	case err != nil || a.IsUnspecified():
+		return "127.0.0.1"
+	case a.Is6() && !a.Is4In6():
+		return "[" + a.String() + "]"
+	}
+	return a.Unmap().String()
 }
 
 func plural(n int, one, many string) string {

@@ -26,8 +26,8 @@ func TestEdgeFlags(t *testing.T) {
 	valid := filepath.Join(dir, "edge.yaml")
 	invalid := filepath.Join(dir, "bad.yaml")
 	jsonFile := filepath.Join(dir, "edge.json")
-	writeTestFile(t, valid, "tls: {self_signed: [localhost]}\napps:\n  - {name: a, domains: [a.example.com], upstream: \"http://127.0.0.1:9000\"}\n")
-	writeTestFile(t, jsonFile, `{"tls": {"self_signed": ["localhost"]}, "apps": [{"name": "a", "domains": ["a.example.com"], "upstream": "http://127.0.0.1:9000"}]}`)
+	writeTestFile(t, valid, "tls: {self_signed: [a.example.com]}\napps:\n  - {name: a, domains: [a.example.com], upstream: \"http://127.0.0.1:9000\"}\n")
+	writeTestFile(t, jsonFile, `{"tls": {"self_signed": ["a.example.com"]}, "apps": [{"name": "a", "domains": ["a.example.com"], "upstream": "http://127.0.0.1:9000"}]}`)
 	writeTestFile(t, invalid, "trusted_proxies: [10.0.0.0/33]\napps:\n  - {name: a, domains: [a.example.com], upstream: \"ftp://x\", colour: red}\n")
 	tests := []struct {
 		name     string
@@ -116,7 +116,7 @@ func TestEdgeServes(t *testing.T) {
 	var logs lockedBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0"}, io.Discard, &logs)
+		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0", "--log-format", "json"}, io.Discard, &logs)
 	}()
 	var listening map[string]any
 	waitUntil(t, "the edge to listen", func() bool { listening = logs.find("edge: listening"); return listening != nil })
@@ -124,13 +124,18 @@ func TestEdgeServes(t *testing.T) {
 	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
 	_, httpPort, _ := net.SplitHostPort(httpAddr)
 
+	// The hints are logged just after "edge: listening".
 	var hints []string
-	for _, l := range strings.Split(logs.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "edge: try" {
-			hints = append(hints, m["command"].(string))
+	waitUntil(t, "the try hints", func() bool {
+		hints = nil
+		for _, l := range strings.Split(logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "edge: try" {
+				hints = append(hints, m["command"].(string))
+			}
 		}
-	}
+		return len(hints) >= 2
+	})
 	wantHints := []string{"curl -sI http://localhost:" + httpPort + "/headers", "curl -skI https://localhost:" + httpsPort + "/headers"}
 	if strings.Join(hints, "\n") != strings.Join(wantHints, "\n") {
 		t.Errorf("hints %q, want %q", hints, wantHints)
@@ -223,14 +228,7 @@ func TestEdgeServes(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Errorf("edge exited %d after the shutdown, want 0\n%s", c, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("edge did not exit within 30s of the shutdown")
-	}
+	waitExit(t, code, &logs)
 }
 
 func TestTryHints(t *testing.T) {
@@ -246,7 +244,13 @@ func TestTryHints(t *testing.T) {
 			[]string{"curl -sI http://localhost:8080/headers", "curl -skI https://localhost:8443/headers"}},
 		{"standard ports, ACME", &config.Config{Apps: []config.App{{Domains: []string{"*.shop.example.com", "shop.example.com"}, Upstream: "http://127.0.0.1:9000"}}},
 			edge.Addrs{HTTP: "[::]:80", HTTPS: "[::]:443"},
-			[]string{"curl -sI http://shop.example.com/", "curl -sI https://shop.example.com/"}},
+			[]string{"curl -sI --resolve shop.example.com:80:127.0.0.1 http://shop.example.com/", "curl -sI --resolve shop.example.com:443:127.0.0.1 https://shop.example.com/"}},
+		{"name on a loopback listener", &config.Config{Apps: []config.App{{Domains: []string{"shop.test"}}}, TLS: config.TLS{SelfSigned: []string{"shop.test"}}},
+			edge.Addrs{HTTP: "127.0.0.2:8080", HTTPS: "[::1]:8443"},
+			[]string{"curl -sI --resolve shop.test:8080:127.0.0.2 http://shop.test:8080/", "curl -skI --resolve shop.test:8443:[::1] https://shop.test:8443/"}},
+		{"public port", &config.Config{Listen: config.Listen{HTTPSPublicPort: 443}, Apps: []config.App{{Domains: []string{"shop.example.com"}}}},
+			edge.Addrs{HTTP: "0.0.0.0:8080", HTTPS: "0.0.0.0:8443"},
+			[]string{"curl -sI --resolve shop.example.com:8080:127.0.0.1 http://shop.example.com:8080/", "curl -sI --resolve shop.example.com:443:127.0.0.1 https://shop.example.com/"}},
 		{"IPv6 domain", &config.Config{Apps: []config.App{{Domains: []string{"::1"}}}, TLS: config.TLS{SelfSigned: []string{"::1"}}},
 			edge.Addrs{HTTP: "[::1]:8080", HTTPS: "[::1]:443"},
 			[]string{"curl -sI http://[::1]:8080/", "curl -skI https://[::1]/"}},
@@ -283,5 +287,81 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestEdgeListenFlags checks that --http and --https replace the
+// addresses of the file (and of the embedded default), on reloads too,
+// and that a listener error is reported with its context once.
+func TestEdgeListenFlags(t *testing.T) {
+	t.Parallel()
+	// The embedded default moves without a file.
+	def, err := listenOverride{http: "127.0.0.1:18080", https: "[::1]:18443"}.apply(config.Default())
+	if err != nil || def.Listen.HTTP != "127.0.0.1:18080" || def.Listen.HTTPS != "[::1]:18443" || def.PublicHTTPSPort() != 18443 {
+		t.Errorf("override of the default = %+v, %v", def, err)
+	}
+	if _, err := (listenOverride{http: "8080"}).apply(config.Default()); err == nil || !strings.Contains(err.Error(), `listen.http: "8080": not host:port`) {
+		t.Errorf("override with a bad address = %v, want the listen.http error", err)
+	}
+
+	// A file whose addresses are taken: the flags win.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyTLS, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busyTLS.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "edge.yaml")
+	conf := "listen: {http: \"" + busy.Addr().String() + "\", https: \"" + busyTLS.Addr().String() + "\"}\n" +
+		"tls: {self_signed: [localhost]}\napps:\n  - {name: a, domains: [localhost], upstream: \"http://127.0.0.1:9\"}\naccess_log: {output: \"off\"}\n"
+	writeTestFile(t, file, conf)
+
+	// Without the flags: the error says where, once.
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"edge", "--config", file, "--watch-interval", "0"}, io.Discard, &errOut); code != 1 {
+		t.Fatalf("edge on a busy port = %d, want 1\n%s", code, errOut.String())
+	}
+	if s := errOut.String(); !strings.Contains(s, "edge: http listener: listen tcp "+busy.Addr().String()) || strings.Contains(s, "edge: edge:") {
+		t.Errorf("edge on a busy port: stderr %q, want \"edge: http listener: listen tcp ...\" with the prefix once", s)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs lockedBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "20ms", "--log-format", "json",
+			"--http", "127.0.0.1:0", "--https", "127.0.0.1:0"}, io.Discard, &logs)
+	}()
+	var listening map[string]any
+	waitUntil(t, "the edge to listen", func() bool { listening = logs.find("edge: listening"); return listening != nil })
+	if listening["http"] == busy.Addr().String() || listening["https"] == busyTLS.Addr().String() {
+		t.Errorf("the edge listens on %v, want the addresses of the flags", listening)
+	}
+	writeTestFile(t, file, strings.Replace(conf, "upstream", "force_https: false, upstream", 1))
+	waitUntil(t, "the reload", func() bool { return logs.find("edge: configuration reloaded") != nil })
+	if m := logs.find("edge: these settings changed but apply only after a restart"); m != nil {
+		t.Errorf("the reload saw the file's listen addresses: %v", m)
+	}
+	cancel()
+	waitExit(t, code, &logs)
+}
+
+// waitExit waits at most 30s for the command's exit code, which must be
+// 0 after a shutdown.
+func waitExit(t *testing.T, code <-chan int, logs *lockedBuffer) {
+	t.Helper()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("edge exited %d after the shutdown, want 0\n%s", c, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("edge did not exit within 30s of the shutdown")
 	}
 }

@@ -112,11 +112,6 @@ func headersMain(ctx context.Context, args []string, _, stderr io.Writer, deps h
 	if trustDefault == "" {
 		trustDefault = string(forcehttps.PresetNone)
 	}
-	logLevelDefault := env("FORCEHTTPS_LOG_LEVEL")
-	if logLevelDefault == "" {
-		logLevelDefault = "info"
-	}
-
 	var (
 		listen    = fs.String("listen", "", "`address` to listen on (default \":$PORT\", every interface; $PORT defaults to 8080)")
 		trust     = fs.String("trust", trustDefault, "platform `preset` whose proxies are trusted: "+presetNames()+" ($FORCEHTTPS_TRUST)")
@@ -126,7 +121,7 @@ func headersMain(ctx context.Context, args []string, _, stderr io.Writer, deps h
 		temporary = fs.Bool("temporary", temporaryEnv, "redirect with 302/307, which browsers do not cache, instead of 301/308: use it while testing ($FORCEHTTPS_TEMPORARY)")
 		httpsPort = fs.Int("https-port", httpsPortEnv, "`port` the redirect points to (default 443) ($FORCEHTTPS_HTTPS_PORT)")
 		showCreds = fs.Bool("show-credentials", false, "show Authorization, Cookie and other credential headers as they are instead of redacted")
-		logLevel  = fs.String("log-level", logLevelDefault, "`level` of the logs on stderr: debug (every decision), info, warn or error ($FORCEHTTPS_LOG_LEVEL)")
+		logOpts   = addLogFlags(fs, env)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -137,9 +132,9 @@ func headersMain(ctx context.Context, args []string, _, stderr io.Writer, deps h
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q (this command takes only flags)", fs.Arg(0))
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageErr("invalid log level %q: want debug, info, warn or error", *logLevel)
+	logger, err := logOpts.logger(stderr)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	addr, err := listenAddr(*listen, env)
 	if err != nil {
@@ -150,7 +145,6 @@ func headersMain(ctx context.Context, args []string, _, stderr io.Writer, deps h
 		return usageErr("--any-host and --allowed-hosts exclude each other: list the hosts, or allow any")
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	m, err := forcehttps.New(forcehttps.Config{
 		Trust:          forcehttps.Preset(*trust),
 		TrustedProxies: splitList(*proxies),

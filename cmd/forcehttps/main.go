@@ -6,7 +6,11 @@
 //	forcehttps <command> [flags] [args]
 //
 // Run "forcehttps help" for the list of commands, and
-// "forcehttps <command> -h" for a command's flags.
+// "forcehttps <command> -h" for a command's flags; "forcehttps --version"
+// (or "forcehttps version") prints the build. Every command takes
+// --log-format text|json and --log-level, registered by addLogFlags with
+// the same defaults everywhere, and answers --help without a token or a
+// configuration.
 package main
 
 import (
@@ -50,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "forcehttps: unknown command %q\n\n", args[0])
@@ -70,5 +77,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun \"forcehttps <command> -h\" for a command's flags.")
+	fmt.Fprintln(w, "\nEvery command takes --log-format text|json and --log-level debug|info|warn|error")
+	fmt.Fprintln(w, "(defaults: $FORCEHTTPS_LOG_FORMAT or text, $FORCEHTTPS_LOG_LEVEL or info).")
+	fmt.Fprintln(w, "\nRun \"forcehttps <command> -h\" for a command's flags, \"forcehttps --version\" for the build.")
 }

@@ -35,6 +35,15 @@ func (in *inst) reloadWith(e *env, edit func(string) string) {
 	}
 }
 
+// forceBad edits the environment's configuration file so that it turns
+// Force HTTPS on for bad. A file that forces HTTPS must name a certificate
+// for each domain (config refuses it otherwise): self-signed ones, which
+// the preflight still refuses, as browsers would.
+func forceBad(s string) string {
+	s = strings.Replace(s, "    force_https: false\n  - name: legacy", "    force_https: true\n  - name: legacy", 1)
+	return strings.Replace(s, "key_file: good.key}]\n", "key_file: good.key}]\n  self_signed: [bad.test, \"*.wild.test\"]\n", 1)
+}
+
 func TestSourcesAndReload(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -58,7 +67,7 @@ func TestSourcesAndReload(t *testing.T) {
 		t.Fatalf("patch good = %d %v", status, body)
 	}
 	in.reloadWith(e, func(s string) string {
-		return strings.Replace(s, "    force_https: false\n  - name: legacy", "    force_https: true\n  - name: legacy", 1)
+		return forceBad(s)
 	})
 	v := in.app("bad")
 	if v.ForceHTTPS {
@@ -174,7 +183,7 @@ func TestResetPreflight(t *testing.T) {
 	in := e.start(t, newClock())
 	// The file turns bad on; its certificate is missing.
 	in.reloadWith(e, func(s string) string {
-		return strings.Replace(s, "    force_https: false\n  - name: legacy", "    force_https: true\n  - name: legacy", 1)
+		return forceBad(s)
 	})
 	if status, body := in.api("POST", "/api/apps/bad/disable", `{}`); status != 200 {
 		t.Fatalf("disable bad = %d %v", status, body)
@@ -313,7 +322,7 @@ func TestDashboardReset(t *testing.T) {
 	// A reset that turns Force HTTPS on for domains that fail the
 	// preflight shows the report, with a button to reset anyway.
 	in.reloadWith(e, func(s string) string {
-		return strings.Replace(s, "    force_https: false\n  - name: legacy", "    force_https: true\n  - name: legacy", 1)
+		return forceBad(s)
 	})
 	if status, body := in.api("POST", "/api/apps/bad/disable", `{}`); status != 200 {
 		t.Fatalf("disable bad = %d %v", status, body)

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/certfile"
 )
 
 // Certificate sources reported in [Info.Source].
@@ -24,16 +25,18 @@ const (
 	SourceACME       = "acme"
 )
 
-// Errors wrapped by [FileError] and returned by [Manager] methods.
+// Errors wrapped by [FileError] and returned by [Manager] methods. The
+// problems of a certificate pair are those of internal/certfile, which
+// the configuration check shares.
 var (
-	ErrNoCertificate  = errors.New("no PEM certificate found")
-	ErrBadCertificate = errors.New("invalid certificate")
-	ErrNoKey          = errors.New("no PEM private key found")
-	ErrBadKey         = errors.New("invalid private key")
-	ErrKeyMismatch    = errors.New("private key does not match the certificate")
-	ErrNoNames        = errors.New("certificate has no DNS or IP subject alternative names")
-	ErrExpired        = errors.New("certificate expired")
-	ErrNotYetValid    = errors.New("certificate not yet valid")
+	ErrNoCertificate  = certfile.ErrNoCertificate
+	ErrBadCertificate = certfile.ErrBadCertificate
+	ErrNoKey          = certfile.ErrNoKey
+	ErrBadKey         = certfile.ErrBadKey
+	ErrKeyMismatch    = certfile.ErrKeyMismatch
+	ErrNoNames        = certfile.ErrNoNames
+	ErrExpired        = certfile.ErrExpired
+	ErrNotYetValid    = certfile.ErrNotYetValid
 	ErrNoSource       = errors.New("no certificate source: configure certificate files, self-signed names or ACME")
 	ErrClosed         = errors.New("certificate manager closed")
 )

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forcehttps/forcehttps/internal/certfile"
 	"github.com/forcehttps/forcehttps/internal/testutil"
 	"github.com/google/go-cmp/cmp"
 )
@@ -203,5 +204,5 @@ func servedNames(t *testing.T, m *Manager, sni string) []string {
 	if err != nil {
 		t.Fatalf("GetCertificate(%q): %v", sni, err)
 	}
-	return certNames(c.Leaf)
+	return certfile.Names(c.Leaf)
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/certfile"
 )
 
 // entry is one certificate this package serves from memory (a file pair or
@@ -17,7 +19,7 @@ type entry struct {
 }
 
 func newEntry(c *tls.Certificate) *entry {
-	return &entry{cert: c, names: certNames(c.Leaf)}
+	return &entry{cert: c, names: certfile.Names(c.Leaf)}
 }
 
 func (e *entry) info() Info {

@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/forcehttps/forcehttps"
@@ -85,19 +84,4 @@ func generateSelfSigned(names []string, now time.Time) (*entry, error) {
 	e := newEntry(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf})
 	e.source = SourceSelfSigned
 	return e, nil
-}
-
-// certNames lists the DNS and IP names of a certificate, DNS names first,
-// normalized to lower case without a trailing dot.
-func certNames(leaf *x509.Certificate) []string {
-	names := make([]string, 0, len(leaf.DNSNames)+len(leaf.IPAddresses))
-	for _, n := range leaf.DNSNames {
-		names = append(names, strings.TrimSuffix(strings.ToLower(n), "."))
-	}
-	for _, ip := range leaf.IPAddresses {
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			names = append(names, a.Unmap().String())
-		}
-	}
-	return names
 }

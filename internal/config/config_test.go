@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -89,6 +92,27 @@ func TestExamplesYAMLAndJSON(t *testing.T) {
 	if got[0].Apps[1].ForceHTTPS || !got[0].Apps[1].HSTS.Revoke {
 		t.Errorf("examples/edge.yaml: blog app = %+v, want force_https off with hsts.revoke", got[0].Apps[1])
 	}
+	// Load finds nothing else wrong than the certificate files the
+	// example names and does not ship (a private key in a repository
+	// would be a bad example): the wildcard domain is covered by them,
+	// the others by ACME.
+	for _, name := range []string{"edge.yaml", "edge.json"} {
+		_, err := Load(filepath.Join("..", "..", "examples", name))
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("Load(examples/%s) = %v, want the missing certificate files", name, err)
+		}
+		var paths []string
+		for _, fe := range ve.Errors {
+			if !strings.Contains(fe.Message, "no such file") {
+				t.Errorf("Load(examples/%s): %v", name, fe)
+			}
+			paths = append(paths, fe.Path)
+		}
+		if want := []string{"tls.certificates[0].cert_file", "tls.certificates[0].key_file"}; !slices.Equal(paths, want) {
+			t.Errorf("Load(examples/%s) errors at %q, want %q", name, paths, want)
+		}
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -124,7 +148,9 @@ func TestParseErrors(t *testing.T) {
 		{"upstream scheme", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "ftp://x", 1), []string{`apps[0].upstream: "ftp://x": scheme must be http or https (line 5)`}, ErrUpstream},
 		{"upstream path", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "http://x/p", 1), []string{`apps[0].upstream: "http://x/p": a path is not supported; requests keep their own path (line 5)`}, ErrUpstream},
 		{"upstream no host", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "http:///x", 1), []string{`apps[0].upstream: "http:///x": a host is required (line 5)`}, ErrUpstream},
-		{"upstream relative", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "127.0.0.1:1", 1), []string{`apps[0].upstream: "127.0.0.1:1" is not a URL: first path segment in URL cannot contain colon (line 5)`}, ErrUpstream},
+		{"upstream without scheme", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "127.0.0.1:1", 1), []string{`apps[0].upstream: "127.0.0.1:1" has no scheme: want http://host:port or https://host:port (line 5)`}, ErrUpstream},
+		{"upstream name without scheme", YAML, strings.Replace(app(""), "http://127.0.0.1:1", "localhost:9001", 1), []string{`apps[0].upstream: "localhost:9001" has no scheme: want http://host:port or https://host:port (line 5)`}, ErrUpstream},
+		{"upstream bad URL", YAML, strings.Replace(app(""), "http://127.0.0.1:1", `"http://[::1"`, 1), []string{`apps[0].upstream: "http://[::1" is not a URL: missing ']' in host (want http://host:port or https://host:port) (line 5)`}, ErrUpstream},
 		{"preload", YAML, app("    hsts: {preload: true}\n"), []string{"apps[0].hsts.preload: preload needs max_age ≥ 31536000 and include_subdomains (line 6)"}, forcehttps.ErrPreload},
 		{"redirect status", YAML, app("    redirect: {status: 303}\n"), []string{`apps[0].redirect.status: "303": status not allowed here: want 301, 302, 307 or 308 (line 6)`}, forcehttps.ErrInvalidStatus},
 		{"exempt path", YAML, app("    exempt_paths: [/a, b]\n"), []string{`apps[0].exempt_paths[1]: "b": path must start with / and have no dot or empty segments (line 6)`}, forcehttps.ErrInvalidPath},
@@ -141,30 +167,38 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := Parse([]byte(tt.in), tt.format)
-			var ve *ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("Parse(%q) error = %v, want a *ValidationError", tt.in, err)
-			}
-			var got []string
-			for _, fe := range ve.Errors {
-				got = append(got, fe.Error())
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("Parse(%q) errors mismatch (-want +got):\n%s", tt.in, cmp.Diff(tt.want, got))
-			}
-			for i := range got {
-				if w, ok := strings.CutSuffix(tt.want[i], "..."); ok {
-					if !strings.HasPrefix(got[i], w) {
-						t.Errorf("Parse(%q) error %d = %q, want prefix %q", tt.in, i, got[i], w)
-					}
-				} else if got[i] != tt.want[i] {
-					t.Errorf("Parse(%q) errors mismatch (-want +got):\n%s", tt.in, cmp.Diff(tt.want, got))
-				}
-			}
-			if !errors.Is(err, tt.is) {
-				t.Errorf("Parse(%q): errors.Is(err, %v) = false", tt.in, tt.is)
-			}
+			checkErrors(t, fmt.Sprintf("Parse(%q)", tt.in), err, tt.want, tt.is)
 		})
+	}
+}
+
+// checkErrors compares the field errors of err, a *ValidationError from
+// call, with want: whole lines, or prefixes for those ending in "...";
+// err must also wrap is.
+func checkErrors(t *testing.T, call string, err error, want []string, is error) {
+	t.Helper()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("%s error = %v, want a *ValidationError", call, err)
+	}
+	var got []string
+	for _, fe := range ve.Errors {
+		got = append(got, fe.Error())
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s errors mismatch (-want +got):\n%s", call, cmp.Diff(want, got))
+	}
+	for i := range got {
+		if w, ok := strings.CutSuffix(want[i], "..."); ok {
+			if !strings.HasPrefix(got[i], w) {
+				t.Errorf("%s error %d = %q, want prefix %q", call, i, got[i], w)
+			}
+		} else if got[i] != want[i] {
+			t.Errorf("%s errors mismatch (-want +got):\n%s", call, cmp.Diff(want, got))
+		}
+	}
+	if !errors.Is(err, is) {
+		t.Errorf("%s: errors.Is(err, %v) = false", call, is)
 	}
 }
 
@@ -215,8 +249,9 @@ func TestLoad(t *testing.T) {
 		}
 		return p
 	}
-	write("certs/a.pem", "x")
-	write("certs/a.key", "x")
+	leaf := testutil.NewCA(t, testutil.CAOptions{}).Issue(t, testutil.LeafOptions{Names: []string{"shop.example.com"}})
+	write("certs/a.pem", string(leaf.CertPEM()))
+	write("certs/a.key", string(leaf.KeyPEM()))
 	yml := write("conf/edge.yaml", strings.Replace(minimal, "tls: {self_signed: [localhost]}",
 		"tls: {certificates: [{cert_file: ../certs/a.pem, key_file: ../certs/a.key}], acme: {storage: state}}\naccess_log: {output: access.log}", 1))
 

@@ -41,7 +41,7 @@
 //	apps:
 //	  - name: shop                # logs and metrics; unique
 //	    domains: [shop.example.com, "*.shop.example.com"]  # unique across apps
-//	    upstream: http://127.0.0.1:9000   # or builtin:inspector
+//	    upstream: http://127.0.0.1:9000   # scheme required; or builtin:inspector
 //	    force_https: true         # default true
 //	    include_dev_hosts: false  # force localhost and IP hosts too
 //	    redirect: {status: 301, unsafe_status: 308, temporary: false}
@@ -58,9 +58,9 @@
 //	           upstream_dial: 5s, upstream_response_header: 30s, shutdown: 20s}
 //	limits: {max_header_bytes: 65536, max_body_bytes: 0}
 //	access_log: {format: json, output: stderr}   # or stdout, off, a file
-//	admin:                        # absent: no admin listener
+//	admin:                        # absent: no admin listener (the default)
 //	  listen: "127.0.0.1:9090"    # /metrics, the admin API and dashboard
-//	  token_file: admin.token     # bearer token; absent: generated at start
+//	  token_file: admin.token     # bearer token; absent: generated at the first start
 //	  state_file: ""              # absent: <config file>.state.json
 //	  allowed_hosts: []           # Host values accepted besides its own address and localhost
 //
@@ -75,13 +75,41 @@
 // addresses, and no domain belongs to two apps, compared after
 // normalisation with [forcehttps.ParseHostPattern] (case, trailing dot,
 // punycode); upstreams are absolute http or https URLs with a host and no
-// path, query or credentials, or a known builtin. Each app's Force HTTPS
+// path, query or credentials, or a known builtin ("127.0.0.1:9001", without
+// a scheme, is refused with the forms that are accepted). Each app's Force HTTPS
 // policy is built with [forcehttps.New] ([Config.Policy]), so statuses,
 // exempt paths, HSTS (preload needs max_age ≥ 31536000 and
 // include_subdomains) and headers are validated by the same code that
 // applies them, and its errors are reported at the app's keys. Static
-// responses are checked as described below. [Load] also checks that
-// certificate and CA files can be read.
+// responses are checked as described below.
+//
+// [Load] also checks the files, in the same pass, so that one run still
+// lists every mistake: the CA root must hold a PEM certificate, and each
+// certificate pair is checked by the code the certificate manager serves
+// it with (internal/certfile): both files readable, a certificate that
+// names something, valid now (not expired, not yet to come), and the key
+// of that certificate, not of another. The admin token file, when set, must be
+// readable and not empty, and the directory of an access log file must
+// exist. A file "--check-config" accepts is one the edge starts with.
+//
+// # Certificates
+//
+// [Load] refuses a domain that Force HTTPS redirects to but that no
+// certificate source covers: visitors would be sent from a working
+// http:// page to a certificate error, and, once HSTS is cached, could not
+// go back. The edge never redirects to a name it cannot serve. A domain
+// is covered by a certificate file that names it (a "*." name covers one
+// label, as in TLS), by a self_signed name (served, if untrusted: the
+// embedded default's localhost), or by tls.acme, which covers exact names
+// but not wildcards or IP addresses (HTTP-01 and TLS-ALPN-01 cannot
+// validate them). Not checked: apps with force_https false, which are
+// proxied over plain HTTP as they are, and development hosts (localhost,
+// *.localhost, IP addresses), which are not redirected unless
+// include_dev_hosts is set. The error names the fix: a certificate, or
+// force_https: false until HTTPS works. Refusing, rather than serving the
+// app over plain HTTP with a warning, keeps the file the single truth:
+// what it says is what the edge does. Reloads are checked the same way
+// and a refused one leaves the running configuration in place.
 //
 // # Decisions
 //

@@ -24,6 +24,7 @@ var (
 	ErrResponse        = errors.New("invalid static response")
 	ErrPolicy          = errors.New("invalid Force HTTPS policy")
 	ErrTLS             = errors.New("invalid TLS configuration")
+	ErrNoCertificate   = errors.New("domain without a certificate")
 	ErrValue           = errors.New("invalid value")
 	ErrTooManyErrors   = errors.New("too many errors")
 )

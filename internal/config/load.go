@@ -2,13 +2,13 @@ package config
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Format is the syntax of a configuration file.
@@ -34,15 +34,28 @@ func FormatOf(path string) Format {
 // are kept as they are (relative to the working directory); [Load]
 // resolves them against the file's directory instead.
 func Parse(data []byte, format Format) (*Config, error) {
-	c, errs := parse(data, format)
+	c, errs := parse(data, format, nil)
 	if len(errs) > 0 {
 		return nil, &ValidationError{Errors: errs}
 	}
 	return c, nil
 }
 
-// parse is Parse with the errors as a list.
-func parse(data []byte, format Format) (*Config, []*FieldError) {
+// fileCheck is what [Load] checks beyond [Parse]: the files the
+// configuration names, with relative paths resolved against dir, and
+// certificates valid at now. The validator carries it, with what the
+// certificate files said.
+type fileCheck struct {
+	dir string
+	now time.Time
+
+	names   []string // of the good certificate pairs
+	badPair bool     // some pair could not be used
+}
+
+// parse is Parse with the errors as a list; with fc, it is Load's
+// parsing, which also resolves and checks the files, in the same pass.
+func parse(data []byte, format Format, fc *fileCheck) (*Config, []*FieldError) {
 	if format != YAML && format != JSON {
 		return nil, []*FieldError{{Message: fmt.Sprintf("unknown format %q", format), Err: ErrSyntax}}
 	}
@@ -53,7 +66,10 @@ func parse(data []byte, format Format) (*Config, []*FieldError) {
 		return nil, errs
 	}
 	c.normalize()
-	v := &validator{lines: lines, errs: errs, decoded: len(errs)}
+	if fc != nil {
+		c.resolve(fc.dir)
+	}
+	v := &validator{lines: lines, errs: errs, decoded: len(errs), files: fc}
 	c.validate(v)
 	if len(v.errs) > 0 {
 		return nil, capErrors(v.sorted())
@@ -77,20 +93,20 @@ func capErrors(errs []*FieldError) []*FieldError {
 // Load reads, decodes and validates the configuration file at path; the
 // format follows the extension ([FormatOf]). Relative paths in the file
 // (certificate files, ACME storage and CA root, the access log file) are
-// resolved against the file's directory, and the certificate and CA
-// files must be readable. Problems in the file are returned together as a
+// resolved against the file's directory. Beyond what [Parse] checks, the
+// certificate and CA files must be readable, each certificate file must
+// hold a certificate that names something and is valid now, with its key
+// in the key file, and every domain that Force HTTPS redirects to must be
+// covered by a certificate source (see "Certificates" in the package
+// documentation). Every problem in the file is returned in one
 // [*ValidationError] whose File is path.
 func Load(path string) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	c, errs := parse(data, FormatOf(path))
+	c, errs := parse(data, FormatOf(path), &fileCheck{dir: filepath.Dir(path), now: time.Now()})
 	if len(errs) > 0 {
-		return nil, &ValidationError{File: path, Errors: errs}
-	}
-	c.resolve(filepath.Dir(path))
-	if errs := c.checkFiles(); len(errs) > 0 {
 		return nil, &ValidationError{File: path, Errors: errs}
 	}
 	return c, nil
@@ -140,30 +156,6 @@ func (c *Config) resolve(dir string) {
 	default:
 		abs(&c.AccessLog.Output)
 	}
-}
-
-// checkFiles reports certificate and CA files that cannot be read.
-func (c *Config) checkFiles() []*FieldError {
-	var errs []*FieldError
-	check := func(path, file string) {
-		f, err := os.Open(file)
-		if err == nil {
-			f.Close()
-			return
-		}
-		errs = append(errs, &FieldError{Path: path, Message: fmt.Sprintf("cannot read %q: %v", file, errors.Unwrap(err)), Err: ErrTLS})
-	}
-	for i, cf := range c.TLS.Certificates {
-		check(fmt.Sprintf("tls.certificates[%d].cert_file", i), cf.CertFile)
-		check(fmt.Sprintf("tls.certificates[%d].key_file", i), cf.KeyFile)
-	}
-	if a := c.TLS.ACME; a != nil && a.CARoot != "" {
-		check("tls.acme.ca_root", a.CARoot)
-	}
-	if c.Admin.PreflightCAFile != "" {
-		check("admin.preflight_ca_file", c.Admin.PreflightCAFile)
-	}
-	return errs
 }
 
 //go:embed default.yaml

@@ -40,6 +40,7 @@ type validator struct {
 	errs    []*FieldError
 	decoded int // v.errs[:decoded] are the decoder's
 	lines   map[string]int
+	files   *fileCheck // nil: the files are not checked (Parse, Validate)
 }
 
 // add records an error, unless the decoder already reported one at path
@@ -119,6 +120,9 @@ func (c *Config) validate(v *validator) {
 	}
 	if c.AccessLog.Output == "" {
 		v.add("access_log.output", ErrRequired, "empty: want stderr, stdout, off or a file path")
+	}
+	if v.files != nil {
+		c.checkFiles(v)
 	}
 }
 
@@ -250,6 +254,9 @@ func (c *Config) validateTLS(v *validator) {
 		}
 		if cf.KeyFile == "" {
 			v.add(fmt.Sprintf("tls.certificates[%d].key_file", i), ErrRequired, "a key file is required")
+		}
+		if v.files != nil {
+			c.checkPair(v, i)
 		}
 	}
 	for i, name := range t.SelfSigned {
@@ -455,12 +462,18 @@ func (c *Config) validateUpstream(v *validator, path, s string) {
 		}
 		return
 	}
+	if !strings.Contains(s, "://") {
+		// "127.0.0.1:9001" or "localhost:9001": url.Parse would complain
+		// about a colon in a path, or take "localhost" for a scheme.
+		v.add(path, ErrUpstream, "%q has no scheme: want %s", s, upstreamForms())
+		return
+	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		v.add(path, ErrUpstream, "%q is not a URL: %v", s, unwrapAll(err))
-	case u.Scheme != "http" && u.Scheme != "https":
-		v.add(path, ErrUpstream, "%q: scheme must be http or https", s)
+		v.add(path, ErrUpstream, "%q is not a URL: %v (want %s)", s, unwrapAll(err), upstreamForms())
+	case !slices.Contains(upstreamSchemes, u.Scheme):
+		v.add(path, ErrUpstream, "%q: scheme must be %s", s, orList(upstreamSchemes))
 	case u.Host == "" || u.Hostname() == "":
 		v.add(path, ErrUpstream, "%q: a host is required", s)
 	case u.User != nil:
@@ -472,6 +485,27 @@ func (c *Config) validateUpstream(v *validator, path, s string) {
 	case u.Port() != "" && !validPort(u.Port()):
 		v.add(path, ErrUpstream, "%q: port %q is not a number from 1 to 65535", s, u.Port())
 	}
+}
+
+// upstreamSchemes are the schemes of upstream URLs.
+var upstreamSchemes = []string{"http", "https"}
+
+// upstreamForms spells the accepted upstream URLs for messages:
+// "http://host:port or https://host:port".
+func upstreamForms() string {
+	forms := make([]string, len(upstreamSchemes))
+	for i, s := range upstreamSchemes {
+		forms[i] = s + "://host:port"
+	}
+	return orList(forms)
+}
+
+// orList joins words as "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 func validPort(p string) bool {

@@ -263,16 +263,18 @@ func (s *Server) Listen() error {
 	}
 	var lc net.ListenConfig
 	var opened []net.Listener
+	// The helpers below return errors without the package's prefix:
+	// fail adds it, once.
 	fail := func(err error) error {
 		for _, l := range opened {
 			l.Close()
 		}
-		return err
+		return fmt.Errorf("edge: %w", err)
 	}
 	listen := func(what, addr string) (net.Listener, error) {
 		l, err := lc.Listen(context.Background(), "tcp", addr)
 		if err != nil {
-			return nil, fmt.Errorf("edge: %s listener: %w", what, err)
+			return nil, fmt.Errorf("%s listener: %w", what, err)
 		}
 		opened = append(opened, l)
 		return l, nil
@@ -337,17 +339,18 @@ func (s *Server) Listen() error {
 }
 
 // applyOverlay returns cfg with the overlay of [WithOverlay] applied and
-// validated, or cfg itself without one.
+// validated, or cfg itself without one. Its errors are for the caller to
+// prefix.
 func (s *Server) applyOverlay(cfg *config.Config) (*config.Config, error) {
 	if s.o.overlay == nil {
 		return cfg, nil
 	}
 	out := s.o.overlay(cfg)
 	if out == nil {
-		return nil, errors.New("edge: the overlay returned no configuration")
+		return nil, errors.New("the overlay returned no configuration")
 	}
 	if err := out.Validate(); err != nil {
-		return nil, fmt.Errorf("edge: overlay: %w", err)
+		return nil, fmt.Errorf("overlay: %w", err)
 	}
 	return out, nil
 }
@@ -583,12 +586,12 @@ func (s *Server) startFastPaths(tc *tls.Config) error {
 	fs.TLSConfig = tc
 	lh, err := fh.Listen(s.ln.http)
 	if err != nil {
-		return fmt.Errorf("edge: http fast path: %w", err)
+		return fmt.Errorf("http fast path: %w", err)
 	}
 	ls, err := fs.Listen(s.ln.https)
 	if err != nil {
 		fh.Close()
-		return fmt.Errorf("edge: https fast path: %w", err)
+		return fmt.Errorf("https fast path: %w", err)
 	}
 	s.fast.http, s.fast.https = fh, fs
 	s.serveLn.http, s.serveLn.https = lh, ls

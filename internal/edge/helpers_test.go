@@ -194,11 +194,13 @@ type harness struct {
 }
 
 // base is the part of every test configuration that puts the listeners
-// on loopback ports of the system's choosing.
+// on loopback ports of the system's choosing. Its self_signed names cover
+// the tests' domains, as config.Load requires of redirected domains (the
+// tests serve certificates of their own, see testCerts).
 const base = `
 listen: {http: "127.0.0.1:0", https: "127.0.0.1:0"}
 admin: {listen: "127.0.0.1:0"}
-tls: {self_signed: [localhost]}
+tls: {self_signed: [localhost, "*.example.com", "*.shop.example.com"]}
 `
 
 // baseFor returns base without its listen line when cfg has its own.

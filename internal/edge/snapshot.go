@@ -72,7 +72,7 @@ func (sn *snapshot) lookup(host string) *app {
 
 // build makes a snapshot of cfg. It starts the builtin servers cfg needs
 // (they serve the previous handlers, or nothing, until install). Called
-// with s.mu held.
+// with s.mu held. Its errors are for the caller to prefix.
 func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 	publicPort := cfg.PublicHTTPSPort()
 	if publicPort == 0 {
@@ -101,7 +101,7 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		fc.Now = s.now
 		mw, err := forcehttps.New(fc)
 		if err != nil {
-			return nil, fmt.Errorf("edge: apps[%d]: %w", i, err)
+			return nil, fmt.Errorf("apps[%d]: %w", i, err)
 		}
 		a := &app{name: ac.Name, cfg: ac, snap: sn, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond)}
 		if name, ok := ac.BuiltinName(); ok {
@@ -113,22 +113,22 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 			bc.Logger = quiet
 			bm, err := forcehttps.New(bc)
 			if err != nil {
-				return nil, fmt.Errorf("edge: apps[%d]: builtin %q: %w", i, name, err)
+				return nil, fmt.Errorf("apps[%d]: builtin %q: %w", i, name, err)
 			}
 			h, err := s.o.builtins[name](bm)
 			if err != nil {
-				return nil, fmt.Errorf("edge: apps[%d]: builtin %q: %w", i, name, err)
+				return nil, fmt.Errorf("apps[%d]: builtin %q: %w", i, name, err)
 			}
 			addr, err := s.startBuiltin(ac.Name)
 			if err != nil {
-				return nil, fmt.Errorf("edge: apps[%d]: builtin %q: %w", i, name, err)
+				return nil, fmt.Errorf("apps[%d]: builtin %q: %w", i, name, err)
 			}
 			sn.builtins[ac.Name] = h
 			a.target = &url.URL{Scheme: "http", Host: addr}
 		} else {
 			u, err := url.Parse(ac.Upstream)
 			if err != nil {
-				return nil, fmt.Errorf("edge: apps[%d].upstream: %w", i, err)
+				return nil, fmt.Errorf("apps[%d].upstream: %w", i, err)
 			}
 			a.target = &url.URL{Scheme: u.Scheme, Host: u.Host}
 		}
@@ -146,7 +146,7 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		for _, d := range ac.Domains {
 			h, wild, err := forcehttps.ParseHostPattern(d)
 			if err != nil {
-				return nil, fmt.Errorf("edge: apps[%d].domains: %w", i, err)
+				return nil, fmt.Errorf("apps[%d].domains: %w", i, err)
 			}
 			if wild {
 				sn.wildcard[h] = a
