@@ -134,6 +134,9 @@ func (c *Config) resolve(dir string) {
 	}
 	abs(&c.Admin.TokenFile)
 	abs(&c.Admin.StateFile)
+	if c.Cluster != nil {
+		abs(&c.Cluster.PostgresFile)
+	}
 	switch c.AccessLog.Output {
 	case "stderr", "stdout", "off":
 	default:
@@ -141,23 +144,27 @@ func (c *Config) resolve(dir string) {
 	}
 }
 
-// checkFiles reports certificate and CA files that cannot be read.
+// checkFiles reports certificate, CA and database URL files that cannot
+// be read.
 func (c *Config) checkFiles() []*FieldError {
 	var errs []*FieldError
-	check := func(path, file string) {
+	check := func(path, file string, kind error) {
 		f, err := os.Open(file)
 		if err == nil {
 			f.Close()
 			return
 		}
-		errs = append(errs, &FieldError{Path: path, Message: fmt.Sprintf("cannot read %q: %v", file, errors.Unwrap(err)), Err: ErrTLS})
+		errs = append(errs, &FieldError{Path: path, Message: fmt.Sprintf("cannot read %q: %v", file, errors.Unwrap(err)), Err: kind})
 	}
 	for i, cf := range c.TLS.Certificates {
-		check(fmt.Sprintf("tls.certificates[%d].cert_file", i), cf.CertFile)
-		check(fmt.Sprintf("tls.certificates[%d].key_file", i), cf.KeyFile)
+		check(fmt.Sprintf("tls.certificates[%d].cert_file", i), cf.CertFile, ErrTLS)
+		check(fmt.Sprintf("tls.certificates[%d].key_file", i), cf.KeyFile, ErrTLS)
 	}
 	if a := c.TLS.ACME; a != nil && a.CARoot != "" {
-		check("tls.acme.ca_root", a.CARoot)
+		check("tls.acme.ca_root", a.CARoot, ErrTLS)
+	}
+	if cl := c.Cluster; cl != nil && cl.PostgresFile != "" {
+		check("cluster.postgres_file", cl.PostgresFile, ErrValue)
 	}
 	return errs
 }
