@@ -2,8 +2,10 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 )
 
@@ -119,4 +121,52 @@ func (f *FileStore) Update(_ context.Context, name string, s *AppState, base int
 	f.snap = Snapshot{State: next, Version: f.snap.Version + 1}
 	f.changed[name] = f.snap.Version
 	return f.snap, nil
+}
+
+// snapshotFile is the format of [SaveSnapshot]: a state and its version.
+type snapshotFile struct {
+	Format       int    `json:"format"`
+	StateVersion int64  `json:"state_version"`
+	State        *State `json:"state"`
+}
+
+// SaveSnapshot writes snap to path atomically, as [SaveState] does: the
+// local copy of a shared store's state, for a start while the store is
+// unreachable.
+func SaveSnapshot(path string, snap Snapshot) error {
+	data, err := json.MarshalIndent(snapshotFile{Format: 1, StateVersion: snap.Version, State: snap.State}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("admin: snapshot: %w", err)
+	}
+	return writeAtomic(path, append(data, '\n'), 0o600)
+}
+
+// LoadSnapshot reads a file written by [SaveSnapshot]. A missing file is
+// an error that matches fs.ErrNotExist.
+func LoadSnapshot(path string) (Snapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("admin: snapshot: %w", err)
+	}
+	if len(data) > maxStateBytes {
+		return Snapshot{}, errors.New("admin: snapshot: file too large")
+	}
+	var f snapshotFile
+	if err := decodeStrict(data, &f); err != nil {
+		return Snapshot{}, fmt.Errorf("admin: snapshot %s: %w", path, err)
+	}
+	if f.Format != 1 || f.State == nil || f.StateVersion < 0 {
+		return Snapshot{}, fmt.Errorf("admin: snapshot %s: not a state snapshot of format 1", path)
+	}
+	st, err := ParseState(mustJSON(f.State))
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("admin: snapshot %s: %w", path, err)
+	}
+	return Snapshot{State: st, Version: f.StateVersion}, nil
+}
+
+// mustJSON encodes v, which cannot fail for a State.
+func mustJSON(v any) []byte {
+	data, _ := json.Marshal(v)
+	return data
 }
