@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/forcehttps/forcehttps/internal/admin"
@@ -16,12 +17,12 @@ func (s *Store) join(ctx context.Context) error {
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, `INSERT INTO forcehttps_members AS m
 	(replica, instance, addresses, binary_version, state_version, started_at, last_seen)
-VALUES ($1, $2, $3, $4, $5, now(), now())
+VALUES ($1, $2, coalesce($3, '{}'::text[]), $4, $5, now(), now())
 ON CONFLICT (replica) DO UPDATE SET instance = EXCLUDED.instance, addresses = EXCLUDED.addresses,
 	binary_version = EXCLUDED.binary_version, state_version = EXCLUDED.state_version,
 	started_at = now(), last_seen = now()
 WHERE m.instance = EXCLUDED.instance OR m.last_seen < now() - make_interval(secs => $6)`,
-		s.o.Replica, s.instance, s.o.Addresses, s.o.BinaryVersion, max(s.applied(), 0), s.o.MemberTimeout.Seconds())
+		s.o.Replica, s.instance, s.addresses(), s.o.BinaryVersion, max(s.applied(), 0), s.o.MemberTimeout.Seconds())
 	if err != nil {
 		return fmt.Errorf("cluster: recording replica %q: %w", s.o.Replica, s.unavailable("members", err))
 	}
@@ -76,8 +77,8 @@ func (s *Store) heartbeat(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.o.QueryTimeout)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `UPDATE forcehttps_members SET last_seen = now(), state_version = $3, addresses = $4
-WHERE replica = $1 AND instance = $2`, s.o.Replica, s.instance, max(s.applied(), 0), s.o.Addresses)
+	tag, err := s.pool.Exec(ctx, `UPDATE forcehttps_members SET last_seen = now(), state_version = $3, addresses = coalesce($4, '{}'::text[])
+WHERE replica = $1 AND instance = $2`, s.o.Replica, s.instance, max(s.applied(), 0), s.addresses())
 	if err != nil {
 		s.unavailable("heartbeat", err)
 		return
@@ -139,7 +140,7 @@ func (s *Store) Status(context.Context) admin.ClusterStatus {
 	}
 	if len(s.members) == 0 {
 		// Not read yet (the database is down): this replica at least.
-		st.Members = append(st.Members, admin.Member{Name: s.o.Replica, Addresses: s.o.Addresses, Version: s.o.BinaryVersion,
+		st.Members = append(st.Members, admin.Member{Name: s.o.Replica, Addresses: s.addrs, Version: s.o.BinaryVersion,
 			StateVersion: applied, Converged: applied >= s.newest, Self: true})
 	}
 	return st
@@ -169,4 +170,18 @@ func (s *Store) Close(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// SetAddresses sets the addresses shown to the other replicas, from the
+// next heartbeat: the listeners' bound addresses, known once they listen.
+func (s *Store) SetAddresses(addrs []string) {
+	s.mu.Lock()
+	s.addrs = slices.Clone(addrs)
+	s.mu.Unlock()
+}
+
+func (s *Store) addresses() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs
 }

@@ -94,6 +94,7 @@ type Store struct {
 	cur         admin.Snapshot
 	members     []admin.Member // as of the last heartbeat
 	newest      int64          // the newest state version seen
+	addrs       []string
 	needMigrate bool           // started while the database was down
 	joined      bool
 
@@ -123,7 +124,7 @@ func Open(ctx context.Context, conn string, o Options) (*Store, error) {
 	if o.Replica == "" {
 		return nil, errors.New("cluster: a replica name is required")
 	}
-	s := &Store{o: o, log: o.Logger, instance: randomID()}
+	s := &Store{o: o, log: o.Logger, instance: randomID(), addrs: o.Addresses}
 	pool, err := pg.Open(ctx, conn)
 	if errors.Is(err, pg.ErrUnreachable) {
 		return s.openStatic(conn, err)
