@@ -133,6 +133,7 @@ func Open(ctx context.Context, conn string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	s.pool = pool
+	s.up.Store(true)
 	if err := pg.Migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -199,7 +200,9 @@ func (s *Store) unavailable(op string, err error) error {
 			return fmt.Errorf("cluster: %s: %w", op, err)
 		}
 	}
-	s.setUp(false, err)
+	if !errors.Is(err, context.Canceled) { // shutting down, not an outage
+		s.setUp(false, err)
+	}
 	return fmt.Errorf("%w: %s: %v", admin.ErrStoreUnavailable, op, err)
 }
 
