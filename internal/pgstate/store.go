@@ -95,7 +95,7 @@ type Store struct {
 	members     []admin.Member // as of the last heartbeat
 	newest      int64          // the newest state version seen
 	addrs       []string
-	needMigrate bool           // started while the database was down
+	needMigrate bool // started while the database was down
 	joined      bool
 
 	up           atomic.Bool
