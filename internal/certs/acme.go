@@ -55,6 +55,16 @@ type ACME struct {
 	// The Manager does not close it. Nil means the directory Storage.
 	SharedStorage certmagic.Storage
 
+	// LocalCache, with SharedStorage, is a directory on local disk that
+	// keeps a copy of the certificates and keys this replica serves, read
+	// before SharedStorage: a replica then starts with its certificates
+	// while the shared storage is unreachable, and faster when it is
+	// reachable. Orders, renewals and locks still go to SharedStorage,
+	// and a certificate renewed by another replica replaces the local
+	// copy. It holds private keys: keep it as private as Storage. Empty
+	// means no local copy.
+	LocalCache string
+
 	// CARootFile is a PEM file of root certificates to trust for the ACME
 	// server's own HTTPS, for a private or test CA. Empty means the system
 	// roots, and then the CA is taken for a public one: names no public CA
@@ -134,6 +144,17 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	if err != nil {
 		return nil, err
 	}
+	var localCache certmagic.Storage
+	if opts.LocalCache != "" {
+		if opts.SharedStorage == nil {
+			return nil, errors.New("acme: a local cache needs a shared storage (it is a copy of one)")
+		}
+		dir, err := makeDir(opts.LocalCache)
+		if err != nil {
+			return nil, fmt.Errorf("acme: local cache %q: %w", opts.LocalCache, err)
+		}
+		localCache = &certmagic.FileStorage{Path: dir}
+	}
 	var roots *x509.CertPool
 	if opts.CARootFile != "" {
 		pem, err := readFile("CA root", opts.CARootFile)
@@ -183,6 +204,7 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	a.cfg = certmagic.New(a.cache, certmagic.Config{
 		RenewalWindowRatio: opts.RenewalWindowRatio,
 		Storage:            store,
+		LocalCache:         localCache,
 		Logger:             zl,
 		OnEvent:            a.onEvent,
 		ShouldEmitFunc:     func(event string) bool { return event == eventCachedManaged },
@@ -222,14 +244,24 @@ func openStorage(opts ACME) (certmagic.Storage, string, error) {
 			return nil, "", err
 		}
 	}
-	storage, err := filepath.Abs(storage)
+	storage, err := makeDir(storage)
 	if err != nil {
 		return nil, "", fmt.Errorf("acme: storage %q: %w", opts.Storage, err)
 	}
-	if err := os.MkdirAll(storage, 0o700); err != nil {
-		return nil, "", fmt.Errorf("acme: storage: %w", err)
-	}
 	return &certmagic.FileStorage{Path: storage}, storage, nil
+}
+
+// makeDir makes dir absolute (against the working directory, once) and
+// creates it, private, if missing.
+func makeDir(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // defaultStorage is the storage directory used when none is configured.

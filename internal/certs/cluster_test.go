@@ -186,3 +186,68 @@ func TestACMEClusterPostgresTakeover(t *testing.T) {
 	}
 	_ = leaf
 }
+
+// TestACMEClusterPostgresLocalCache: a replica with a local cache obtains a
+// certificate; the database then stops, and a replica started on the same
+// cache (as after a restart) serves the certificate at once, without the
+// database and without a new order.
+func TestACMEClusterPostgresLocalCache(t *testing.T) {
+	t.Parallel()
+	e := startEdge(t)
+	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	logs := newLogRecorder()
+	logs.dumpOnFailure(t, "manager log")
+	srv := pgtest.New(t)
+	url := srv.NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	pool, err := pg.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	store, err := pgcerts.New(pool, pgcerts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	a := ACME{SharedStorage: store, LocalCache: cache, DisableTLSALPNChallenge: true}
+	m1 := e.use(t, p, a, logs)
+	const name = "localcache.forcehttps.test"
+	if err := m1.ManageDomains(ctx, []string{name}); err != nil {
+		t.Fatal(err)
+	}
+	leaf := e.waitIssued(t, p, name, nil)
+	if files := storedCerts(t, cache, name); len(files) != 1 {
+		t.Errorf("local cache holds %q for %s, want one certificate", files, name)
+	}
+	m1.Close()
+	srv.Stop(t)
+
+	down, err := pg.NewPool(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	a.SharedStorage, err = pgcerts.New(down, pgcerts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := e.use(t, p, a, logs)
+	if err := m2.ManageDomains(ctx, []string{name}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.handshake(name, p.roots)
+	if err != nil {
+		t.Fatalf("handshake with the database down: %v", err)
+	}
+	if got.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
+		t.Errorf("with the database down %s serves serial %v, want %v from the local cache", name, got.SerialNumber, leaf.SerialNumber)
+	}
+	if n := p.orders(); n != 1 {
+		t.Errorf("Pebble received %d orders, want 1", n)
+	}
+}

@@ -58,7 +58,10 @@
 // validation request, because the challenge is in storage.
 // [ACME.SharedStorage] replaces the directory with any certmagic storage,
 // such as PostgreSQL (package pgcerts) for replicas without a shared file
-// system; everything above then lives there.
+// system; everything above then lives there. [ACME.LocalCache] adds a
+// copy on local disk of what this replica serves, read first, so that a
+// replica restarted while the shared storage is unreachable serves its
+// certificates (fail static).
 //
 // Renewal: certmagic checks managed certificates every
 // [ACME.RenewCheckInterval] and renews them when [ACME.RenewalWindowRatio]

@@ -134,6 +134,8 @@ func TestNewACMEErrors(t *testing.T) {
 		{"negative interval", ACME{RenewCheckInterval: -1}, "interval"},
 		{"bad email", ACME{Email: "ops"}, `"ops"`},
 		{"storage is a file", ACME{Storage: filepath.Join(notDir, "acme")}, notDir},
+		{"local cache without shared storage", ACME{LocalCache: filepath.Join(dir, "cache")}, "shared storage"},
+		{"local cache is a file", ACME{SharedStorage: &certmagic.FileStorage{Path: dir}, LocalCache: filepath.Join(notDir, "cache")}, notDir},
 		{"missing root file", ACME{CARootFile: filepath.Join(dir, "nope.pem")}, "nope.pem"},
 		{"root file without certificates", ACME{CARootFile: garbage}, garbage},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // appsConfig is the configuration of most tests: several apps, each
@@ -854,7 +855,7 @@ timeouts: {upstream_response_header: 200ms}
 apps:
   - {name: down, domains: [shop.example.com], upstream: "http://%s"}
   - {name: hang, domains: [web.example.com], upstream: %q}
-`, closedPort(t), hang))
+`, testutil.ClosedAddr(t), hang))
 	tests := []struct {
 		name, url string
 		status    int

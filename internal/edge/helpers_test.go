@@ -381,17 +381,6 @@ func (h *harness) metric(series string) float64 {
 	return -1
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // waitFor polls cond every 10ms until it is true or 10s have passed.
 func waitFor(t testing.TB, what string, cond func() bool) {

@@ -7,7 +7,10 @@
 // with a bounded timeout and pings, so that a wrong host, a wrong password
 // or a missing database is reported at start-up, once, as a clear error
 // ([ErrUnreachable], [ErrAuth], [ErrNoDatabase], [ErrBadURL]) rather than
-// later on the first request. The URL usually carries a password: no error
+// later on the first request. [NewPool] builds the pool without
+// connecting, for a process that must start while the database is down
+// (and serve what it kept locally); [Ping] checks it later with the same
+// errors. The URL usually carries a password: no error
 // of this package contains it, and [Redact] masks it for logs. Only the
 // connection string is the caller's; pool sizes and timeouts are pgx's
 // defaults unless the URL sets them (pool_max_conns, connect_timeout, …).

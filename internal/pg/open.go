@@ -35,6 +35,21 @@ var (
 // [ErrNoDatabase], name the server with [Redact], and never contain the
 // password. The caller closes the pool.
 func Open(ctx context.Context, conn string) (*pgxpool.Pool, error) {
+	pool, err := NewPool(conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := Ping(ctx, pool, conn); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// NewPool is [Open] without connecting: the pool connects on first use.
+// For a process that must start while the database is unreachable (and
+// serve what it kept locally); its errors wrap [ErrBadURL] only.
+func NewPool(conn string) (*pgxpool.Pool, error) {
 	redacted, secrets := redact(conn)
 	cfg, err := pgxpool.ParseConfig(conn)
 	if err != nil {
@@ -47,20 +62,31 @@ func Open(ctx context.Context, conn string) (*pgxpool.Pool, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "forcehttps"
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	// Builds the pool only: connections are made on first use (or in the
+	// background when the URL sets pool_min_conns).
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %s", ErrBadURL, redacted, scrub(err.Error(), secrets))
 	}
+	return pool, nil
+}
+
+// Ping checks that pool reaches its database, within the connect timeout
+// per host and ctx, with the errors of [Open]. conn is the connection
+// string pool was made from, to name the server and mask its password.
+func Ping(ctx context.Context, pool *pgxpool.Pool, conn string) error {
+	redacted, secrets := redact(conn)
+	cc := pool.Config().ConnConfig
+	secrets = append(secrets, cc.Password)
 	// One attempt per host (pgx tries each in turn), plus slack for the
 	// ping itself.
-	hosts := 1 + len(cfg.ConnConfig.Fallbacks)
-	pctx, cancel := context.WithTimeout(ctx, time.Duration(hosts)*cfg.ConnConfig.ConnectTimeout+5*time.Second)
+	hosts := 1 + len(cc.Fallbacks)
+	pctx, cancel := context.WithTimeout(ctx, time.Duration(hosts)*cc.ConnectTimeout+5*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("%w %s: %s", classify(err), redacted, scrub(err.Error(), secrets))
+		return fmt.Errorf("%w %s: %s", classify(err), redacted, scrub(err.Error(), secrets))
 	}
-	return pool, nil
+	return nil
 }
 
 // classify maps a connection error to one of the sentinels.

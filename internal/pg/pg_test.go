@@ -117,3 +117,23 @@ func TestOpenWorks(t *testing.T) {
 		t.Errorf("application_name = %q, %v; want forcehttps", name, err)
 	}
 }
+
+// TestNewPoolWithoutServer: NewPool succeeds with nothing listening (a
+// start while the database is down), and Ping then says so.
+func TestNewPoolWithoutServer(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-Pa55"
+	conn := "postgres://forcehttps:" + secret + "@" + testutil.ClosedAddr(t) + "/x?sslmode=disable&connect_timeout=2"
+	pool, err := NewPool(conn)
+	if err != nil {
+		t.Fatalf("NewPool: %v", err)
+	}
+	defer pool.Close()
+	err = Ping(ctxT(t), pool, conn)
+	if !errors.Is(err, ErrUnreachable) || strings.Contains(err.Error(), secret) {
+		t.Errorf("Ping = %v, want ErrUnreachable without the password", err)
+	}
+	if _, err := NewPool("postgres://u:" + secret + "@h:x/db"); !errors.Is(err, ErrBadURL) || strings.Contains(err.Error(), secret) {
+		t.Errorf("NewPool of a bad URL = %v, want ErrBadURL without the password", err)
+	}
+}
