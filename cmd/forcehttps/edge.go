@@ -134,6 +134,10 @@ func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.
 			}
 			defer storage.Close(context.WithoutCancel(ctx))
 			copts.ACME.SharedStorage = storage
+			// The single node's directory becomes the local copy, so that a
+			// replica starts with its certificates while the database is
+			// down.
+			copts.ACME.LocalCache = copts.ACME.Storage
 		}
 	}
 	mgr, err := certs.New(ctx, copts)

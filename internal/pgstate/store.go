@@ -159,7 +159,7 @@ func (s *Store) openStatic(conn string, cause error) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w, and %w: %v: cannot start", cause, ErrNoLocalCopy, err)
 	}
-	pool, err := pg.Pool(conn)
+	pool, err := pg.NewPool(conn)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
