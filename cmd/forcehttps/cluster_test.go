@@ -54,16 +54,8 @@ func TestClusterImportAndEdge(t *testing.T) {
 		t.Errorf("second cluster import said %q", out.String())
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs lockedBuffer
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0"}, io.Discard, &logs)
-	}()
-	var listening map[string]any
-	waitUntil(t, "the edge to listen", func() bool { listening = logs.find("edge: listening"); return listening != nil })
-	adminAddr, httpAddr := listening["admin"].(string), listening["http"].(string)
+	e := startEdge(t, "--config", file, "--watch-interval", "0")
+	adminAddr, httpAddr := e.listening["admin"].(string), e.listening["http"].(string)
 
 	// The imported state applies: shop redirects.
 	req, _ := http.NewRequest("GET", "http://"+httpAddr+"/", nil)
@@ -103,17 +95,9 @@ func TestClusterImportAndEdge(t *testing.T) {
 			t.Errorf("/metrics lacks %s", s)
 		}
 	}
-	cancel()
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Errorf("edge exited %d, want 0\n%s", c, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("edge did not exit within 30s")
-	}
-	if strings.Contains(logs.String(), pgtest.Password) {
-		t.Errorf("the log shows the database password:\n%s", logs.String())
+	e.stop(t)
+	if strings.Contains(e.logs.String(), pgtest.Password) {
+		t.Errorf("the log shows the database password:\n%s", e.logs.String())
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,11 +56,7 @@ ON CONFLICT (app) DO NOTHING`, name, data, next)
 			return nil
 		}
 		res.Version = next
-		if _, err := tx.Exec(ctx, "UPDATE forcehttps_state_version SET version = $1", next); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, strconv.FormatInt(next, 10))
-		return err
+		return commitVersion(ctx, tx, next)
 	})
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("cluster: importing the state: %w", err)

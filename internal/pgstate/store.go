@@ -315,15 +315,11 @@ func (s *Store) Update(ctx context.Context, name string, a *admin.AppState, base
 			return err
 		}
 		next := version + 1
-		if _, err := tx.Exec(ctx, "UPDATE forcehttps_state_version SET version = $1", next); err != nil {
-			return err
-		}
 		if _, err := tx.Exec(ctx, `INSERT INTO forcehttps_app_state (app, state, version) VALUES ($1, $2, $3)
 ON CONFLICT (app) DO UPDATE SET state = EXCLUDED.state, version = EXCLUDED.version, changed = now()`, name, data, next); err != nil {
 			return err
 		}
-		// Delivered at commit, to the sessions listening then.
-		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, strconv.FormatInt(next, 10)); err != nil {
+		if err := commitVersion(ctx, tx, next); err != nil {
 			return err
 		}
 		snap, err = readState(ctx, tx)
@@ -338,4 +334,15 @@ ON CONFLICT (app) DO UPDATE SET state = EXCLUDED.state, version = EXCLUDED.versi
 		return admin.Snapshot{}, &admin.ConflictError{App: name, Current: snap}
 	}
 	return snap, nil
+}
+
+// commitVersion sets the state version to next in tx and notifies the
+// listeners of it, which happens at commit (to the sessions listening
+// then), or not at all on rollback.
+func commitVersion(ctx context.Context, tx pgx.Tx, next int64) error {
+	if _, err := tx.Exec(ctx, "UPDATE forcehttps_state_version SET version = $1", next); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, strconv.FormatInt(next, 10))
+	return err
 }
