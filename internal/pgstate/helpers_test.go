@@ -196,7 +196,7 @@ func (r *replica) get(c *http.Client, url string) (int, string, error) {
 	return resp.StatusCode, resp.Header.Get("Strict-Transport-Security"), nil
 }
 
-// eventually polls cond every 5ms until it holds or the deadline passes,
+// eventually polls cond every millisecond until it holds or the deadline passes,
 // and returns how long it took.
 func eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) time.Duration {
 	t.Helper()
@@ -212,7 +212,7 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() (bo
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %s (last: %s)", what, within, last)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 
