@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,12 +47,20 @@ func TestClusterImportAndEdge(t *testing.T) {
 	if !strings.Contains(out.String(), "1 app imported") || !strings.Contains(out.String(), "certificates: nothing imported") {
 		t.Errorf("cluster import said %q", out.String())
 	}
-	out.Reset()
-	if code := run(context.Background(), []string{"cluster", "import", "--config", file}, &out, &errOut); code != 0 {
-		t.Fatalf("second cluster import = %d: %s", code, errOut.String())
+	certs := filepath.Join(dir, "acme")
+	if err := os.MkdirAll(filepath.Join(certs, "certificates", "ca", "shop.test"), 0o700); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "0 apps imported") || !strings.Contains(out.String(), "kept the database's state of shop") {
-		t.Errorf("second cluster import said %q", out.String())
+	writeTestFile(t, filepath.Join(certs, "certificates", "ca", "shop.test", "shop.test.crt"), "not really a certificate")
+	for i, want := range []string{"1 imported, 0 already there", "0 imported, 1 already there"} {
+		out.Reset()
+		if code := run(context.Background(), []string{"cluster", "import", "--config", file, "--certs", certs}, &out, &errOut); code != 0 {
+			t.Fatalf("cluster import --certs (%d) = %d: %s", i, code, errOut.String())
+		}
+		if !strings.Contains(out.String(), "0 apps imported") || !strings.Contains(out.String(), "kept the database's state of shop") ||
+			!strings.Contains(out.String(), want) {
+			t.Errorf("cluster import --certs (%d) said %q, want %q and the state kept", i, out.String(), want)
+		}
 	}
 
 	e := startEdge(t, "--config", file, "--watch-interval", "0")
