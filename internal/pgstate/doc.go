@@ -49,6 +49,11 @@
 // database is down serves that copy; without one, [Open] fails with an
 // error saying so.
 //
+// Versions only grow: a replica applies a snapshot only if its version is
+// newer than the one it serves. After restoring the database from an
+// older backup, restart the replicas: at start the database's snapshot
+// wins over the local copy.
+//
 // # Members
 //
 // Each replica has one row in forcehttps_members: name, a random instance
