@@ -60,7 +60,9 @@ func (s *Store) listen(ctx context.Context, apply func(context.Context, admin.Sn
 	}
 	s.setUp(true, nil)
 	// Whatever was committed before LISTEN took effect is read now.
-	s.sync(ctx, apply)
+	if err := s.sync(ctx, apply); err != nil {
+		return true, err
+	}
 	for {
 		wctx, cancel := context.WithTimeout(ctx, s.o.Resync)
 		n, err := conn.WaitForNotification(wctx)
@@ -69,14 +71,21 @@ func (s *Store) listen(ctx context.Context, apply func(context.Context, admin.Sn
 		case ctx.Err() != nil:
 			return true, nil
 		case errors.Is(err, context.DeadlineExceeded) || (err != nil && wctx.Err() != nil):
-			s.sync(ctx, apply) // the backstop
+			// The backstop. A failed read means the database is out of
+			// reach, maybe without this session noticing (a network
+			// partition leaves the socket open): start a new one.
+			if err := s.sync(ctx, apply); err != nil {
+				return true, err
+			}
 		case err != nil:
 			return true, err
 		default:
 			if v, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil && v <= s.applied() {
 				continue // this replica's own change, already applied
 			}
-			s.sync(ctx, apply)
+			if err := s.sync(ctx, apply); err != nil {
+				return true, err
+			}
 		}
 	}
 }
@@ -112,18 +121,19 @@ func (s *Store) catchUp(ctx context.Context) error {
 }
 
 // sync reads the state and applies it if it is newer than what the edge
-// applies.
-func (s *Store) sync(ctx context.Context, apply func(context.Context, admin.Snapshot) error) {
+// applies. It returns an error only when the state could not be read.
+func (s *Store) sync(ctx context.Context, apply func(context.Context, admin.Snapshot) error) error {
 	snap, err := s.Load(ctx)
 	if err != nil {
-		return // marked down; the listener's connection fails too
+		return err
 	}
 	if snap.Version <= s.applied() {
-		return
+		return nil
 	}
 	if err := apply(ctx, snap); err != nil {
 		s.log.Error("cluster: could not apply the state; retrying at the next resync", "state_version", snap.Version, "error", err.Error())
 	}
+	return nil
 }
 
 // applied returns the state version the edge applies.
