@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,5 +246,61 @@ func TestOpenErrors(t *testing.T) {
 				t.Errorf("Open did not return within 30s")
 			}
 		})
+	}
+}
+
+// TestOutageUnderWrk: wrk's load on a replica's plain-HTTP and HTTPS
+// listeners while PostgreSQL is stopped and started again: no socket
+// error, no answer other than the redirect and the proxied 200.
+func TestOutageUnderWrk(t *testing.T) {
+	t.Parallel()
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		testutil.MissingTool(t, "wrk not found; install it with: bash scripts/apt.sh wrk (make test-deps does)")
+	}
+	srv := pgtest.New(t)
+	db := srv.NewDatabase(t)
+	up, dir := backend(t), t.TempDir()
+	a := startReplica(t, db, up, testOptions("a", dir), nil)
+	startReplica(t, db, up, testOptions("b", dir), nil)
+	if code, body := a.api("POST", "/api/apps/shop/enable", `{"force": true}`); code != http.StatusOK {
+		t.Fatalf("enable: %d %v", code, body)
+	}
+	type run struct {
+		url string
+		out []byte
+		err error
+	}
+	runs := []*run{{url: "http://" + a.addrs.HTTP + "/"}, {url: "https://" + a.addrs.HTTPS + "/"}}
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			// -d bounds the load; the context bounds wrk itself.
+			r.out, r.err = exec.CommandContext(ctx, wrk, "-t1", "-c8", "-d3s", "--latency", "-H", "Host: shop.test", r.url).CombinedOutput()
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // let the load start before the outage
+	srv.Stop(t)
+	eventually(t, 5*time.Second, "the store seen down", func() (bool, string) {
+		return !a.st.Reachable(), "reachable"
+	})
+	if code, _ := a.api("POST", "/api/apps/shop/disable", ""); code != http.StatusServiceUnavailable {
+		t.Errorf("disable during the outage = %d, want 503", code)
+	}
+	srv.Start(t)
+	wg.Wait()
+	for _, r := range runs {
+		out := string(r.out)
+		if r.err != nil {
+			t.Fatalf("wrk %s: %v\n%s", r.url, r.err, out)
+		}
+		if strings.Contains(out, "Socket errors") || strings.Contains(out, "Non-2xx or 3xx responses") || !strings.Contains(out, "requests in") {
+			t.Errorf("wrk %s during the outage: failures\n%s", r.url, out)
+		}
+		t.Logf("wrk %s during the outage:\n%s", r.url, out)
 	}
 }
