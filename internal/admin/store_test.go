@@ -198,11 +198,12 @@ func TestClusterView(t *testing.T) {
 			{Name: "edge-1", Version: "v1", StateVersion: 7, LastSeen: seen, Converged: true, Self: true},
 			{Name: "edge-2", Version: "v1", StateVersion: 6, LastSeen: seen},
 			{Name: "edge-3", Version: "v1", StateVersion: 3, LastSeen: seen, Gone: true},
+			{Name: "edge-4", Version: "v1"},
 		},
 	}}
 	in := e.start(t, newClock())
 	code, body := in.api("GET", "/api/cluster", "")
-	if code != 200 || body["replica"] != "edge-1" || body["store_reachable"] != false || len(body["members"].([]any)) != 3 {
+	if code != 200 || body["replica"] != "edge-1" || body["store_reachable"] != false || len(body["members"].([]any)) != 4 {
 		t.Errorf("GET /api/cluster = %d %v", code, body)
 	}
 	if code, _ := in.api("POST", "/api/cluster", ""); code != http.StatusMethodNotAllowed {
@@ -220,6 +221,8 @@ func TestClusterView(t *testing.T) {
 		`<span class="off">behind</span>`,
 		`<span class="fail">gone</span>`,
 		"silent for more than 30s",
+		"2026-01-02 03:04:05 UTC",
+		"not yet recorded",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("dashboard lacks %s", want)
