@@ -62,7 +62,7 @@
 // clocks do not matter). A heartbeat every [Options.Heartbeat] refreshes
 // it and reads the others. A replica is converged when it applies the
 // newest state version, gone when silent for longer than
-// [Options.MemberTimeout]. [Open] refuses a name that a live replica of
+// [Options.MemberTimeout], and forgotten after a day of silence. [Open] refuses a name that a live replica of
 // another instance holds ([ErrReplicaInUse]); a clean shutdown removes the
 // row, so a restart can take the name at once.
 //

@@ -10,6 +10,9 @@ import (
 	"github.com/forcehttps/forcehttps/internal/admin"
 )
 
+// forgetAfter is how long a gone replica stays listed.
+const forgetAfter = "24 hours"
+
 // join records this replica in the members table, unless a live replica
 // of another process has its name.
 func (s *Store) join(ctx context.Context) error {
@@ -86,6 +89,12 @@ WHERE replica = $1 AND instance = $2`, s.o.Replica, s.instance, max(s.applied(),
 	if tag.RowsAffected() == 0 {
 		// Silent for too long, and the name was taken meanwhile.
 		s.log.Error("cluster: this replica's name was taken by another process while it was silent; it keeps serving but is not listed", "replica", s.o.Replica)
+	}
+	// Replicas gone for a day are forgotten: a dashboard of every pod that
+	// ever ran would hide the live ones.
+	if _, err := s.pool.Exec(ctx, "DELETE FROM forcehttps_members WHERE last_seen < now() - $1::interval", forgetAfter); err != nil {
+		s.unavailable("forgetting old members", err)
+		return
 	}
 	rows, err := s.pool.Query(ctx, `SELECT replica, addresses, binary_version, state_version, started_at, last_seen,
 	now() - last_seen > make_interval(secs => $1), (SELECT version FROM forcehttps_state_version)

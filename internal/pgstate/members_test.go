@@ -30,7 +30,7 @@ func TestMembers(t *testing.T) {
 	// A replica that died an hour ago.
 	ctx := context.Background()
 	if _, err := a.st.Pool().Exec(ctx, `INSERT INTO forcehttps_members (replica, instance, binary_version, last_seen)
-VALUES ('dead', 'x', 'v0', now() - interval '1 hour')`); err != nil {
+VALUES ('dead', 'x', 'v0', now() - interval '1 hour'), ('forgotten', 'y', 'v0', now() - interval '25 hours')`); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "the dead replica shown as gone", func() (bool, string) {
