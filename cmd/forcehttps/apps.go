@@ -22,6 +22,7 @@ import (
 	"github.com/forcehttps/forcehttps/internal/certs"
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/edge"
+	"github.com/forcehttps/forcehttps/internal/pgstate"
 )
 
 func init() {
@@ -35,7 +36,9 @@ func init() {
 // kept in the state file's path with ".token" for ".json", created at the
 // first start (mode 0600), or, without a state file, generated and logged
 // once.
-func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.Logger) (*admin.Admin, error) {
+//
+// In cluster mode the state lives in the cluster's database instead.
+func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.Logger, cluster *pgstate.Store) (*admin.Admin, error) {
 	if cfg.Admin.Listen == "" {
 		return nil, nil
 	}
@@ -51,7 +54,14 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 	if err != nil {
 		return nil, err
 	}
+	var store admin.Store // nil: the state file
+	var members admin.Cluster
+	if cluster != nil {
+		store, members = cluster, cluster
+	}
 	return admin.New(admin.Options{
+		Store:        store,
+		Cluster:      members,
 		StateFile:    state,
 		Token:        token,
 		Roots:        roots,

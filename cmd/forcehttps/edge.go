@@ -18,10 +18,13 @@ import (
 	"time"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/admin"
 	"github.com/forcehttps/forcehttps/internal/certs"
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/edge"
 	"github.com/forcehttps/forcehttps/internal/inspect"
+	"github.com/forcehttps/forcehttps/internal/pgcerts"
+	"github.com/forcehttps/forcehttps/internal/pgstate"
 )
 
 func init() {
@@ -170,7 +173,28 @@ func (o listenOverride) overlay(cfg *config.Config) *config.Config {
 
 // serveEdge runs the edge until ctx is done.
 func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.Duration, listen listenOverride, logger *slog.Logger, stdout, stderr io.Writer) error {
-	mgr, err := certs.New(ctx, certOptions(cfg, logger))
+	var cluster *pgstate.Store // nil: a single node, with files
+	copts := certOptions(cfg, logger)
+	if cfg.Cluster != nil {
+		var err error
+		if cluster, err = openCluster(ctx, cfg, file, logger); err != nil {
+			return err
+		}
+		defer cluster.Close(context.WithoutCancel(ctx))
+		if copts.ACME != nil {
+			storage, err := pgcerts.New(cluster.Pool(), pgcerts.Options{Logger: logger})
+			if err != nil {
+				return err
+			}
+			defer storage.Close(context.WithoutCancel(ctx))
+			copts.ACME.SharedStorage = storage
+			// The single node's directory becomes the local copy, so that a
+			// replica starts with its certificates while the database is
+			// down.
+			copts.ACME.LocalCache = copts.ACME.Storage
+		}
+	}
+	mgr, err := certs.New(ctx, copts)
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
@@ -211,16 +235,26 @@ func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.
 		// No polling, but SIGHUP reloads the file.
 		opts = append(opts, edge.WithConfigFile(file, 100*365*24*time.Hour))
 	}
-	adm, err := newAdmin(cfg, file, mgr, logger)
+	adm, err := newAdmin(cfg, file, mgr, logger, cluster)
 	if err != nil {
 		return err
 	}
 	overlay := listen.overlay
-	if adm != nil {
-		overlay = func(c *config.Config) *config.Config { return listen.overlay(adm.Overlay(c)) }
+	if adm == nil && cluster != nil {
+		// No admin listener, but the cluster's state applies all the same.
+		if adm, err = admin.New(admin.Options{Store: cluster, Token: admin.RandomToken(), Logger: logger}); err != nil {
+			return err
+		}
+	} else if adm != nil {
 		opts = append(opts, edge.WithAdminHandler(adm.Handler()))
 	}
+	if adm != nil {
+		overlay = func(c *config.Config) *config.Config { return listen.overlay(adm.Overlay(c)) }
+	}
 	opts = append(opts, edge.WithOverlay(overlay))
+	if cluster != nil {
+		opts = append(opts, edge.WithCollector(cluster))
+	}
 	srv, err := edge.New(cfg, mgr, opts...)
 	if err != nil {
 		return err
@@ -236,6 +270,11 @@ func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.
 	defer signal.Stop(hup)
 	if err := srv.Listen(); err != nil {
 		return err
+	}
+	if cluster != nil {
+		a := srv.Addrs()
+		cluster.SetAddresses([]string{a.HTTP, a.HTTPS})
+		cluster.Start(ctx, adm.Version)
 	}
 	go func() {
 		for {

@@ -111,15 +111,8 @@ func TestEdgeServes(t *testing.T) {
 	def := strings.NewReplacer(`"127.0.0.1:8080"`, `"127.0.0.1:0"`, `"127.0.0.1:8443"`, `"127.0.0.1:0"`, `"127.0.0.1:9090"`, `"127.0.0.1:0"`).Replace(string(config.DefaultYAML()))
 	writeTestFile(t, file, def)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs lockedBuffer
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"edge", "--config", file, "--watch-interval", "0", "--log-format", "json"}, io.Discard, &logs)
-	}()
-	var listening map[string]any
-	waitUntil(t, "the edge to listen", func() bool { listening = logs.find("edge: listening"); return listening != nil })
+	e := startEdge(t, "--config", file, "--watch-interval", "0")
+	logs, listening := e.logs, e.listening
 	httpAddr, httpsAddr, adminAddr := listening["http"].(string), listening["https"].(string), listening["admin"].(string)
 	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
 	_, httpPort, _ := net.SplitHostPort(httpAddr)
@@ -227,8 +220,43 @@ func TestEdgeServes(t *testing.T) {
 		t.Errorf("after SIGHUP: HSTS %q, want max-age=600", got)
 	}
 
-	cancel()
-	waitExit(t, code, &logs)
+	e.stop(t)
+}
+
+// runningEdge is the edge command run in the background by a test.
+type runningEdge struct {
+	logs      *lockedBuffer
+	listening map[string]any // the "edge: listening" log line
+	cancel    context.CancelFunc
+	code      chan int
+}
+
+// startEdge runs "forcehttps edge args..." until stop, and waits until
+// it listens.
+func startEdge(t *testing.T, args ...string) *runningEdge {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &runningEdge{logs: &lockedBuffer{}, cancel: cancel, code: make(chan int, 1)}
+	t.Cleanup(cancel)
+	go func() {
+		e.code <- run(ctx, append([]string{"edge", "--log-format", "json"}, args...), io.Discard, e.logs)
+	}()
+	waitUntil(t, "the edge to listen", func() bool { e.listening = e.logs.find("edge: listening"); return e.listening != nil })
+	return e
+}
+
+// stop shuts the edge down and checks that it exits 0 within 30s.
+func (e *runningEdge) stop(t *testing.T) {
+	t.Helper()
+	e.cancel()
+	select {
+	case c := <-e.code:
+		if c != 0 {
+			t.Errorf("edge exited %d after the shutdown, want 0\n%s", c, e.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("edge did not exit within 30s of the shutdown")
+	}
 }
 
 func TestTryHints(t *testing.T) {

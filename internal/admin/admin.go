@@ -34,7 +34,15 @@ type Edge interface {
 // Options configure an [Admin].
 type Options struct {
 	// StateFile is where changes are kept; "" keeps them in memory only.
+	// Ignored when Store is set.
 	StateFile string
+	// Store is where changes are kept, when not in StateFile: for
+	// example a database shared by the replicas of a cluster. Nil: a
+	// [FileStore] on StateFile.
+	Store Store
+	// Cluster reports the replicas of a cluster for GET /api/cluster and
+	// the dashboard. Nil: not a cluster; /api/cluster answers 404.
+	Cluster Cluster
 	// Token is the bearer token of the API and the dashboard. Required.
 	Token string
 	// Roots are the certificate roots the preflight trusts, besides the
@@ -66,8 +74,10 @@ type Admin struct {
 	now   func() time.Time
 	state atomic.Pointer[State]
 	edge  Edge
+	store Store
 
-	mu sync.Mutex // serializes changes: state, file, rebuild
+	mu      sync.Mutex // serializes changes: state, store, rebuild
+	version atomic.Int64
 
 	revMu    sync.Mutex
 	revoking map[string]time.Time // apps sending max-age=0 in the live overlay, until when
@@ -101,14 +111,17 @@ func New(o Options) (*Admin, error) {
 	if a.o.DrainCheck <= 0 {
 		a.o.DrainCheck = 10 * time.Second
 	}
-	st := &State{Version: stateVersion, Apps: map[string]*AppState{}}
-	if o.StateFile != "" {
-		var err error
-		if st, err = LoadState(o.StateFile); err != nil {
+	a.store = o.Store
+	if a.store == nil {
+		fs, err := NewFileStore(o.StateFile)
+		if err != nil {
 			return nil, err
 		}
+		a.store = fs
 	}
-	a.state.Store(st)
+	cur := a.store.Current()
+	a.state.Store(cur.State)
+	a.version.Store(cur.Version)
 	a.tokenSum = hashToken(o.Token)
 	a.sessions.m = map[string]*session{}
 	return a, nil
@@ -119,6 +132,38 @@ func (a *Admin) Attach(e Edge) { a.edge = e }
 
 // State returns a copy of the current state.
 func (a *Admin) State() *State { return a.state.Load().clone() }
+
+// Version returns the version of the state the edge applies.
+func (a *Admin) Version() int64 { return a.version.Load() }
+
+// Apply makes the edge serve snap, if it is newer than the state it
+// serves: the path of changes committed by other replicas. When the edge
+// refuses it, the previous state is kept and the error returned.
+func (a *Admin) Apply(ctx context.Context, snap Snapshot) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.adopt(ctx, snap)
+}
+
+// adopt is Apply under a.mu.
+func (a *Admin) adopt(ctx context.Context, snap Snapshot) error {
+	if snap.State == nil || snap.Version <= a.version.Load() {
+		return nil
+	}
+	old, oldVersion := a.state.Load(), a.version.Load()
+	a.state.Store(snap.State)
+	a.version.Store(snap.Version)
+	if a.edge == nil || a.edge.Config() == nil {
+		return nil // not serving yet: the first build reads the new state
+	}
+	if err := a.edge.Rebuild(ctx); err != nil {
+		a.state.Store(old)
+		a.version.Store(oldVersion)
+		return fmt.Errorf("admin: the edge refused state version %d: %w", snap.Version, err)
+	}
+	a.log.Info("admin: state applied", "state_version", snap.Version)
+	return nil
+}
 
 // Overlay returns cfg with the state applied to its apps; cfg is left
 // alone. Pass it to the edge with [edge.WithOverlay].
@@ -192,8 +237,12 @@ func overlay(cfg *config.Config, st *State, now time.Time) (*config.Config, map[
 }
 
 // Run checks for ended drains until ctx is done, and rebuilds the edge
-// when one ends, so that max-age=0 stops without a restart.
+// when one ends, so that max-age=0 stops without a restart. With a store
+// that others change too ([Watcher]), it also applies their changes.
 func (a *Admin) Run(ctx context.Context) {
+	if w, ok := a.store.(Watcher); ok {
+		go w.Watch(ctx, a.Apply)
+	}
 	t := time.NewTicker(a.o.DrainCheck)
 	defer t.Stop()
 	for {
@@ -252,9 +301,10 @@ func (a *Admin) findApp(raw *config.Config, st *State, name string) (*config.App
 	return nil, false
 }
 
-// change applies f to a copy of the state of app name, validates the
-// result against the configuration, writes the file and rebuilds the
-// edge. Called without a.mu.
+// change applies f to a copy of the state of app name, read from the
+// store, validates the result against the configuration, commits it to
+// the store if the app did not change meanwhile, and rebuilds the edge.
+// Called without a.mu.
 func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Config, eff *config.App, s *AppState) error) error {
 	if a.edge == nil {
 		return errors.New("admin: no edge attached")
@@ -262,12 +312,15 @@ func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Conf
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	raw := a.edge.Config()
-	old := a.state.Load()
-	eff, ok := a.findApp(raw, old, name)
+	cur, err := a.store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	eff, ok := a.findApp(raw, cur.State, name)
 	if !ok {
 		return ErrUnknownApp
 	}
-	next := old.clone()
+	next := cur.State.clone()
 	s := next.app(name)
 	noteSent(s, eff, a.now())
 	if err := f(raw, eff, s); err != nil {
@@ -277,14 +330,31 @@ func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Conf
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := a.save(next); err != nil {
+	snap, err := a.store.Update(ctx, name, s, cur.Version)
+	if err != nil {
+		var conflict *ConflictError
+		if errors.As(err, &conflict) {
+			// Serve what won, so that the 409 shows it.
+			if aerr := a.adopt(ctx, conflict.Current); aerr != nil {
+				a.log.Error("admin: applying the current state after a conflict", "error", aerr.Error())
+			}
+		}
 		return err
 	}
-	a.state.Store(next)
+	old, oldVersion := a.state.Load(), a.version.Load()
+	a.state.Store(snap.State)
+	a.version.Store(snap.Version)
 	if err := a.edge.Rebuild(ctx); err != nil {
-		a.state.Store(old)
-		if serr := a.save(old); serr != nil {
-			a.log.Error("admin: could not restore the state file", "error", serr.Error())
+		// Put the app's previous state back in the store, so that no
+		// replica applies what this edge refused.
+		back, serr := a.store.Update(ctx, name, cur.State.Apps[name], snap.Version)
+		if serr != nil {
+			a.log.Error("admin: could not restore the previous state", "error", serr.Error())
+			a.state.Store(old)
+			a.version.Store(oldVersion)
+		} else {
+			a.state.Store(back.State)
+			a.version.Store(back.Version)
 		}
 		// A reload of the configuration file may have picked up the
 		// refused state meanwhile.
@@ -294,13 +364,6 @@ func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Conf
 		return fmt.Errorf("admin: the edge refused the change: %w", err)
 	}
 	return nil
-}
-
-func (a *Admin) save(st *State) error {
-	if a.o.StateFile == "" {
-		return nil
-	}
-	return SaveState(a.o.StateFile, st)
 }
 
 // noteSent records in s the max-age eff sends at now, if larger than

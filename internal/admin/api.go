@@ -144,6 +144,10 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "a valid bearer token is required")
 		return
 	}
+	if r.URL.Path == "/api/cluster" {
+		a.serveCluster(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/apps")
 	if !ok {
 		writeError(w, http.StatusNotFound, "no such API endpoint")
@@ -273,7 +277,21 @@ func jsonProblem(err error) string {
 }
 
 func (a *Admin) writeChangeError(w http.ResponseWriter, err error) {
+	var conflict *ConflictError
 	switch {
+	case errors.As(err, &conflict):
+		body := map[string]any{
+			"error":         "the app was changed by someone else meanwhile; nothing was changed: check its current state and try again",
+			"state_version": conflict.Current.Version,
+		}
+		if v, ok := a.App(conflict.App); ok {
+			body["app"] = v
+		}
+		writeJSON(w, http.StatusConflict, body)
+	case errors.Is(err, ErrStoreUnavailable):
+		a.log.Warn("admin: change refused: the cluster store is unreachable", "error", err.Error())
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "the cluster store (PostgreSQL) is unreachable: nothing was changed; every replica keeps serving the last state it applied")
 	case errors.Is(err, ErrUnknownApp):
 		writeError(w, http.StatusNotFound, "no app with this name")
 	case errors.Is(err, ErrInvalid):

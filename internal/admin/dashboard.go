@@ -87,7 +87,7 @@ func (a *Admin) serveIndex(w http.ResponseWriter, r *http.Request) {
 		a.page(w, http.StatusOK, "login", map[string]any{})
 		return
 	}
-	a.page(w, http.StatusOK, "index", map[string]any{"Apps": a.Apps(), "CSRF": se.csrf})
+	a.page(w, http.StatusOK, "index", map[string]any{"Apps": a.Apps(), "CSRF": se.csrf, "Cluster": a.clusterStatus(r.Context())})
 }
 
 func (a *Admin) serveLogin(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,21 @@
 // [Admin.Reset] drops an app's overrides: the file's values apply again,
 // under the rules of enable and disable (below).
 //
+// # Stores
+//
+// The state lives in a [Store]: [FileStore] (the file above) on a single
+// node, or a database shared by the replicas of a cluster (package
+// pgstate). A change reads the store's snapshot, changes one app,
+// validates, and commits only if that app did not change after the
+// snapshot's version (optimistic concurrency): a concurrent change of the
+// same app gets a *[ConflictError] holding the current snapshot, and the
+// API answers 409 with the app as it now is. Changes of other replicas
+// arrive through [Watcher] and [Admin.Apply], which rebuilds the edge the
+// same way. Times of enables and drains are stored with the change, so
+// every replica computes the same max-age from them. When the store
+// cannot be reached ([ErrStoreUnavailable]) nothing changes, the edge
+// keeps serving, and the API answers 503.
+//
 // # Enabling
 //
 // Enable first runs a preflight ([Admin.Preflight]): for every domain of
@@ -108,6 +123,7 @@
 //	POST  /api/apps/{name}/reset    {"force": false, "drain": "720h"} -> app (+ "preflight"), or 409
 //	PATCH /api/apps/{name}          {"redirect": {"status", "unsafe_status", "temporary"},
 //	                                 "hsts": {"max_age", "include_subdomains", "preload"}} -> app
+//	GET   /api/cluster              the replicas ([ClusterStatus]); 404 outside a cluster
 //
 // An app ([AppView]) has its name, domains, force_https, hsts (state off,
 // ramping, on or revoking; effective_max_age; stage 1-4 while ramping;
@@ -120,9 +136,11 @@
 // Errors are {"error": "..."} without internal details: 400 for bad JSON
 // (unknown fields included) or an invalid change, 401 without the token,
 // 404 for an unknown app (named, with the closest name or the list of
-// apps) or endpoint, 405 for a wrong method, 413 beyond
-// 64 KiB, 409 for a failed preflight, 500 when the change could not be
-// saved or applied (the previous state is kept).
+// apps) or endpoint, 405 for a wrong method, 413 beyond 64 KiB, 409 for a
+// failed preflight or a concurrent change of the app (with "app", its
+// current view, and "state_version"), 503 when the cluster store is
+// unreachable, 500 when the change could not be saved or applied (the
+// previous state is kept).
 //
 // # Security
 //

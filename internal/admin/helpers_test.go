@@ -49,6 +49,8 @@ type env struct {
 	dir, cfgFile, stateFile string
 	ca                      *testutil.CA
 	token                   string
+	store                   Store   // nil: the state file
+	cluster                 Cluster // nil: not a cluster
 }
 
 const testConfig = `listen: {http: "127.0.0.1:0", https: "127.0.0.1:0"}
@@ -125,7 +127,7 @@ func (e *env) start(t testing.TB, c *clock) *inst {
 		return out
 	}
 	adm, err := New(Options{
-		StateFile: e.stateFile, Token: e.token, Roots: []*x509.Certificate{e.ca.Cert},
+		StateFile: e.stateFile, Store: e.store, Cluster: e.cluster, Token: e.token, Roots: []*x509.Certificate{e.ca.Cert},
 		Certificates: info, Logger: logger, Now: c.Now, PreflightTimeout: 5 * time.Second,
 		AllowedHosts: []string{"admin.internal"},
 	})

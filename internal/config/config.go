@@ -39,6 +39,11 @@ type Config struct {
 	// Admin is the administration listener, which serves /metrics
 	// ("admin").
 	Admin Admin `yaml:"admin"`
+
+	// Cluster makes this edge one replica of several that share their
+	// certificates and Force HTTPS state through PostgreSQL ("cluster").
+	// Absent: a single node, with files.
+	Cluster *Cluster `yaml:"cluster"`
 }
 
 // Listen holds the listener addresses.
@@ -345,6 +350,43 @@ type Admin struct {
 	// trust. Absent: the system roots, tls.acme.ca_root, and the edge's
 	// own self-signed certificate when it covers loopback names only.
 	PreflightCAFile string `yaml:"preflight_ca_file"`
+}
+
+// Cluster configures cluster mode: the replicas that name the same
+// database are one cluster.
+type Cluster struct {
+	// Postgres is the connection URL of the database, such as
+	// "postgres://forcehttps@db.internal/forcehttps?sslmode=verify-full"
+	// ("postgres"). It is never logged. Give it or PostgresFile.
+	Postgres string `yaml:"postgres"`
+
+	// PostgresFile is a file holding the connection URL, surrounding
+	// white space trimmed, for when the URL carries a password
+	// ("postgres_file"). Give it or Postgres.
+	PostgresFile string `yaml:"postgres_file"`
+
+	// Replica is this replica's name in logs, metrics, the dashboard and
+	// the members table; two live replicas cannot share it ("replica").
+	// Letters, digits, '.', '_' and '-', at most 63. Absent: the host
+	// name.
+	Replica string `yaml:"replica"`
+
+	// MemberTimeout is how long a replica may stay silent before it is
+	// shown as gone and its name may be taken by another process
+	// ("member_timeout"). Replicas write a heartbeat every sixth of it, at
+	// most every 5s. Absent: 30s.
+	MemberTimeout time.Duration `yaml:"member_timeout"`
+
+	// Resync is how often the state is read again even without a
+	// notification from the database, a backstop for a missed one
+	// ("resync"). Absent: 10s.
+	Resync time.Duration `yaml:"resync"`
+}
+
+// setDefaults fills in the values of absent keys of the cluster block.
+func (c *Cluster) setDefaults() {
+	c.MemberTimeout = 30 * time.Second
+	c.Resync = 10 * time.Second
 }
 
 // Builtin is the upstream scheme of handlers built into the edge:

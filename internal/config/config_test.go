@@ -162,6 +162,14 @@ func TestParseErrors(t *testing.T) {
 		{"no tls", YAML, strings.Replace(app(""), "tls: {self_signed: [localhost]}", "", 1), []string{"tls: no certificate source: set certificates, self_signed or acme"}, ErrTLS},
 		{"same listeners", YAML, app("listen: {http: \":8080\", https: \":8080\"}\n"), []string{`listen.https: ":8080" is also the address of listen.http (line 6)`}, ErrAddress},
 		{"listen without colon", YAML, app("listen: {http: \"8080\"}\n"), []string{`listen.http: "8080": not host:port (for every address, write ":8080") (line 6)`}, ErrAddress},
+		{"cluster without URL", YAML, app("cluster: {replica: a}\n"), []string{"cluster.postgres: a PostgreSQL URL (postgres) or a file holding one (postgres_file) is required (line 6)"}, ErrRequired},
+		{"cluster URL and file", YAML, app("cluster: {postgres: \"postgres://db/x\", postgres_file: u}\n"), []string{"cluster.postgres: give postgres or postgres_file, not both (line 6)"}, ErrValue},
+		// The URL is not quoted back: it may carry a password.
+		{"cluster URL scheme", YAML, app("cluster: {postgres: \"mysql://u:secret@db/x\"}\n"), []string{"cluster.postgres: not a PostgreSQL URL: want postgres://user@host/database?sslmode=verify-full or key=value pairs (line 6)"}, ErrValue},
+		{"cluster replica", YAML, app("cluster: {postgres: \"postgres://db/x\", replica: \"a b\"}\n"), []string{`cluster.replica: "a b": want 1 to 63 letters, digits, '.', '_' or '-' (line 6)`}, ErrValue},
+		{"cluster member timeout", YAML, app("cluster: {postgres: \"postgres://db/x\", member_timeout: 10ms}\n"), []string{"cluster.member_timeout: 10ms is too short: want at least 1s (line 6)"}, ErrDuration},
+		{"cluster resync", YAML, app("cluster: {postgres: \"host=db dbname=x\", resync: 0s}\n"), []string{"cluster.resync: 0s is out of range: want more than 0 and at most 1h (line 6)"}, ErrDuration},
+		{"cluster unknown key", YAML, app("cluster: {postgress: \"postgres://db/x\"}\n"), []string{`cluster.postgress: unknown key (did you mean "postgres"?) (line 6)`, "cluster.postgres: a PostgreSQL URL (postgres) or a file holding one (postgres_file) is required (line 6)"}, ErrUnknownKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,12 @@
 //	  token_file: admin.token     # bearer token; absent: generated at the first start
 //	  state_file: ""              # absent: <config file>.state.json
 //	  allowed_hosts: []           # Host values accepted besides its own address and localhost
+//	cluster:                      # absent: a single node, state and certificates in files
+//	  postgres: "postgres://forcehttps@db.internal/forcehttps?sslmode=verify-full"  # never logged
+//	  postgres_file: ""           # or a file holding the URL (when it has a password)
+//	  replica: edge-1             # default: the host name; unique among live replicas
+//	  member_timeout: 30s         # silent longer: shown as gone, name free again
+//	  resync: 10s                 # state re-read without a notification, as a backstop
 //
 // Each field of [Config] documents its key and default.
 //

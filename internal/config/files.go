@@ -74,6 +74,10 @@ func (c *Config) checkFiles(v *validator) {
 			v.add("admin.preflight_ca_file", ErrTLS, "%q: %v", c.Admin.PreflightCAFile, certfile.ErrNoCertificate)
 		}
 	}
+	if cl := c.Cluster; cl != nil && cl.PostgresFile != "" {
+		// Read again at start, and never quoted: it holds a secret.
+		readPEM(v, "cluster.postgres_file", cl.PostgresFile, ErrValue)
+	}
 	if c.Admin.Listen != "" && c.Admin.TokenFile != "" {
 		// The edge refuses to start without its token.
 		if data, ok := readPEM(v, "admin.token_file", c.Admin.TokenFile, ErrValue); ok && len(strings.TrimSpace(string(data))) == 0 {

@@ -151,6 +151,9 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Admin.TokenFile)
 	abs(&c.Admin.StateFile)
 	abs(&c.Admin.PreflightCAFile)
+	if c.Cluster != nil {
+		abs(&c.Cluster.PostgresFile)
+	}
 	switch c.AccessLog.Output {
 	case "stderr", "stdout", "off":
 	default:

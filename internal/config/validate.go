@@ -107,6 +107,7 @@ func (c *Config) validate(v *validator) {
 	c.validateTLS(v)
 	c.validateApps(v)
 	c.validateTimeouts(v)
+	c.validateCluster(v)
 	if c.Limits.MaxHeaderBytes < 1024 || c.Limits.MaxHeaderBytes > 16<<20 {
 		v.add("limits.max_header_bytes", ErrValue, "%d is out of range: want 1024 to %d", c.Limits.MaxHeaderBytes, 16<<20)
 	}
@@ -628,6 +629,56 @@ func unwrapAll(err error) string {
 		return msg[i+2:]
 	}
 	return msg
+}
+
+// validateCluster checks the cluster block. The URL is never quoted in
+// an error: it may carry a password.
+func (c *Config) validateCluster(v *validator) {
+	cl := c.Cluster
+	if cl == nil {
+		return
+	}
+	switch {
+	case cl.Postgres != "" && cl.PostgresFile != "":
+		v.add("cluster.postgres", ErrValue, "give postgres or postgres_file, not both")
+	case cl.Postgres == "" && cl.PostgresFile == "":
+		v.add("cluster.postgres", ErrRequired, "a PostgreSQL URL (postgres) or a file holding one (postgres_file) is required")
+	case cl.Postgres != "" && !LooksLikePostgresURL(cl.Postgres):
+		v.add("cluster.postgres", ErrValue, "not a PostgreSQL URL: want postgres://user@host/database?sslmode=verify-full or key=value pairs")
+	}
+	if cl.Replica != "" && !validReplica(cl.Replica) {
+		v.add("cluster.replica", ErrValue, "%q: want 1 to 63 letters, digits, '.', '_' or '-'", cl.Replica)
+	}
+	if cl.MemberTimeout < time.Second {
+		v.add("cluster.member_timeout", ErrDuration, "%s is too short: want at least 1s", cl.MemberTimeout)
+	}
+	if cl.Resync <= 0 || cl.Resync > time.Hour {
+		v.add("cluster.resync", ErrDuration, "%s is out of range: want more than 0 and at most 1h", cl.Resync)
+	}
+}
+
+// LooksLikePostgresURL reports whether s has the shape of a PostgreSQL
+// connection string: a postgres:// or postgresql:// URL, or key=value
+// pairs. Whether it connects is only known at start.
+func LooksLikePostgresURL(s string) bool {
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		return true
+	}
+	return !strings.Contains(s, "://") && strings.Contains(s, "=")
+}
+
+// validReplica reports whether name is a valid replica name.
+func validReplica(name string) bool {
+	if len(name) == 0 || len(name) > 63 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '.' || b == '_' || b == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Config) validateTimeouts(v *validator) {

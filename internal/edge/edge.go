@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/h1"
@@ -65,6 +67,7 @@ type options struct {
 	reloadHook     func(context.Context, *config.Config) error
 	now            func() time.Time
 	version        string
+	collectors     []prometheus.Collector
 	overlay        func(*config.Config) *config.Config
 	admin          http.Handler
 	noFastPath     bool // serve plain HTTP with net/http alone (tests)
@@ -127,6 +130,12 @@ func WithOverlay(f func(*config.Config) *config.Config) Option {
 // WithAdminHandler sets the handler of the admin listener for every path
 // but /metrics. Default: 404.
 func WithAdminHandler(h http.Handler) Option { return func(o *options) { o.admin = h } }
+
+// WithCollector adds c to the metrics served on /metrics: for example the
+// cluster's.
+func WithCollector(c prometheus.Collector) Option {
+	return func(o *options) { o.collectors = append(o.collectors, c) }
+}
 
 // WithVersion sets the version reported by the build_info metric.
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
@@ -201,6 +210,11 @@ func New(cfg *config.Config, certs Certificates, opts ...Option) (*Server, error
 		s.access, s.logCloser = l, c
 	}
 	s.m = newMetrics(s.o.version, s.o.certInfo)
+	for _, c := range s.o.collectors {
+		if err := s.m.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("edge: metrics: %w", err)
+		}
+	}
 	return s, nil
 }
 

@@ -383,7 +383,6 @@ func (h *harness) metric(series string) float64 {
 	return -1
 }
 
-
 // waitFor polls cond every 10ms until it is true or 10s have passed.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()

@@ -37,6 +37,35 @@ CREATE TABLE certmagic_locks (
 CREATE SEQUENCE certmagic_lock_tokens;
 `,
 	},
+	{
+		Version: 2,
+		Name:    "Force HTTPS state and cluster members",
+		// One row per app (its admin.AppState as JSON; NULL once removed,
+		// so that its version still counts for conflicts) and one global
+		// version, incremented by every change: package pgstate.
+		SQL: `
+CREATE TABLE forcehttps_state_version (
+	id      boolean PRIMARY KEY DEFAULT true CHECK (id),
+	version bigint NOT NULL
+);
+INSERT INTO forcehttps_state_version (id, version) VALUES (true, 0);
+CREATE TABLE forcehttps_app_state (
+	app     text PRIMARY KEY,
+	state   jsonb,
+	version bigint NOT NULL,
+	changed timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE forcehttps_members (
+	replica        text PRIMARY KEY,
+	instance       text NOT NULL,
+	addresses      text[] NOT NULL DEFAULT '{}',
+	binary_version text NOT NULL,
+	state_version  bigint NOT NULL DEFAULT 0,
+	started_at     timestamptz NOT NULL DEFAULT now(),
+	last_seen      timestamptz NOT NULL DEFAULT now()
+);
+`,
+	},
 }
 
 // SchemaVersion is the schema version this binary writes: the last
