@@ -333,6 +333,12 @@ func (c *Config) validateApps(v *validator) {
 			domains[key] = owner{i, j}
 		}
 		c.validateUpstream(v, p+".upstream", a.Upstream)
+		if a.HTTP2 && !strings.HasPrefix(a.Upstream, "https://") {
+			v.add(p+".http2", ErrUpstream, "only for https upstreams: h2c:// is always HTTP/2, http:// always HTTP/1.1")
+		}
+		if d := a.Timeouts.MaxDuration; d < 0 {
+			v.add(p+".timeouts.max_duration", ErrDuration, "%s is negative", d)
+		}
 		c.validatePolicy(v, p, a)
 		validateRespond(v, p+".respond", a.Respond)
 	}
@@ -459,8 +465,8 @@ func (c *Config) validateUpstream(v *validator, path, s string) {
 	switch {
 	case err != nil:
 		v.add(path, ErrUpstream, "%q is not a URL: %v", s, unwrapAll(err))
-	case u.Scheme != "http" && u.Scheme != "https":
-		v.add(path, ErrUpstream, "%q: scheme must be http or https", s)
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "h2c":
+		v.add(path, ErrUpstream, "%q: scheme must be http, https or h2c", s)
 	case u.Host == "" || u.Hostname() == "":
 		v.add(path, ErrUpstream, "%q: a host is required", s)
 	case u.User != nil:
@@ -604,11 +610,12 @@ func (c *Config) validateTimeouts(v *validator) {
 		positive bool
 	}{
 		{"timeouts.read_header", t.ReadHeader, true},
-		{"timeouts.read", t.Read, false},
-		{"timeouts.write", t.Write, false},
+		{"timeouts.client_idle", t.ClientIdle, true},
+		{"timeouts.stream_idle", t.StreamIdle, true},
 		{"timeouts.idle", t.Idle, false},
 		{"timeouts.upstream_dial", t.UpstreamDial, true},
 		{"timeouts.upstream_response_header", t.UpstreamResponseHeader, true},
+		{"timeouts.upstream_read_idle", t.UpstreamReadIdle, true},
 		{"timeouts.shutdown", t.Shutdown, true},
 	} {
 		switch {
