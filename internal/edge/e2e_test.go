@@ -527,7 +527,7 @@ func TestWebSocket(t *testing.T) {
 	// A minimal upgrade: the backend answers 101 and echoes every byte.
 	backend := newUpgradeEcho(t)
 	h := startEdge(t, fmt.Sprintf(`
-timeouts: {read: 1s, write: 1s}
+timeouts: {client_idle: 1s}
 apps:
   - name: ws
     domains: [shop.example.com]
@@ -968,7 +968,7 @@ func TestAccessLog(t *testing.T) {
 	c := h.client(false)
 	h.get(c, httpURL("shop.example.com", "/a"))
 	h.get(c, httpsURL("shop.example.com", "/b"))
-	lines := h.access.lines(t)
+	lines := h.access.waitLines(t, 2)
 	if len(lines) != 2 {
 		t.Fatalf("access log has %d lines, want 2:\n%s", len(lines), h.access.String())
 	}

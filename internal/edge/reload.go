@@ -96,8 +96,6 @@ func restartOnly(base, cfg *config.Config) []string {
 	diff("admin", base.Admin, cfg.Admin)
 	bt, ct := base.Timeouts, cfg.Timeouts
 	diff("timeouts.read_header", bt.ReadHeader, ct.ReadHeader)
-	diff("timeouts.read", bt.Read, ct.Read)
-	diff("timeouts.write", bt.Write, ct.Write)
 	diff("timeouts.idle", bt.Idle, ct.Idle)
 	diff("timeouts.shutdown", bt.Shutdown, ct.Shutdown)
 	diff("limits.max_header_bytes", base.Limits.MaxHeaderBytes, cfg.Limits.MaxHeaderBytes)
