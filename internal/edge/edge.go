@@ -587,7 +587,7 @@ func (s *Server) startFastPaths(tc *tls.Config) error {
 			// write that waits client_idle means the client stopped
 			// reading.
 			WriteTimeout: t.ClientIdle,
-			Logger:            s.log,
+			Logger:       s.log,
 		}
 	}
 	fh, fs := newFast(s.answerHTTP), newFast(s.answerHTTPS)

@@ -27,8 +27,8 @@ type snapshot struct {
 	transport *http.Transport // HTTP/1.1, to http and https upstreams
 	h2c       *http.Transport // HTTP/2 without TLS, to h2c upstreams; nil without
 	h2        *http.Transport // HTTP/2 over TLS, to https upstreams with http2; nil without
-	httpsPort string // the public HTTPS port, for X-Forwarded-Port
-	httpPort  string // the bound HTTP port, for X-Forwarded-Port
+	httpsPort string          // the public HTTPS port, for X-Forwarded-Port
+	httpPort  string          // the bound HTTP port, for X-Forwarded-Port
 	maxBody   int64
 	// builtins are the handlers to install in the builtin servers when
 	// the snapshot goes live, by app name.
