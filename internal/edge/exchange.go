@@ -277,6 +277,13 @@ func (ex *exchange) verdict() string {
 	return cutUpstreamReset
 }
 
+// cutReason returns why the watchdog cut the exchange, or "".
+func (ex *exchange) cutReason() string {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.cut
+}
+
 // requestBody is a request body being sent to the app, whose reads mark
 // the wait on the client.
 //
@@ -328,13 +335,20 @@ func (b *requestBody) finish(w http.ResponseWriter) {
 	if b.eof.Load() {
 		return
 	}
-	// A read may be waiting on the client: end it. The connection is
-	// closed after this response anyway, its body being unread.
+	if b.mu.TryLock() { // no read in progress; later ones fail
+		b.mu.Unlock()
+		return
+	}
+	// A read waits on the client: end it. The connection is closed
+	// after this response (see request.WriteHeader), its body unread.
 	http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
-	//lint:ignore SA2001 the empty section waits for a read in progress
+	//lint:ignore SA2001 the empty section waits for the read to end
 	b.mu.Lock()
 	b.mu.Unlock()
 }
+
+// unfinished reports whether the body may still have bytes to read.
+func (b *requestBody) unfinished() bool { return !b.eof.Load() }
 
 // responseBody is an app's response body, whose reads mark the wait on
 // the app, and which records what the app said last (gRPC status).

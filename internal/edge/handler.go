@@ -182,6 +182,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			rq.ex.stop()
 			if p == http.ErrAbortHandler {
 				rq.cut = rq.ex.verdict()
+			} else if rq.cut == "" {
+				rq.cut = rq.ex.cutReason() // a tunnel cut ends without a panic
 			}
 		}
 		if p != nil && p != http.ErrAbortHandler {
@@ -397,6 +399,12 @@ func (rq *request) WriteHeader(code int) {
 		}
 		if rq.ex != nil && code >= 200 {
 			h := rq.ResponseWriter.Header()
+			if rq.ex.body != nil && rq.ex.body.unfinished() {
+				// With full duplex on, net/http does not read what is
+				// left of the body before answering, and cannot reuse
+				// the connection: tell the client.
+				h["Connection"] = []string{"close"}
+			}
 			rq.ResponseWriter.WriteHeader(code)
 			// A stream's head goes at once; another's waits a moment
 			// for its body, to leave in the same write.
@@ -453,6 +461,10 @@ func (rq *request) FlushError() error {
 		rq.WriteHeader(http.StatusOK)
 	}
 	if rq.ex != nil {
+		if !rq.bodyBegun {
+			rq.bodyBegun = true
+			rq.ex.beginBody() // the watchdog must not flush as well
+		}
 		return rq.ex.flush(rq.ResponseWriter)
 	}
 	return http.NewResponseController(rq.ResponseWriter).Flush()
