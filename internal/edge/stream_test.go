@@ -372,4 +372,3 @@ func TestGRPCDeadApp(t *testing.T) {
 		t.Errorf("plain request to a dead app: %d %q, want 502", resp.StatusCode, body)
 	}
 }
-
