@@ -406,6 +406,14 @@ func (rq *request) WriteHeader(code int) {
 				h["Connection"] = []string{"close"}
 			}
 			rq.ResponseWriter.WriteHeader(code)
+			if len(h["Grpc-Status"]) > 0 {
+				// A trailers-only gRPC answer: its head must end the
+				// stream (HEADERS with END_STREAM), so it is never sent
+				// before the handler returns.
+				rq.bodyBegun = true
+				rq.ex.beginBody()
+				return
+			}
 			// A stream's head goes at once; another's waits a moment
 			// for its body, to leave in the same write.
 			rq.ex.wroteHead(isEventStream(h) || rq.grpc())
