@@ -102,10 +102,9 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 	if ex.http1 {
 		// The watchdog bounds the exchange's reads and writes; the
 		// deadlines serve set must not.
-		rc := http.NewResponseController(w)
-		rc.SetWriteDeadline(time.Time{})
+		setWriteDeadline(w, time.Time{})
 		if r.Body != nil && r.Body != http.NoBody {
-			rc.SetReadDeadline(time.Time{})
+			setReadDeadline(w, time.Time{})
 		}
 	}
 	ex.timer = time.AfterFunc(ex.tick, ex.watch)
@@ -139,7 +138,7 @@ func (ex *exchange) stop() {
 		ex.body.finish(ex.w)
 	}
 	if ex.http1 && ex.tunnel == nil {
-		http.NewResponseController(ex.w).SetWriteDeadline(time.Now().Add(ex.clientIdle))
+		setWriteDeadline(ex.w, time.Now().Add(ex.clientIdle))
 	}
 }
 
@@ -175,7 +174,7 @@ func (ex *exchange) watch() {
 	if ex.headWaits && !ex.bodyBegun {
 		// The app sent its head and no body yet: send the head now.
 		ex.headWaits = false
-		http.NewResponseController(ex.w).Flush()
+		flush(ex.w)
 	}
 	ex.timer.Reset(ex.tick)
 }
@@ -186,7 +185,6 @@ func (ex *exchange) cutLocked(why string) {
 	ex.cut = why
 	ex.cancel()
 	past := time.Unix(1, 0)
-	rc := http.NewResponseController(ex.w)
 	if ex.tunnel != nil {
 		ex.tunnel.Close()
 		return
@@ -194,10 +192,10 @@ func (ex *exchange) cutLocked(why string) {
 	// Unblock what waits on the client. The request to the app, now
 	// canceled, ends by itself.
 	if ex.readWait.Load() != 0 {
-		rc.SetReadDeadline(past)
+		setReadDeadline(ex.w, past)
 	}
 	if ex.writeWait.Load() != 0 {
-		rc.SetWriteDeadline(past)
+		setWriteDeadline(ex.w, past)
 	}
 }
 
@@ -214,7 +212,7 @@ func (ex *exchange) streamResponse() {
 // body follows soon. Called by the handler.
 func (ex *exchange) wroteHead(immediate bool) {
 	if immediate {
-		http.NewResponseController(ex.w).Flush()
+		flush(ex.w)
 		return
 	}
 	ex.mu.Lock()
@@ -247,7 +245,7 @@ func (ex *exchange) write(w http.ResponseWriter, p []byte) (int, error) {
 // flush flushes to the client, marking the wait.
 func (ex *exchange) flush(w http.ResponseWriter) error {
 	ex.writeWait.Store(ex.since())
-	err := http.NewResponseController(w).Flush()
+	err := flush(w)
 	ex.writeWait.Store(0)
 	if err != nil {
 		ex.wroteErr = err
@@ -341,7 +339,7 @@ func (b *requestBody) finish(w http.ResponseWriter) {
 	}
 	// A read waits on the client: end it. The connection is closed
 	// after this response (see request.WriteHeader), its body unread.
-	http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	setReadDeadline(w, time.Unix(1, 0))
 	//lint:ignore SA2001 the empty section waits for the read to end
 	b.mu.Lock()
 	b.mu.Unlock()
@@ -426,4 +424,45 @@ func isGRPC(r *http.Request) bool {
 func isEventStream(h http.Header) bool {
 	ct := h["Content-Type"]
 	return len(ct) == 1 && strings.HasPrefix(ct[0], "text/event-stream")
+}
+
+// The response writer's optional methods, called directly on net/http's
+// writer: [http.ResponseController] would allocate an error for each
+// call a writer does not support. A writer that wraps another is
+// unwrapped by the controller.
+type (
+	writeDeadliner interface{ SetWriteDeadline(time.Time) error }
+	readDeadliner  interface{ SetReadDeadline(time.Time) error }
+	errorFlusher   interface{ FlushError() error }
+	unwrapper      interface{ Unwrap() http.ResponseWriter }
+)
+
+func setWriteDeadline(w http.ResponseWriter, t time.Time) {
+	switch d := w.(type) {
+	case writeDeadliner:
+		d.SetWriteDeadline(t)
+	case unwrapper:
+		http.NewResponseController(w).SetWriteDeadline(t)
+	}
+}
+
+func setReadDeadline(w http.ResponseWriter, t time.Time) {
+	switch d := w.(type) {
+	case readDeadliner:
+		d.SetReadDeadline(t)
+	case unwrapper:
+		http.NewResponseController(w).SetReadDeadline(t)
+	}
+}
+
+func flush(w http.ResponseWriter) error {
+	switch f := w.(type) {
+	case errorFlusher:
+		return f.FlushError()
+	case http.Flusher:
+		f.Flush()
+	case unwrapper:
+		return http.NewResponseController(w).Flush()
+	}
+	return nil
 }

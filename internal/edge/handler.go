@@ -105,11 +105,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 		// be written, and to have its body read if net/http discards
 		// it. A proxied exchange lifts both and watches progress
 		// instead (see exchange).
-		rc := http.NewResponseController(w)
 		idle := time.Now().Add(sn.cfg.Timeouts.ClientIdle)
-		rc.SetWriteDeadline(idle)
+		setWriteDeadline(w, idle)
 		if r.Body != nil && r.Body != http.NoBody {
-			rc.SetReadDeadline(idle)
+			setReadDeadline(w, idle)
 		}
 	}
 	s.answer(w, r, overTLS, s.now(), sn, nil)
@@ -475,7 +474,7 @@ func (rq *request) FlushError() error {
 		}
 		return rq.ex.flush(rq.ResponseWriter)
 	}
-	return http.NewResponseController(rq.ResponseWriter).Flush()
+	return flush(rq.ResponseWriter)
 }
 
 // Hijack hands the connection over, for protocol upgrades; a proxied
