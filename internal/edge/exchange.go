@@ -340,8 +340,8 @@ func (b *requestBody) finish(w http.ResponseWriter) {
 	// A read waits on the client: end it. The connection is closed
 	// after this response (see request.WriteHeader), its body unread.
 	setReadDeadline(w, time.Unix(1, 0))
+	b.mu.Lock() // waits for the read to end
 	//lint:ignore SA2001 the empty section waits for the read to end
-	b.mu.Lock()
 	b.mu.Unlock()
 }
 

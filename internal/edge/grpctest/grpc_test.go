@@ -67,7 +67,7 @@ func (c *certs) TLSConfig() *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{c.cert}, MinVersion: tls.VersionTLS12}
 }
 func (c *certs) HandleHTTPChallenge(http.ResponseWriter, *http.Request) bool { return false }
-func (c *certs) ManageDomains(context.Context, []string) error                { return nil }
+func (c *certs) ManageDomains(context.Context, []string) error               { return nil }
 
 // server is the gRPC app: the interoperability test service, answering
 // with what it received, plus metadata and trailers to check.
