@@ -172,9 +172,20 @@ func (ex *exchange) watch() {
 		return
 	}
 	if ex.headWaits && !ex.bodyBegun {
-		// The app sent its head and no body yet: send the head now.
+		// The app sent its head and no body yet: send the head now. On
+		// HTTP/1 the write is bounded by a deadline, since nothing
+		// watches the watchdog.
 		ex.headWaits = false
-		flush(ex.w)
+		if ex.http1 {
+			setWriteDeadline(ex.w, time.Now().Add(ex.clientIdle))
+		}
+		if err := flush(ex.w); err != nil {
+			ex.cutLocked(cutClientGone)
+			return
+		}
+		if ex.http1 {
+			setWriteDeadline(ex.w, time.Time{})
+		}
 	}
 	ex.timer.Reset(ex.tick)
 }
