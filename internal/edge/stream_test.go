@@ -132,6 +132,26 @@ func TestEventStreamSilentPastStreamIdle(t *testing.T) {
 	})
 }
 
+// wsHandshake opens a WebSocket to shop.example.com over HTTPS (HTTP/1.1)
+// and returns the connection, its reader and the response to the
+// handshake. The connection is closed when the test ends.
+func wsHandshake(t *testing.T, h *harness, path string) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
+	conn, err := tls.Dial("tcp", h.addrs.HTTPS, &tls.Config{RootCAs: testRoot, ServerName: "shop.example.com", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: shop.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, br, resp
+}
+
 // endless is an app that sends a body of zeros until the client is gone.
 func endless(t *testing.T) string {
 	return newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -307,18 +327,7 @@ apps:
 func TestWebSocketStreamIdleAndHSTS(t *testing.T) {
 	t.Parallel()
 	h := startEdge(t, streamApp(newUpgradeEcho(t), "client_idle: 100ms, stream_idle: 600ms"))
-	conn, err := tls.Dial("tcp", h.addrs.HTTPS, &tls.Config{RootCAs: testRoot, ServerName: "shop.example.com", NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: shop.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, br, resp := wsHandshake(t, h, "/ws")
 	if resp.StatusCode != 101 {
 		t.Fatalf("upgrade: %d, want 101", resp.StatusCode)
 	}
@@ -344,6 +353,32 @@ func TestWebSocketStreamIdleAndHSTS(t *testing.T) {
 	}
 	if l := logFor(t, h, "/ws"); l["cut"] != cutStreamIdle || l["status"] != 101.0 {
 		t.Errorf("access log: %v, want 101 with cut %s", l, cutStreamIdle)
+	}
+}
+
+func TestWebSocketNoHSTSOverPlainHTTP(t *testing.T) {
+	t.Parallel()
+	h := startEdge(t, fmt.Sprintf(`
+apps:
+  - name: p
+    domains: [plain.example.com]
+    upstream: %s
+    force_https: false
+    hsts: {revoke: true}
+`, newUpgradeEcho(t)))
+	conn, err := net.Dial("tcp", h.addrs.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: plain.example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Errorf("plain-HTTP upgrade: %d with Strict-Transport-Security %q, want 101 without", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
 	}
 }
 

@@ -3,22 +3,15 @@ package grpctest
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,45 +22,11 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/forcehttps/forcehttps/internal/certs"
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/edge"
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
-
-// certs is the edge's certificate manager in these tests: one
-// self-signed certificate for api.example.com.
-type certs struct {
-	cert tls.Certificate
-	pool *x509.CertPool
-}
-
-func newCerts(t *testing.T) *certs {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "grpc test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-		DNSNames: []string{"api.example.com", "dead.example.com"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	c := &certs{cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool: x509.NewCertPool()}
-	c.pool.AddCert(leaf)
-	return c
-}
-
-func (c *certs) TLSConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{c.cert}, MinVersion: tls.VersionTLS12}
-}
-func (c *certs) HandleHTTPChallenge(http.ResponseWriter, *http.Request) bool { return false }
-func (c *certs) ManageDomains(context.Context, []string) error               { return nil }
 
 // server is the gRPC app: the interoperability test service, answering
 // with what it received, plus metadata and trailers to check.
@@ -124,24 +83,13 @@ func (server) FullDuplexCall(st testpb.TestService_FullDuplexCallServer) error {
 	}
 }
 
-// syncBuffer collects the access log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
+// accessLog collects the access log.
+type accessLog struct{ testutil.Buffer }
 
 // lines returns the access log lines of a path.
-func (b *syncBuffer) lines(path string) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func (b *accessLog) lines(path string) []map[string]any {
 	var out []map[string]any
-	for _, l := range strings.Split(b.b.String(), "\n") {
+	for _, l := range strings.Split(b.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(l), &m) == nil && m["path"] == path {
 			out = append(out, m)
@@ -153,7 +101,7 @@ func (b *syncBuffer) lines(path string) []map[string]any {
 // setup starts a gRPC server, an edge in front of it (api.example.com,
 // h2c://) and of a closed port (dead.example.com), and returns a client
 // connection through the edge's HTTPS listener for host.
-func setup(t *testing.T, timeouts string) (func(host string) *grpc.ClientConn, *syncBuffer) {
+func setup(t *testing.T, timeouts string) (func(host string) *grpc.ClientConn, *accessLog) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -185,8 +133,20 @@ apps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCerts(t)
-	access := &syncBuffer{}
+	// The project's certificate manager, with a self-signed certificate
+	// that the client trusts as its own root.
+	c, err := certs.New(context.Background(), certs.Options{SelfSigned: []string{"api.example.com", "dead.example.com"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	leaf, err := c.GetCertificate(&tls.ClientHelloInfo{ServerName: "api.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf.Leaf)
+	access := &accessLog{}
 	srv, err := edge.New(cfg, c, edge.WithAccessLog(slog.New(slog.NewJSONHandler(access, nil))),
 		edge.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -204,7 +164,7 @@ apps:
 	})
 	addr := srv.Addrs().HTTPS
 	dial := func(host string) *grpc.ClientConn {
-		creds := credentials.NewTLS(&tls.Config{RootCAs: c.pool, ServerName: host})
+		creds := credentials.NewTLS(&tls.Config{RootCAs: roots, ServerName: host})
 		cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(creds), grpc.WithAuthority(host))
 		if err != nil {
 			t.Fatal(err)
