@@ -223,7 +223,8 @@ func (ex *exchange) streamResponse() {
 // body follows soon. Called by the handler.
 func (ex *exchange) wroteHead(immediate bool) {
 	if immediate {
-		flush(ex.w)
+		ex.beginBody()
+		ex.flush(ex.w) // marked: the watchdog cuts it if it waits
 		return
 	}
 	ex.mu.Lock()

@@ -415,7 +415,9 @@ func (rq *request) WriteHeader(code int) {
 			}
 			// A stream's head goes at once; another's waits a moment
 			// for its body, to leave in the same write.
-			rq.ex.wroteHead(isEventStream(h) || rq.grpc())
+			immediate := isEventStream(h) || rq.grpc()
+			rq.bodyBegun = rq.bodyBegun || immediate
+			rq.ex.wroteHead(immediate)
 			return
 		}
 	}

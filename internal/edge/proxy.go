@@ -297,8 +297,10 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 			if v == cutMaxDuration {
 				status, msg = http.StatusGatewayTimeout, "504 Gateway Timeout: the exchange lasted longer than this app allows."
 			}
-			// The client may still be sending: close the connection.
-			w.Header()["Connection"] = []string{"close"}
+			if r.ProtoMajor == 1 {
+				// The client may still be sending: close the connection.
+				w.Header()["Connection"] = []string{"close"}
+			}
 			a.writeError(w, r, status, msg+" Request ID: "+rq.id)
 			return
 		case v == cutClientGone && (ex.parent.Err() != nil || ex.bodyErr != nil):
