@@ -53,6 +53,7 @@ type exchange struct {
 	http1  bool
 
 	clientIdle time.Duration // for body reads and response writes
+	clientCut  string        // the reason when clientIdle passes
 	streamIdle time.Duration
 	maxDur     time.Duration // 0: none
 
@@ -61,13 +62,18 @@ type exchange struct {
 	// response has been waiting, and when a byte last went either way
 	// in a tunnel.
 	readWait, writeWait, upWait, tunnelLast atomic.Int64
+	// sendIdle is when the app last took a piece of the request body
+	// (the end of a read), 0 once the body ended or the head came.
+	sendIdle atomic.Int64
 
 	mu        sync.Mutex
 	stopped   bool          // the handler returned
 	cut       string        // why the exchange was cut; "" if it was not
+	appCut    bool          // the cut was for the app's idleness
 	upIdle    time.Duration // between reads of the response body
 	upCut     string        // the reason when upIdle passes
 	tick      time.Duration // how often the watchdog looks
+	gotHead   atomic.Bool   // the app's response head came
 	headWaits bool          // a head is written and not yet sent
 	bodyBegun bool          // a body byte was written, or the body ended
 	tunnel    net.Conn
@@ -90,11 +96,12 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 	ex := &exchange{
 		w: w, parent: r.Context(), start: clock(), http1: r.ProtoMajor == 1,
 		clientIdle: t.ClientIdle, streamIdle: t.StreamIdle, maxDur: rq.app.cfg.Timeouts.MaxDuration,
-		upIdle: t.UpstreamReadIdle, upCut: cutUpstreamReadIdle,
+		upIdle: t.UpstreamReadIdle, upCut: cutUpstreamReadIdle, clientCut: cutClientIdle,
 	}
 	if isGRPC(r) {
 		// A call may rightly wait long for the next message, either way.
-		ex.clientIdle, ex.upIdle, ex.upCut = t.StreamIdle, t.StreamIdle, cutStreamIdle
+		ex.clientIdle, ex.upIdle = t.StreamIdle, t.StreamIdle
+		ex.clientCut, ex.upCut = cutStreamIdle, cutStreamIdle
 	}
 	ex.retick()
 	ctx, cancel := context.WithCancel(ctx)
@@ -164,8 +171,14 @@ func (ex *exchange) watch() {
 	case ex.tunnel != nil && waited(&ex.tunnelLast, ex.streamIdle):
 		ex.cutLocked(cutStreamIdle)
 	case waited(&ex.writeWait, ex.clientIdle), waited(&ex.readWait, ex.clientIdle):
-		ex.cutLocked(cutClientIdle)
+		ex.cutLocked(ex.clientCut)
 	case waited(&ex.upWait, ex.upIdle):
+		ex.appCut = true
+		ex.cutLocked(ex.upCut)
+	case ex.readWait.Load() == 0 && waited(&ex.sendIdle, ex.upIdle):
+		// The app stopped taking the request body, and has not
+		// answered: it is the one idle.
+		ex.appCut = true
 		ex.cutLocked(ex.upCut)
 	}
 	if ex.cut != "" {
@@ -208,6 +221,13 @@ func (ex *exchange) cutLocked(why string) {
 	if ex.writeWait.Load() != 0 {
 		setWriteDeadline(ex.w, past)
 	}
+}
+
+// receivedHead notes that the app answered: from then on, that it no
+// longer reads the request body is its right.
+func (ex *exchange) receivedHead() {
+	ex.gotHead.Store(true)
+	ex.sendIdle.Store(0)
 }
 
 // streamResponse makes the response a stream (server-sent events): the
@@ -263,6 +283,14 @@ func (ex *exchange) flush(w http.ResponseWriter) error {
 		ex.wroteErr = err
 	}
 	return err
+}
+
+// cutByApp reports whether the exchange was cut because the app, not
+// the client, was idle.
+func (ex *exchange) cutByApp() bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.appCut
 }
 
 // verdict says why an exchange that did not end normally was cut, given
@@ -324,6 +352,11 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	ex.readWait.Store(ex.since())
 	n, err := b.ReadCloser.Read(p)
 	ex.readWait.Store(0)
+	if err == nil && !ex.gotHead.Load() {
+		ex.sendIdle.Store(ex.since())
+	} else {
+		ex.sendIdle.Store(0)
+	}
 	if err == io.EOF {
 		b.eof.Store(true)
 	}

@@ -236,6 +236,7 @@ func (a *app) modifyResponse(resp *http.Response) error {
 	}
 	rq.grpcFrom(h) // a trailers-only answer
 	if rq.ex != nil {
+		rq.ex.receivedHead()
 		if isEventStream(h) {
 			rq.ex.streamResponse()
 		}
@@ -291,11 +292,14 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	rq := requestOf(r.Context())
 	if ex := rq.ex; ex != nil {
 		switch v := ex.verdict(); {
-		case v == cutClientIdle || v == cutMaxDuration || v == cutStreamIdle:
+		case v == cutClientIdle || v == cutMaxDuration || v == cutStreamIdle || v == cutUpstreamReadIdle:
 			rq.cut = v
 			status, msg := http.StatusRequestTimeout, "408 Request Timeout: the request body stopped coming."
-			if v == cutMaxDuration {
+			switch {
+			case v == cutMaxDuration:
 				status, msg = http.StatusGatewayTimeout, "504 Gateway Timeout: the exchange lasted longer than this app allows."
+			case ex.cutByApp():
+				status, msg = http.StatusGatewayTimeout, "504 Gateway Timeout: the app stopped reading the request."
 			}
 			if r.ProtoMajor == 1 {
 				// The client may still be sending: close the connection.

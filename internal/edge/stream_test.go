@@ -301,6 +301,35 @@ func TestStalledApp(t *testing.T) {
 	}
 }
 
+func TestAppStopsReadingTheBody(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release // neither reads nor answers (nor sees the edge leave: it reads nothing)
+	}))
+	t.Cleanup(func() { close(release) }) // before the app's server closes
+	h := startEdge(t, streamApp(app, "client_idle: 5s, upstream_read_idle: 300ms"))
+	// A body larger than every buffer on the way, sent as fast as taken.
+	resp, err := h.client(false).Post(httpsURL("shop.example.com", "/ignored"), "application/octet-stream", io.LimitReader(zeros{}, 64<<20))
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGatewayTimeout {
+			t.Errorf("upload to an app that stopped reading: %d, want 504 (or the connection closed)", resp.StatusCode)
+		}
+	}
+	if l := logFor(t, h, "/ignored"); l["cut"] != cutUpstreamReadIdle || l["status"] != 504.0 {
+		t.Errorf("access log: %v, want 504 with cut %s", l, cutUpstreamReadIdle)
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
 func TestMaxDuration(t *testing.T) {
 	t.Parallel()
 	h := startEdge(t, fmt.Sprintf(`
