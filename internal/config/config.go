@@ -314,9 +314,11 @@ type Timeouts struct {
 	// client gets 504. Absent: 30s.
 	UpstreamResponseHeader time.Duration `yaml:"upstream_response_header"`
 	// UpstreamReadIdle is the longest an app may send nothing in the
-	// middle of a response body ("upstream_read_idle"); past it the
-	// response is cut, and the client sees it end abnormally. Absent:
-	// 60s. Must be positive. nginx: proxy_read_timeout.
+	// middle of a response body, or take nothing of the request body
+	// before it answers ("upstream_read_idle"); past it the exchange is
+	// cut: a response that started ends abnormally for the client, else
+	// the client gets 504. Absent: 60s. Must be positive. nginx:
+	// proxy_read_timeout and proxy_send_timeout.
 	UpstreamReadIdle time.Duration `yaml:"upstream_read_idle"`
 	// Shutdown bounds the draining of in-flight requests at shutdown
 	// ("shutdown"). Absent: 20s.

@@ -116,7 +116,9 @@
 //
 //	client_idle         a read of the request body or a write of the
 //	                    response waiting on the client that long
-//	upstream_read_idle  a read of the app's response body waiting that long
+//	upstream_read_idle  a read of the app's response body waiting that long,
+//	                    or an app that took nothing of the request body
+//	                    that long and has not answered (504)
 //	stream_idle         the same two for gRPC calls and server-sent events
 //	                    (the app's side), and a WebSocket tunnel in which no
 //	                    byte moved either way that long
