@@ -326,6 +326,10 @@ func (s *Server) Listen() error {
 			h = mux
 		}
 		s.srv.admin = s.newServer(h)
+		// The admin listener's answers are short (the dashboard, the
+		// API, a scrape): whole bounds suit it.
+		s.srv.admin.ReadTimeout = s.base.Timeouts.ClientIdle
+		s.srv.admin.WriteTimeout = s.base.Timeouts.ClientIdle
 	}
 	s.listening = true
 	admin := ""

@@ -45,6 +45,7 @@ type app struct {
 	static      map[string]*staticAnswer // the "respond" list, by path
 	misdirected http.Handler             // mw.Handler(421)
 	target      *url.URL
+	transport   *http.Transport // the one of target's protocol
 	force       bool
 	m           *appMetrics
 	s           *Server
@@ -150,6 +151,7 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 			}
 			transport = sn.h2
 		}
+		a.transport = transport
 		proxy := &httputil.ReverseProxy{
 			Rewrite:   a.rewrite,
 			Transport: transport,
