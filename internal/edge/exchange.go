@@ -193,7 +193,12 @@ func (ex *exchange) watch() {
 			setWriteDeadline(ex.w, time.Now().Add(ex.clientIdle))
 		}
 		if err := flush(ex.w); err != nil {
-			ex.cutLocked(cutClientGone)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				ex.cutLocked(ex.clientCut)
+			} else {
+				ex.cutLocked(cutClientGone)
+			}
 			return
 		}
 		if ex.http1 {
