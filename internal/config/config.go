@@ -143,10 +143,21 @@ type App struct {
 	// Required.
 	Domains []string `yaml:"domains"`
 
-	// Upstream is where requests go ("upstream"): an absolute http or
-	// https URL with a host and no path, or "builtin:<name>" for a handler
-	// built into the edge ([Builtin]). Required.
+	// Upstream is where requests go ("upstream"): an absolute http,
+	// https or h2c URL with a host and no path, or "builtin:<name>" for a
+	// handler built into the edge ([Builtin]). http and https speak
+	// HTTP/1.1 (https with HTTP2 set speaks HTTP/2); h2c speaks HTTP/2
+	// without TLS (gRPC servers on a private network). Required.
 	Upstream string `yaml:"upstream"`
+
+	// HTTP2 makes the edge speak HTTP/2 to an https upstream, for gRPC
+	// apps ("http2"); the app must offer h2 in its TLS handshake. Only
+	// for https upstreams: h2c is always HTTP/2, http always HTTP/1.1.
+	// Absent: false.
+	HTTP2 bool `yaml:"http2"`
+
+	// Timeouts are the app's own bounds ("timeouts").
+	Timeouts AppTimeouts `yaml:"timeouts"`
 
 	// ForceHTTPS redirects plain HTTP to HTTPS and sends HSTS on HTTPS
 	// ("force_https"). Absent: true. When false, requests are proxied on
@@ -275,31 +286,56 @@ type SecurityHeaders struct {
 	Headers map[string]string `yaml:"headers"`
 }
 
-// Timeouts are durations written like "10s" or "1m30s".
+// Timeouts are durations written like "10s" or "1m30s". Apart from
+// ReadHeader and Shutdown, they bound idle time, not whole exchanges: a
+// transfer that makes progress is never cut, however long it lasts (see
+// package edge).
 type Timeouts struct {
-	// ReadHeader bounds reading a request's headers ("read_header").
-	// Absent: 10s. Must be positive: it is what stops slow-header clients.
+	// ReadHeader bounds reading a request's headers, and the TLS
+	// handshake before the first one ("read_header"). Absent: 10s. Must
+	// be positive: it is what stops slow-header clients. nginx:
+	// client_header_timeout.
 	ReadHeader time.Duration `yaml:"read_header"`
-	// Read bounds reading a whole request, body included ("read"); 0
-	// means none. Absent: 60s.
-	Read time.Duration `yaml:"read"`
-	// Write bounds writing a response, from the end of the request headers
-	// ("write"); 0 means none (long downloads and event streams need it).
-	// Absent: 60s.
-	Write time.Duration `yaml:"write"`
+	// ClientIdle is the longest the edge waits on a client that sends
+	// nothing while it is reading a request body, or takes nothing while
+	// a response is being written to it ("client_idle"); every byte
+	// renews it. Absent: 60s. Must be positive. nginx:
+	// client_body_timeout and send_timeout.
+	ClientIdle time.Duration `yaml:"client_idle"`
+	// StreamIdle replaces ClientIdle and UpstreamReadIdle for streams:
+	// WebSocket tunnels (no byte either way for that long), server-sent
+	// events (text/event-stream responses: no event from the app) and
+	// gRPC calls ("stream_idle"). Absent: 1h. Must be positive.
+	StreamIdle time.Duration `yaml:"stream_idle"`
 	// Idle bounds keep-alive connections waiting for the next request
-	// ("idle"); 0 means the Read timeout. Absent: 120s.
+	// ("idle"); 0 means ReadHeader. Absent: 120s. nginx:
+	// keepalive_timeout.
 	Idle time.Duration `yaml:"idle"`
 	// UpstreamDial bounds connecting to an app ("upstream_dial"). Absent:
-	// 5s.
+	// 5s. nginx: proxy_connect_timeout.
 	UpstreamDial time.Duration `yaml:"upstream_dial"`
 	// UpstreamResponseHeader bounds waiting for an app's response headers
 	// once the request is sent ("upstream_response_header"); past it the
 	// client gets 504. Absent: 30s.
 	UpstreamResponseHeader time.Duration `yaml:"upstream_response_header"`
+	// UpstreamReadIdle is the longest an app may send nothing in the
+	// middle of a response body, or take nothing of the request body
+	// before it answers ("upstream_read_idle"); past it the exchange is
+	// cut: a response that started ends abnormally for the client, else
+	// the client gets 504. Absent: 60s. Must be positive. nginx:
+	// proxy_read_timeout and proxy_send_timeout.
+	UpstreamReadIdle time.Duration `yaml:"upstream_read_idle"`
 	// Shutdown bounds the draining of in-flight requests at shutdown
 	// ("shutdown"). Absent: 20s.
 	Shutdown time.Duration `yaml:"shutdown"`
+}
+
+// AppTimeouts are an app's own bounds.
+type AppTimeouts struct {
+	// MaxDuration cuts any exchange with the app, a WebSocket tunnel
+	// included, that lasts longer, however much it progresses
+	// ("max_duration"); 0 means no cap. Absent: 0.
+	MaxDuration time.Duration `yaml:"max_duration"`
 }
 
 // Limits bound requests.
@@ -423,11 +459,12 @@ func (c *Config) setDefaults() {
 	c.Listen = Listen{HTTP: ":80", HTTPS: ":443"}
 	c.Timeouts = Timeouts{
 		ReadHeader:             10 * time.Second,
-		Read:                   60 * time.Second,
-		Write:                  60 * time.Second,
+		ClientIdle:             60 * time.Second,
+		StreamIdle:             time.Hour,
 		Idle:                   120 * time.Second,
 		UpstreamDial:           5 * time.Second,
 		UpstreamResponseHeader: 30 * time.Second,
+		UpstreamReadIdle:       60 * time.Second,
 		Shutdown:               20 * time.Second,
 	}
 	c.Limits = Limits{MaxHeaderBytes: 64 << 10}

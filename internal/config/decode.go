@@ -245,8 +245,23 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, depth in
 	}
 }
 
+// removedKeys are keys of earlier versions whose meaning changed, with
+// what to write instead: a configuration that still has one fails with
+// that message rather than being read differently.
+var removedKeys = map[string]string{
+	"timeouts.read": "removed: it bounded a whole request, body included, and cut slow uploads; " +
+		"use timeouts.client_idle (the longest a client may send nothing) and, for a hard cap, apps[].timeouts.max_duration",
+	"timeouts.write": "removed: it bounded a whole response and cut long downloads and event streams; " +
+		"use timeouts.client_idle (the longest a client may take nothing), timeouts.stream_idle for WebSockets and " +
+		"server-sent events, and, for a hard cap, apps[].timeouts.max_duration",
+}
+
 // unknownKey reports a key no field has, suggesting a close one.
 func (d *decoder) unknownKey(k *yaml.Node, path string, fields map[string]int) {
+	if msg, ok := removedKeys[path]; ok {
+		d.fail(k, path, ErrUnknownKey, "%s", msg)
+		return
+	}
 	best, bestDist := "", 3
 	for name := range fields {
 		if dist := editDistance(strings.ToLower(k.Value), name); dist < bestDist || (dist == bestDist && name < best) {

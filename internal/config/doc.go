@@ -9,7 +9,7 @@
 //
 //	edge.yaml: invalid configuration (3 errors):
 //	  trusted_proxies[2]: "10.0.0.0/33" is not a CIDR prefix or an IP address (line 4)
-//	  apps[0].upstream: "ftp://x": scheme must be http or https (line 11)
+//	  apps[0].upstream: "ftp://x": scheme must be http, https or h2c (line 11)
 //	  apps[1].domains[0]: "Shop.example.com" is also a domain of app "shop" (apps[0]) (line 19)
 //
 // # Format
@@ -41,7 +41,9 @@
 //	apps:
 //	  - name: shop                # logs and metrics; unique
 //	    domains: [shop.example.com, "*.shop.example.com"]  # unique across apps
-//	    upstream: http://127.0.0.1:9000   # scheme required; or builtin:inspector
+//	    upstream: http://127.0.0.1:9000   # scheme required: http://, https://, h2c:// (HTTP/2 without TLS, gRPC), builtin:inspector
+//	    http2: false              # speak HTTP/2 to an https upstream (gRPC)
+//	    timeouts: {max_duration: 0}   # hard cap on any exchange, tunnels included; 0: none
 //	    force_https: true         # default true
 //	    include_dev_hosts: false  # force localhost and IP hosts too
 //	    redirect: {status: 301, unsafe_status: 308, temporary: false}
@@ -54,8 +56,9 @@
 //	        status: 200           # default 200; 200 to 599
 //	        body: "ok\n"          # default empty; at most 64 KiB
 //	        content_type: "text/plain; charset=utf-8"   # the default
-//	timeouts: {read_header: 10s, read: 60s, write: 60s, idle: 120s,
-//	           upstream_dial: 5s, upstream_response_header: 30s, shutdown: 20s}
+//	timeouts: {read_header: 10s, client_idle: 60s, stream_idle: 1h, idle: 120s,
+//	           upstream_dial: 5s, upstream_response_header: 30s,
+//	           upstream_read_idle: 60s, shutdown: 20s}
 //	limits: {max_header_bytes: 65536, max_body_bytes: 0}
 //	access_log: {format: json, output: stderr}   # or stdout, off, a file
 //	admin:                        # absent: no admin listener (the default)
@@ -80,9 +83,12 @@
 // unique; domains are valid host names, one-label "*." wildcards or IP
 // addresses, and no domain belongs to two apps, compared after
 // normalisation with [forcehttps.ParseHostPattern] (case, trailing dot,
-// punycode); upstreams are absolute http or https URLs with a host and no
-// path, query or credentials, or a known builtin ("127.0.0.1:9001", without
-// a scheme, is refused with the forms that are accepted). Each app's Force HTTPS
+// punycode); upstreams are absolute http, https or h2c URLs with a host
+// and no path, query or credentials, or a known builtin ("127.0.0.1:9001",
+// without a scheme, is refused with the forms that are accepted); http2 is
+// only set on https upstreams. Timeouts are not negative, and those that
+// protect the edge (read_header, client_idle, stream_idle,
+// upstream_read_idle, ...) are positive. Each app's Force HTTPS
 // policy is built with [forcehttps.New] ([Config.Policy]), so statuses,
 // exempt paths, HSTS (preload needs max_age ≥ 31536000 and
 // include_subdomains) and headers are validated by the same code that
@@ -137,6 +143,17 @@
 // Relative paths in a file read by [Load] are relative to the file's
 // directory, not to the working directory, so that the edge finds its
 // certificates wherever it is started from.
+//
+// # Timeouts
+//
+// Only the request head (read_header) and the shutdown drain have whole
+// bounds. The others count idle time, as nginx's client_body_timeout,
+// send_timeout and proxy_read_timeout do: a slow upload, a slow
+// download or an event stream that keeps moving is never cut. The keys
+// timeouts.read and timeouts.write of earlier versions bounded whole
+// exchanges; a configuration that still has them is refused with a
+// message naming what replaces them (client_idle, stream_idle,
+// apps[].timeouts.max_duration), rather than read with another meaning.
 //
 // # Builtin upstreams
 //

@@ -24,7 +24,7 @@ apps:
 	// invalid configuration (4 errors):
 	//   trusted_proxies[0]: "10.0.0.0/33" is not a CIDR prefix or an IP address (line 3)
 	//   apps[1].domains[0]: "Shop.Example.com" is also a domain of app "shop" (apps[0]) (line 9)
-	//   apps[1].upstream: "ftp://127.0.0.1": scheme must be http or https (line 10)
+	//   apps[1].upstream: "ftp://127.0.0.1": scheme must be http, https or h2c (line 10)
 	//   apps[1].hsts.preload: preload needs max_age ≥ 31536000 and include_subdomains (line 11)
 }
 

@@ -341,6 +341,12 @@ func (c *Config) validateApps(v *validator) {
 			domains[key] = owner{i, j}
 		}
 		c.validateUpstream(v, p+".upstream", a.Upstream)
+		if a.HTTP2 && !strings.HasPrefix(a.Upstream, "https://") {
+			v.add(p+".http2", ErrUpstream, "only for https upstreams: h2c:// is always HTTP/2, http:// always HTTP/1.1")
+		}
+		if d := a.Timeouts.MaxDuration; d < 0 {
+			v.add(p+".timeouts.max_duration", ErrDuration, "%s is negative", d)
+		}
 		c.validatePolicy(v, p, a)
 		validateRespond(v, p+".respond", a.Respond)
 	}
@@ -489,7 +495,7 @@ func (c *Config) validateUpstream(v *validator, path, s string) {
 }
 
 // upstreamSchemes are the schemes of upstream URLs.
-var upstreamSchemes = []string{"http", "https"}
+var upstreamSchemes = []string{"http", "https", "h2c"}
 
 // upstreamForms spells the accepted upstream URLs for messages:
 // "http://host:port or https://host:port".
@@ -689,11 +695,12 @@ func (c *Config) validateTimeouts(v *validator) {
 		positive bool
 	}{
 		{"timeouts.read_header", t.ReadHeader, true},
-		{"timeouts.read", t.Read, false},
-		{"timeouts.write", t.Write, false},
+		{"timeouts.client_idle", t.ClientIdle, true},
+		{"timeouts.stream_idle", t.StreamIdle, true},
 		{"timeouts.idle", t.Idle, false},
 		{"timeouts.upstream_dial", t.UpstreamDial, true},
 		{"timeouts.upstream_response_header", t.UpstreamResponseHeader, true},
+		{"timeouts.upstream_read_idle", t.UpstreamReadIdle, true},
 		{"timeouts.shutdown", t.Shutdown, true},
 	} {
 		switch {

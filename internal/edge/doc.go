@@ -1,6 +1,6 @@
 // Package edge is the TLS-terminating front-end of forcehttps: it routes
 // requests by Host to the apps of a [config.Config], proxies them over
-// plain HTTP/1.1 keep-alive, and applies each app's Force HTTPS policy
+// HTTP/1.1 keep-alive (HTTP/2 to gRPC apps), and applies each app's Force HTTPS policy
 // with the middleware of package forcehttps, the same code an app can run
 // itself.
 //
@@ -48,8 +48,9 @@
 // to net/http with the bytes already read, and its connection stays
 // there.
 //
-// Both listeners have the configured read-header, read, write and idle
-// timeouts, and limits.max_header_bytes (431 beyond it; net/http allows
+// Both listeners bound request heads (timeouts.read_header), keep-alive
+// waits (timeouts.idle) and waits on the client (timeouts.client_idle,
+// see Timeouts below), and apply limits.max_header_bytes (431 beyond it; net/http allows
 // 4 KiB of slack). limits.max_body_bytes, when set, answers 413 for larger
 // bodies, announced or streamed. Errors the edge writes itself are short
 // plain text with the request ID, never an internal detail; the detail
@@ -89,15 +90,68 @@
 // (timeouts.upstream_response_header), passes bodies and their encodings
 // through untouched, and never uses a proxy from the environment.
 // Protocol upgrades (WebSocket) pass through; once the app answers 101,
-// the server timeouts no longer apply to that connection. An app that
+// the connection is a tunnel bounded by timeouts.stream_idle. An app that
 // cannot be reached gets 502, one that does not answer in time 504, both
 // counted by kind in upstream_errors_total.
+//
+// An h2c:// upstream is reached over HTTP/2 without TLS, an https://
+// one with http2 set over HTTP/2 with TLS (net/http's transports,
+// [http.Protocols]): gRPC apps. Calls stream both ways end to end
+// (HTTP/2 streams from clients are full duplex; HTTP/1.1 requests with a
+// body get [http.ResponseController.EnableFullDuplex]), and trailers
+// pass through, grpc-status included. A gRPC call (content-type
+// application/grpc...) that the app cannot answer gets a trailers-only
+// gRPC answer, HTTP 200 with grpc-status 14 (UNAVAILABLE), 4
+// (DEADLINE_EXCEEDED) or 8 (RESOURCE_EXHAUSTED) and a grpc-message,
+// rather than a text page gRPC clients cannot read.
+//
+// # Timeouts
+//
+// Besides read_header, timeouts count idle time, not whole exchanges:
+// net/http's ReadTimeout and WriteTimeout are off, since they would cut
+// a slow upload, a long download or an event stream that progresses.
+// Each proxied exchange instead has a watchdog, one timer that looks
+// every quarter of its shortest limit at marks its reads and writes
+// leave (a clock read each), and cuts:
+//
+//	client_idle         a read of the request body or a write of the
+//	                    response waiting on the client that long
+//	upstream_read_idle  a read of the app's response body waiting that long,
+//	                    or an app that took nothing of the request body
+//	                    that long and has not answered (504)
+//	stream_idle         the same two for gRPC calls and server-sent events
+//	                    (the app's side), and a WebSocket tunnel in which no
+//	                    byte moved either way that long
+//	max_duration        the app's hard cap, when set
+//
+// A cut cancels the request to the app and puts the client's deadlines
+// in the past, which ends what waits on the client: HTTP/1 gets a
+// timeout on its connection, an HTTP/2 stream a reset. Progress is
+// counted per write of at most 32 KiB (the copy buffer). A cut before
+// the head answers 408 (the body stopped coming) or 504; after it, the
+// handler panics with [http.ErrAbortHandler], so the client sees the
+// response end abnormally: an HTTP/1.1 connection closed without the
+// last chunk or short of its Content-Length, an HTTP/2 stream reset.
+// Responses the edge writes itself are bounded by client_idle too
+// (a write deadline on HTTP/1 connections, and on HTTP/2 connections
+// HTTP2Config.WriteByteTimeout); the fast path's write timeout is
+// client_idle.
+//
+// Every write of a response body is flushed (FlushInterval -1), so
+// events and slow bodies reach the client as they come and the bytes
+// logged are the bytes sent. The head of a response is sent with its
+// first body bytes, or by the watchdog after 10 ms without any: a short
+// response leaves in one write, and an app that sends its head and
+// stalls does not hold the client with nothing. Event streams and gRPC
+// heads go at once, except a trailers-only gRPC answer, whose head must
+// end the stream.
 //
 // # HSTS and the app's responses
 //
 // Every HTTPS response for an app with Force HTTPS carries exactly one
 // Strict-Transport-Security header, the edge's own responses (421, 413,
-// 502, 504) included: the proxy runs inside the app's middleware
+// 502, 504) and a 101 Switching Protocols included (ReverseProxy writes
+// the 101 itself, so modifyResponse adds it there): the proxy runs inside the app's middleware
 // ([forcehttps.Middleware.Serve], with the decision the edge already took
 // for its logs and metrics), which adds the header only when the
 // app did not send one, so the app's own value wins (as on Scalingo). If
@@ -127,8 +181,9 @@
 // finish with the table they started with. With [WithConfigFile], Serve
 // polls the file's content every second and reloads when it changes;
 // [Server.ReloadFile] is what SIGHUP should call. Listener addresses,
-// server timeouts, the header limit and the access log apply at the next
-// start.
+// read_header and idle, the header limit and the access log apply at the
+// next start; the other timeouts apply to requests that start after the
+// reload.
 //
 // When the context given to Serve is done (SIGTERM), the listeners close
 // at once and in-flight requests have timeouts.shutdown to finish.
@@ -140,8 +195,12 @@
 // action (proxy, redirect, refuse, respond, acme, reject, error) and reason (the
 // middleware's [forcehttps.Reason], such as redirect, exempt:acme,
 // exempt:path, or the edge's own: unknown-host, sni-mismatch,
-// acme-http-01), plus upstream_error when the app failed. Status 499
-// means the client went away before the app answered.
+// acme-http-01), plus, when they apply, upstream_error when the app
+// failed, cut when the exchange was cut (client_idle, client_gone,
+// upstream_read_idle, upstream_reset, stream_idle, max_duration, with the
+// bytes actually sent in bytes), and grpc_status and grpc_message of a
+// gRPC answer. Status 499 means the client went away before the app
+// answered.
 //
 // The admin listener serves /metrics for Prometheus, from a registry of
 // its own:
@@ -150,6 +209,7 @@
 //	forcehttps_edge_redirects_total{app,reason}        reason: plain-http, untrusted-peer, trusted-proxy:<header>
 //	forcehttps_edge_hsts_injected_total{app}           HSTS added because the app sent none
 //	forcehttps_edge_upstream_errors_total{app,kind}    kind: connect, timeout, response, body-too-large
+//	forcehttps_edge_cuts_total{app,reason}             reason: as the access log's cut
 //	forcehttps_edge_request_duration_seconds{app,scheme}
 //	forcehttps_edge_config_reloads_total{result}       result: success, failure
 //	forcehttps_edge_certificate_expiry_timestamp_seconds{name,source}

@@ -342,6 +342,10 @@ func (s *Server) Listen() error {
 			h = mux
 		}
 		s.srv.admin = s.newServer(h)
+		// The admin listener's answers are short (the dashboard, the
+		// API, a scrape): whole bounds suit it.
+		s.srv.admin.ReadTimeout = s.base.Timeouts.ClientIdle
+		s.srv.admin.WriteTimeout = s.base.Timeouts.ClientIdle
 	}
 	s.listening = true
 	admin := ""
@@ -411,11 +415,15 @@ func (s *Server) newServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: t.ReadHeader,
-		ReadTimeout:       t.Read,
-		WriteTimeout:      t.Write,
-		IdleTimeout:       t.Idle,
-		MaxHeaderBytes:    s.base.Limits.MaxHeaderBytes,
-		HTTP2:             h2Config(), // h2guard.go
+		// No ReadTimeout or WriteTimeout: they bound whole exchanges, and
+		// would cut a slow upload, a long download or an event stream
+		// that is making progress. serve and the exchange's watchdog
+		// bound waits on the client instead (client_idle).
+		IdleTimeout:    cmp.Or(t.Idle, t.ReadHeader),
+		MaxHeaderBytes: s.base.Limits.MaxHeaderBytes,
+		// An HTTP/2 connection on which nothing can be written for that
+		// long is closed (the client stopped reading altogether).
+		HTTP2: h2Config(t.ClientIdle), // h2guard.go
 		// Handshake failures from scanners and clients that distrust the
 		// certificate are routine: debug level.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -537,7 +545,11 @@ func (s *Server) shutdown(parent context.Context) error {
 	s.mu.Unlock()
 	s.bg.Wait()
 	if snap := s.snap.Load(); snap != nil {
-		snap.transport.CloseIdleConnections()
+		for _, t := range []*http.Transport{snap.transport, snap.h2c, snap.h2} {
+			if t != nil {
+				t.CloseIdleConnections()
+			}
+		}
 	}
 	if s.logCloser != nil {
 		s.logCloser.Close()
@@ -590,10 +602,13 @@ func (s *Server) startFastPaths(tc *tls.Config) error {
 	newFast := func(answer func(http.ResponseWriter, *http.Request) bool) *h1.Server {
 		return &h1.Server{
 			Answer:            answer,
-			ReadHeaderTimeout: cmp.Or(t.ReadHeader, t.Read),
-			IdleTimeout:       cmp.Or(t.Idle, t.Read),
-			WriteTimeout:      t.Write,
-			Logger:            s.log,
+			ReadHeaderTimeout: t.ReadHeader,
+			IdleTimeout:       cmp.Or(t.Idle, t.ReadHeader),
+			// The fast path writes one short response at a time: a
+			// write that waits client_idle means the client stopped
+			// reading.
+			WriteTimeout: t.ClientIdle,
+			Logger:       s.log,
 		}
 	}
 	fh, fs := newFast(s.answerHTTP), newFast(s.answerHTTPS)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // HTTP/2 request framing the edge checks itself.
@@ -32,8 +33,13 @@ import (
 const h2MaxFrameSize = 16 << 10
 
 // h2Config is the HTTP/2 configuration of the edge's servers.
-func h2Config() *http.HTTP2Config {
-	return &http.HTTP2Config{MaxReadFrameSize: h2MaxFrameSize}
+func h2Config(clientIdle time.Duration) *http.HTTP2Config {
+	return &http.HTTP2Config{
+		MaxReadFrameSize: h2MaxFrameSize,
+		// A connection on which nothing can be written for that long is
+		// closed: the client stopped reading altogether.
+		WriteByteTimeout: clientIdle,
+	}
 }
 
 // h2Malformed returns why r, an HTTP/2 request, is malformed in a way

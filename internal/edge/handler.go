@@ -63,6 +63,13 @@ type request struct {
 	hijacked     bool
 	appHSTS      bool   // the app sent its own Strict-Transport-Security
 	upstreamKind string // the kind of upstream error, if any
+	hsts         string // the policy's Strict-Transport-Security value, or ""
+
+	ex          *exchange // the watch of a proxied exchange, or nil
+	bodyBegun   bool      // a body byte was written
+	cut         string    // why the exchange was cut, or ""
+	grpcStatus  string    // what a gRPC app answered
+	grpcMessage string
 }
 
 var requestPool = sync.Pool{New: func() any { return new(request) }}
@@ -91,7 +98,20 @@ func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 
 // serve handles a request on either listener.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
-	s.answer(w, r, overTLS, s.now(), s.snap.Load(), nil)
+	sn := s.snap.Load()
+	if r.ProtoMajor == 1 {
+		// net/http's ReadTimeout and WriteTimeout bound whole exchanges
+		// and are off: an answer of the edge's own gets client_idle to
+		// be written, and to have its body read if net/http discards
+		// it. A proxied exchange lifts both and watches progress
+		// instead (see exchange).
+		idle := time.Now().Add(sn.cfg.Timeouts.ClientIdle)
+		setWriteDeadline(w, idle)
+		if r.Body != nil && r.Body != http.NoBody {
+			setReadDeadline(w, idle)
+		}
+	}
+	s.answer(w, r, overTLS, s.now(), sn, nil)
 }
 
 // routing is what the edge knows of a request before it answers: the app
@@ -157,6 +177,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 	w.Header()["X-Request-Id"] = []string{rq.id}
 	defer func() {
 		p := recover()
+		if rq.ex != nil {
+			rq.ex.stop()
+			if p == http.ErrAbortHandler {
+				rq.cut = rq.ex.verdict()
+			} else if rq.cut == "" {
+				rq.cut = rq.ex.cutReason() // a tunnel cut ends without a panic
+			}
+		}
 		if p != nil && p != http.ErrAbortHandler {
 			s.log.Error("edge: panic serving a request", "request_id", rq.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			rq.action, rq.reason = actionError, reasonPanic
@@ -205,7 +233,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		return
 	}
 	rq.app = a
-	rq.secure, rq.peer, rq.clientIP, rq.trusted = d.Secure, d.Peer, d.ClientIP, d.TrustedPeer
+	rq.secure, rq.peer, rq.clientIP, rq.trusted, rq.hsts = d.Secure, d.Peer, d.ClientIP, d.TrustedPeer, d.HSTS
 	rq.reason = string(d.Reason)
 	// An IP address as server name is not allowed (RFC 6066 §3) but some
 	// clients send one (wrk does); it names no app, so it counts as absent.
@@ -236,13 +264,25 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		return
 	}
 	rq.action = actionProxy
-	r2 := r.WithContext(context.WithValue(r.Context(), requestKey{}, rq))
-	if sn.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
-		// r2 is our shallow copy: the inbound request keeps its body. The
-		// reader gets net/http's writer, not the pooled rq: the transport
-		// may read the body after the handler returns, and net/http then
-		// closes the connection, whose unread body it cannot skip.
-		r2.Body = http.MaxBytesReader(w, r.Body, sn.maxBody)
+	r2 := r.WithContext(rq.startExchange(w, r, context.WithValue(r.Context(), requestKey{}, rq)))
+	if r.Body != nil && r.Body != http.NoBody {
+		// r2 is our shallow copy: the inbound request keeps its body.
+		body := r.Body
+		if sn.maxBody > 0 {
+			// The reader gets net/http's writer, not the pooled rq: the
+			// transport may read the body after the handler returns, and
+			// net/http then closes the connection, whose unread body it
+			// cannot skip.
+			body = http.MaxBytesReader(w, body, sn.maxBody)
+		}
+		rb := &requestBody{ReadCloser: body, ex: rq.ex}
+		r2.Body = rb
+		if r.ProtoMajor == 1 {
+			// Streams both ways at once (HTTP/2 streams always are):
+			// the app's answer may start before the body ends.
+			http.NewResponseController(w).EnableFullDuplex()
+			rq.ex.body = rb
+		}
 	}
 	a.mw.Serve(rq, r2, *d, a.proxy)
 }
@@ -251,8 +291,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 func (s *Server) done(rq *request, r *http.Request) {
 	elapsed := s.now().Sub(rq.start)
 	status := rq.status
+	if rq.cut != "" && rq.app != nil {
+		rq.app.m.cutCount(rq.cut)
+	}
 	if status == 0 {
-		if rq.upstreamKind == kindCanceled {
+		if rq.upstreamKind == kindCanceled || rq.cut == cutClientGone {
 			status = 499 // the client went away first (nginx's code)
 		} else {
 			status = http.StatusOK // net/http sends 200 for an empty response
@@ -293,11 +336,19 @@ func (s *Server) done(rq *request, r *http.Request) {
 		slog.String("client_ip", client.String()),
 		slog.String("action", rq.action),
 		slog.String("reason", rq.reason),
-		slog.String("upstream_error", rq.upstreamKind),
+		{}, {}, {}, {}, // the optional ones below, left out when empty
 	}
-	n := len(attrs)
-	if rq.upstreamKind == "" {
-		n-- // upstream_error is last: left out when there is none
+	n := len(attrs) - 4
+	for _, opt := range [...]struct{ key, val string }{
+		{"upstream_error", rq.upstreamKind},
+		{"cut", rq.cut},
+		{"grpc_status", rq.grpcStatus},
+		{"grpc_message", rq.grpcMessage},
+	} {
+		if opt.val != "" {
+			attrs[n] = slog.String(opt.key, opt.val)
+			n++
+		}
 	}
 	s.access.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:n]...)
 }
@@ -345,8 +396,49 @@ func (rq *request) WriteHeader(code int) {
 				rq.app.m.hsts.Inc()
 			}
 		}
+		if rq.ex != nil && code >= 200 {
+			h := rq.ResponseWriter.Header()
+			if rq.ex.body != nil && rq.ex.body.unfinished() {
+				// With full duplex on, net/http does not read what is
+				// left of the body before answering, and cannot reuse
+				// the connection: tell the client.
+				h["Connection"] = []string{"close"}
+			}
+			rq.ResponseWriter.WriteHeader(code)
+			if len(h["Grpc-Status"]) > 0 {
+				// A trailers-only gRPC answer: its head must end the
+				// stream (HEADERS with END_STREAM), so it is never sent
+				// before the handler returns.
+				rq.bodyBegun = true
+				rq.ex.beginBody()
+				return
+			}
+			// A stream's head goes at once; another's waits a moment
+			// for its body, to leave in the same write.
+			immediate := isEventStream(h) || rq.grpc()
+			rq.bodyBegun = rq.bodyBegun || immediate
+			rq.ex.wroteHead(immediate)
+			return
+		}
 	}
 	rq.ResponseWriter.WriteHeader(code)
+}
+
+// grpc reports whether the response is a gRPC one.
+func (rq *request) grpc() bool {
+	ct := rq.ResponseWriter.Header()["Content-Type"]
+	return len(ct) == 1 && strings.HasPrefix(ct[0], "application/grpc")
+}
+
+// grpcFrom records the gRPC status of a response, from its headers (a
+// trailers-only response) or its trailers.
+func (rq *request) grpcFrom(h http.Header) {
+	if v := h["Grpc-Status"]; len(v) == 1 {
+		rq.grpcStatus = v[0]
+		if m := h["Grpc-Message"]; len(m) == 1 {
+			rq.grpcMessage = m[0]
+		}
+	}
 }
 
 // Write counts the bytes of the body.
@@ -354,7 +446,17 @@ func (rq *request) Write(p []byte) (int, error) {
 	if rq.status == 0 {
 		rq.WriteHeader(http.StatusOK)
 	}
-	n, err := rq.ResponseWriter.Write(p)
+	var n int
+	var err error
+	if rq.ex != nil {
+		if !rq.bodyBegun {
+			rq.bodyBegun = true
+			rq.ex.beginBody()
+		}
+		n, err = rq.ex.write(rq.ResponseWriter, p)
+	} else {
+		n, err = rq.ResponseWriter.Write(p)
+	}
 	rq.bytes += int64(n)
 	return n, err
 }
@@ -367,14 +469,25 @@ func (rq *request) FlushError() error {
 	if rq.status == 0 {
 		rq.WriteHeader(http.StatusOK)
 	}
-	return http.NewResponseController(rq.ResponseWriter).Flush()
+	if rq.ex != nil {
+		if !rq.bodyBegun {
+			rq.bodyBegun = true
+			rq.ex.beginBody() // the watchdog must not flush as well
+		}
+		return rq.ex.flush(rq.ResponseWriter)
+	}
+	return flush(rq.ResponseWriter)
 }
 
-// Hijack hands the connection over, for protocol upgrades.
+// Hijack hands the connection over, for protocol upgrades; a proxied
+// tunnel is watched for stream_idle.
 func (rq *request) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, b, err := http.NewResponseController(rq.ResponseWriter).Hijack()
 	if err == nil {
 		rq.hijacked = true
+		if rq.ex != nil {
+			c = rq.ex.startTunnel(c)
+		}
 	}
 	return c, b, err
 }

@@ -138,6 +138,21 @@ func (b *syncBuffer) lines(t testing.TB) []map[string]any {
 	return out
 }
 
+// waitLines returns the JSON lines once there are at least n, waiting at
+// most 5s: a proxied response reaches the client before its line is
+// written.
+func (b *syncBuffer) waitLines(t testing.TB, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := b.lines(t)
+		if len(lines) >= n || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // seen is what the echo backend saw of a request.
 type seen struct {
 	Method  string      `json:"method"`

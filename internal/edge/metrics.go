@@ -22,6 +22,7 @@ type metrics struct {
 	redirects      *prometheus.CounterVec
 	hsts           *prometheus.CounterVec
 	upstreamErrors *prometheus.CounterVec
+	cuts           *prometheus.CounterVec
 	duration       *prometheus.HistogramVec
 	reloads        *prometheus.CounterVec
 	unknown        *appMetrics // requests for hosts no app serves
@@ -48,6 +49,10 @@ func newMetrics(version string, certs func() []CertificateInfo) *metrics {
 			Namespace: namespace, Name: "upstream_errors_total",
 			Help: "Requests the app could not answer, by kind: connect, timeout, response, body-too-large.",
 		}, []string{"app", "kind"}),
+		cuts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "cuts_total",
+			Help: "Proxied exchanges cut before their end, by app and reason: client_idle, client_gone, upstream_read_idle, upstream_reset, stream_idle, max_duration.",
+		}, []string{"app", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "request_duration_seconds",
 			Help:    "Time from the request headers to the end of the response, by app and listener scheme.",
@@ -69,7 +74,7 @@ func newMetrics(version string, certs func() []CertificateInfo) *metrics {
 		Help: "Always 1; the labels say which build is running.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
-	m.reg.MustRegister(m.requests, m.redirects, m.hsts, m.upstreamErrors, m.duration, m.reloads, build,
+	m.reg.MustRegister(m.requests, m.redirects, m.hsts, m.upstreamErrors, m.cuts, m.duration, m.reloads, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if certs != nil {
 		m.reg.MustRegister(&certCollector{certs: certs, desc: prometheus.NewDesc(
@@ -103,6 +108,7 @@ type appMetrics struct {
 	hsts     prometheus.Counter
 	redirs   map[forcehttps.Reason]prometheus.Counter
 	upstream map[string]prometheus.Counter
+	cuts     map[string]prometheus.Counter
 }
 
 // The sources of a redirect decision (Decision.Source) counted without a
@@ -121,6 +127,10 @@ func (m *metrics) forApp(name string) *appMetrics {
 		hsts:     m.hsts.WithLabelValues(name),
 		redirs:   map[forcehttps.Reason]prometheus.Counter{},
 		upstream: map[string]prometheus.Counter{},
+		cuts:     map[string]prometheus.Counter{},
+	}
+	for _, r := range cutReasons {
+		am.cuts[r] = m.cuts.WithLabelValues(name, r)
 	}
 	am.duration[0] = m.duration.WithLabelValues(name, "http")
 	am.duration[1] = m.duration.WithLabelValues(name, "https")
@@ -184,6 +194,13 @@ func (am *appMetrics) upstreamError(kind string) {
 		return
 	}
 	am.m.upstreamErrors.WithLabelValues(am.name, kind).Inc()
+}
+
+// cutCount counts an exchange cut for one of cutReasons.
+func (am *appMetrics) cutCount(reason string) {
+	if c, ok := am.cuts[reason]; ok {
+		c.Inc()
+	}
 }
 
 // reload counts a reload.

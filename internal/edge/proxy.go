@@ -33,7 +33,7 @@ func (a *app) proxyHandler(proxy *httputil.ReverseProxy) http.Handler {
 		if max := a.snap.maxBody; max > 0 && r.ContentLength > max {
 			rq.upstreamKind = kindBodyTooLarge
 			a.m.upstreamError(kindBodyTooLarge)
-			plainError(w, http.StatusRequestEntityTooLarge, "413 Content Too Large: the request body is larger than "+strconv.FormatInt(max, 10)+" bytes. Request ID: "+rq.id)
+			a.writeError(w, r, http.StatusRequestEntityTooLarge, "413 Content Too Large: the request body is larger than "+strconv.FormatInt(max, 10)+" bytes. Request ID: "+rq.id)
 			return
 		}
 		if msg := h2Malformed(r); msg != "" {
@@ -223,11 +223,31 @@ func (a *app) modifyResponse(resp *http.Response) error {
 		}
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// The connection becomes a tunnel (WebSocket): the server's read
-		// and write timeouts, meant for requests, must not cut it.
+		// The connection becomes a tunnel (WebSocket): the deadlines,
+		// meant for requests, must not cut it; the exchange's watchdog
+		// applies stream_idle instead.
 		rc := http.NewResponseController(rq)
 		rc.SetReadDeadline(time.Time{})
 		rc.SetWriteDeadline(time.Time{})
+		rq.status = http.StatusSwitchingProtocols // ReverseProxy writes it on the hijacked connection
+		if rq.hsts != "" && len(h["Strict-Transport-Security"]) == 0 {
+			// ReverseProxy writes the 101 itself on the hijacked
+			// connection, past the policy's writer: add the policy's
+			// HSTS here. rq.hsts is only set for secure requests.
+			h["Strict-Transport-Security"] = []string{rq.hsts}
+			a.m.hsts.Inc()
+		}
+		return nil
+	}
+	rq.grpcFrom(h) // a trailers-only answer
+	if rq.ex != nil {
+		rq.ex.receivedHead()
+		if isEventStream(h) {
+			rq.ex.streamResponse()
+		}
+		if resp.Body != nil && resp.Body != http.NoBody {
+			resp.Body = &responseBody{ReadCloser: resp.Body, ex: rq.ex, rq: rq, resp: resp}
+		}
 	}
 	return nil
 }
@@ -270,18 +290,48 @@ const (
 	kindBadBody      = "bad-body"       // an HTTP/2 body that does not match its content-length (h2guard.go)
 )
 
-// proxyError answers when the app could not: 502, 504 or 413, with the
-// request ID and no detail of the failure, which is logged instead.
+// proxyError answers when the app could not, before any byte of the
+// response was sent: 502, 504 or 413, or 408 when the client stopped
+// sending its body, with the request ID and no detail of the failure,
+// which is logged instead. A gRPC call gets a gRPC status instead.
 func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	rq := requestOf(r.Context())
+	if errors.As(err, new(*bodyLengthError)) {
+		// The client's fault, not the app's, and the client is still
+		// there: an HTTP/2 body that ended short of its content-length
+		// (h2guard.go) also reads as a failed body below, which would
+		// leave the client with no answer.
+		rq.upstreamKind = kindBadBody
+		plainError(w, http.StatusBadRequest, "400 Bad Request: the request body is shorter than its content-length. Request ID: "+rq.id)
+		return
+	}
+	if ex := rq.ex; ex != nil {
+		switch v := ex.verdict(); {
+		case v == cutClientIdle || v == cutMaxDuration || v == cutStreamIdle || v == cutUpstreamReadIdle:
+			rq.cut = v
+			status, msg := http.StatusRequestTimeout, "408 Request Timeout: the request body stopped coming."
+			switch {
+			case v == cutMaxDuration:
+				status, msg = http.StatusGatewayTimeout, "504 Gateway Timeout: the exchange lasted longer than this app allows."
+			case ex.cutByApp():
+				status, msg = http.StatusGatewayTimeout, "504 Gateway Timeout: the app stopped reading the request."
+			}
+			if r.ProtoMajor == 1 {
+				// The client may still be sending: close the connection.
+				w.Header()["Connection"] = []string{"close"}
+			}
+			a.writeError(w, r, status, msg+" Request ID: "+rq.id)
+			return
+		case v == cutClientGone && (ex.parent.Err() != nil || ex.bodyErr != nil):
+			rq.cut, rq.upstreamKind = cutClientGone, kindCanceled
+			return // nobody to answer
+		}
+	}
 	kind, status := classify(r.Context(), err)
 	rq.upstreamKind = kind
 	if kind == kindCanceled {
+		rq.cut = cutClientGone
 		return // nobody to answer
-	}
-	if kind == kindBadBody { // the client's fault, not the app's
-		plainError(w, http.StatusBadRequest, "400 Bad Request: the request body is shorter than its content-length. Request ID: "+rq.id)
-		return
 	}
 	a.m.upstreamError(kind)
 	a.s.log.Warn("edge: upstream error", "app", a.name, "upstream", a.target.Host, "kind", kind, "request_id", rq.id, "error", err.Error())
@@ -294,7 +344,59 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		msg = "502 Bad Gateway: the app is not answering."
 	}
-	plainError(w, status, msg+" Request ID: "+rq.id)
+	a.writeError(w, r, status, msg+" Request ID: "+rq.id)
+}
+
+// gRPC status codes the edge answers with
+// (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
+const (
+	grpcDeadlineExceeded  = "4"
+	grpcResourceExhausted = "8"
+	grpcUnavailable       = "14"
+)
+
+// writeError writes an error of the edge's: plain text, or for a gRPC
+// call a trailers-only gRPC answer (HTTP 200 with grpc-status and
+// grpc-message), which gRPC clients understand and an HTML or text page
+// would only confuse.
+func (a *app) writeError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if !isGRPC(r) {
+		plainError(w, status, msg)
+		return
+	}
+	code := grpcUnavailable
+	switch status {
+	case http.StatusGatewayTimeout, http.StatusRequestTimeout:
+		code = grpcDeadlineExceeded
+	case http.StatusRequestEntityTooLarge:
+		code = grpcResourceExhausted
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/grpc"}
+	h["Grpc-Status"] = []string{code}
+	h["Grpc-Message"] = []string{grpcEscape(msg)}
+	if rq := requestOf(r.Context()); rq != nil {
+		rq.grpcStatus, rq.grpcMessage = code, msg
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// grpcEscape percent-encodes a grpc-message as the gRPC protocol asks:
+// bytes outside printable ASCII, and "%".
+func grpcEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '%' {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // classify names an upstream error and picks the status for it.

@@ -22,9 +22,12 @@ var ErrNoConfigFile = errors.New("edge: no configuration file to reload (started
 // table they started with; new requests get the new one. On any error the
 // current configuration keeps serving and the error says why.
 //
-// Listener addresses, server timeouts, limits.max_header_bytes, the access
-// log and the admin listener apply only at the next start; a reload that
-// changes them logs a warning.
+// Listener addresses, timeouts.read_header, timeouts.idle,
+// timeouts.shutdown, limits.max_header_bytes, the access log and the
+// admin listener apply only at the next start; a reload that changes them
+// logs a warning. The other timeouts apply to the requests that start
+// after the reload (client_idle's connection-wide uses, the fast path's
+// writes and HTTP/2's write stall, at the next start).
 func (s *Server) Reload(ctx context.Context, cfg *config.Config) error {
 	err := s.reload(ctx, cfg)
 	s.m.reload(err == nil)
@@ -96,8 +99,6 @@ func restartOnly(base, cfg *config.Config) []string {
 	diff("admin", base.Admin, cfg.Admin)
 	bt, ct := base.Timeouts, cfg.Timeouts
 	diff("timeouts.read_header", bt.ReadHeader, ct.ReadHeader)
-	diff("timeouts.read", bt.Read, ct.Read)
-	diff("timeouts.write", bt.Write, ct.Write)
 	diff("timeouts.idle", bt.Idle, ct.Idle)
 	diff("timeouts.shutdown", bt.Shutdown, ct.Shutdown)
 	diff("limits.max_header_bytes", base.Limits.MaxHeaderBytes, cfg.Limits.MaxHeaderBytes)

@@ -24,9 +24,11 @@ type snapshot struct {
 	exact     map[string]*app // normalized host -> app
 	wildcard  map[string]*app // parent of a "*." domain -> app
 	domains   []string        // for the certificate manager
-	transport *http.Transport
-	httpsPort string // the public HTTPS port, for X-Forwarded-Port
-	httpPort  string // the bound HTTP port, for X-Forwarded-Port
+	transport *http.Transport // HTTP/1.1, to http and https upstreams
+	h2c       *http.Transport // HTTP/2 without TLS, to h2c upstreams; nil without
+	h2        *http.Transport // HTTP/2 over TLS, to https upstreams with http2; nil without
+	httpsPort string          // the public HTTPS port, for X-Forwarded-Port
+	httpPort  string          // the bound HTTP port, for X-Forwarded-Port
 	maxBody   int64
 	// builtins are the handlers to install in the builtin servers when
 	// the snapshot goes live, by app name.
@@ -43,6 +45,7 @@ type app struct {
 	static      map[string]*staticAnswer // the "respond" list, by path
 	misdirected http.Handler             // mw.Handler(421)
 	target      *url.URL
+	transport   *http.Transport // the one of target's protocol
 	force       bool
 	m           *appMetrics
 	s           *Server
@@ -87,9 +90,11 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		maxBody:   cfg.Limits.MaxBodyBytes,
 		builtins:  map[string]http.Handler{},
 	}
-	if old := s.snap.Load(); old != nil && old.cfg.Timeouts.UpstreamDial == cfg.Timeouts.UpstreamDial &&
+	old := s.snap.Load()
+	if old != nil && old.cfg.Timeouts.UpstreamDial == cfg.Timeouts.UpstreamDial &&
 		old.cfg.Timeouts.UpstreamResponseHeader == cfg.Timeouts.UpstreamResponseHeader {
-		sn.transport = old.transport // keep the warm connections
+		// Keep the warm connections.
+		sn.transport, sn.h2c, sn.h2 = old.transport, old.h2c, old.h2
 	} else {
 		sn.transport = newTransport(cfg.Timeouts)
 	}
@@ -132,9 +137,29 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 			}
 			a.target = &url.URL{Scheme: u.Scheme, Host: u.Host}
 		}
+		transport := sn.transport
+		switch {
+		case a.target.Scheme == "h2c":
+			if sn.h2c == nil {
+				sn.h2c = newHTTP2Transport(cfg.Timeouts, false)
+			}
+			transport = sn.h2c
+			a.target.Scheme = "http" // h2c is HTTP/2 over plain TCP
+		case ac.HTTP2:
+			if sn.h2 == nil {
+				sn.h2 = newHTTP2Transport(cfg.Timeouts, true)
+			}
+			transport = sn.h2
+		}
+		a.transport = transport
 		proxy := &httputil.ReverseProxy{
-			Rewrite:        a.rewrite,
-			Transport:      sn.transport,
+			Rewrite:   a.rewrite,
+			Transport: transport,
+			// Every write is sent at once: an event stream or a slow
+			// body reaches the client as it comes, and the bytes the
+			// access log counts are the bytes sent. The head is sent by
+			// the exchange's watchdog if its body is slow to come.
+			FlushInterval:  -1,
 			ModifyResponse: a.modifyResponse,
 			ErrorHandler:   a.proxyError,
 			BufferPool:     bufferPool{},
@@ -168,7 +193,11 @@ func (s *Server) install(sn *snapshot) *snapshot {
 	s.stopBuiltins(sn)
 	if old != nil && old.transport != sn.transport {
 		// Requests in flight keep their connections; idle ones go.
-		old.transport.CloseIdleConnections()
+		for _, t := range []*http.Transport{old.transport, old.h2c, old.h2} {
+			if t != nil {
+				t.CloseIdleConnections()
+			}
+		}
 	}
 	return old
 }
@@ -193,4 +222,21 @@ func newTransport(t config.Timeouts) *http.Transport {
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: 1 << 20,
 	}
+}
+
+// newHTTP2Transport returns the transport to HTTP/2 apps (gRPC): over
+// TLS (https upstreams with http2) or without (h2c), HTTP/2 only, with
+// the same bounds as newTransport. Streams of one app share a
+// connection, as HTTP/2 intends; the response-header wait starts once
+// the request body is sent, so a client stream is not cut by it.
+func newHTTP2Transport(t config.Timeouts, overTLS bool) *http.Transport {
+	tr := newTransport(t)
+	var p http.Protocols
+	if overTLS {
+		p.SetHTTP2(true)
+	} else {
+		p.SetUnencryptedHTTP2(true)
+	}
+	tr.Protocols = &p
+	return tr
 }
