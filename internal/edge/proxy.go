@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -322,9 +323,24 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 			}
 			a.writeError(w, r, status, msg+" Request ID: "+rq.id)
 			return
-		case v == cutClientGone && (ex.parent.Err() != nil || ex.bodyErr != nil):
+		case v == cutClientGone && ex.parent.Err() != nil:
 			rq.cut, rq.upstreamKind = cutClientGone, kindCanceled
 			return // nobody to answer
+		case v == cutClientGone && ex.bodyErr != nil:
+			// The body could not be read, but the client may still be
+			// waiting (a malformed chunked body, a half-closed
+			// connection): returning without a word would make net/http
+			// send an empty 200. To a client that is gone, the answer
+			// costs a failed write.
+			rq.upstreamKind = kindBadBody
+			if clientDisconnected(ex.bodyErr) {
+				rq.cut = cutClientGone
+			}
+			if r.ProtoMajor == 1 {
+				w.Header()["Connection"] = []string{"close"}
+			}
+			a.writeError(w, r, http.StatusBadRequest, "400 Bad Request: the request body could not be read. Request ID: "+rq.id)
+			return
 		}
 	}
 	kind, status := classify(r.Context(), err)
@@ -345,6 +361,14 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "502 Bad Gateway: the app is not answering."
 	}
 	a.writeError(w, r, status, msg+" Request ID: "+rq.id)
+}
+
+// clientDisconnected reports whether an error reading a request body
+// means the client's connection ended (rather than a malformed body).
+func clientDisconnected(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
 }
 
 // gRPC status codes the edge answers with
