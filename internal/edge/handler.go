@@ -486,6 +486,13 @@ func (rq *request) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		rq.hijacked = true
 		if rq.ex != nil {
+			// ReverseProxy writes the app's 101 on the hijacked
+			// connection, past WriteHeader. Recorded here rather than
+			// when the 101 arrives: ReverseProxy may still refuse it (a
+			// switch to another protocol than asked) and answer 502.
+			if rq.status == 0 {
+				rq.status = http.StatusSwitchingProtocols
+			}
 			c = rq.ex.startTunnel(c)
 		}
 	}

@@ -230,7 +230,6 @@ func (a *app) modifyResponse(resp *http.Response) error {
 		rc := http.NewResponseController(rq)
 		rc.SetReadDeadline(time.Time{})
 		rc.SetWriteDeadline(time.Time{})
-		rq.status = http.StatusSwitchingProtocols // ReverseProxy writes it on the hijacked connection
 		if rq.hsts != "" && len(h["Strict-Transport-Security"]) == 0 {
 			// ReverseProxy writes the 101 itself on the hijacked
 			// connection, past the policy's writer: add the policy's

@@ -472,3 +472,29 @@ func TestMalformedBodyIsAnswered(t *testing.T) {
 		t.Errorf("access log: %v, want 400 with upstream_error %s", l, kindBadBody)
 	}
 }
+
+// TestUpgradeRefusedIsLoggedAsSuch checks that an app's 101 the edge
+// refuses to pass on (it switches to another protocol than the one asked
+// for) is logged with the 502 the client gets, not as a 101.
+func TestUpgradeRefusedIsLoggedAsSuch(t *testing.T) {
+	t.Parallel()
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: not-websocket\r\n\r\n")
+		brw.Flush()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 1)) // until the edge closes it
+	}))
+	h := startEdge(t, streamApp(app, "client_idle: 5s"))
+	_, _, resp := wsHandshake(t, h, "/switch")
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("an app switching to another protocol: %d, want 502", resp.StatusCode)
+	}
+	if l := logFor(t, h, "/switch"); l["status"] != 502.0 {
+		t.Errorf("access log: %v, want status 502", l)
+	}
+}
