@@ -137,7 +137,7 @@
 // HTTP2Config.WriteByteTimeout); the fast path's write timeout is
 // client_idle.
 //
-// Every write of a response body is flushed (FlushInterval -1), so
+// Every write of a response body is flushed (by the edge's writer), so
 // events and slow bodies reach the client as they come and the bytes
 // logged are the bytes sent. The head of a response is sent with its
 // first body bytes, or by the watchdog after 10 ms without any: a short

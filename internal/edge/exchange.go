@@ -268,10 +268,14 @@ func (ex *exchange) beginBody() {
 	ex.mu.Unlock()
 }
 
-// write writes to the client, marking the wait.
+// write writes to the client and flushes, marking the wait: every
+// write of a proxied body is sent at once (see the package doc).
 func (ex *exchange) write(w http.ResponseWriter, p []byte) (int, error) {
 	ex.writeWait.Store(ex.since())
 	n, err := w.Write(p)
+	if err == nil {
+		err = flush(w)
+	}
 	ex.writeWait.Store(0)
 	if err != nil {
 		ex.wroteErr = err
