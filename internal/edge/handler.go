@@ -275,7 +275,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			// cannot skip.
 			body = http.MaxBytesReader(w, body, sn.maxBody)
 		}
-		rb := &requestBody{ReadCloser: body, ex: rq.ex}
+		rb := &rq.ex.reqBody
+		rb.ReadCloser, rb.ex = body, rq.ex
 		r2.Body = rb
 		if r.ProtoMajor == 1 {
 			// Streams both ways at once (HTTP/2 streams always are):

@@ -246,7 +246,9 @@ func (a *app) modifyResponse(resp *http.Response) error {
 			rq.ex.streamResponse()
 		}
 		if resp.Body != nil && resp.Body != http.NoBody {
-			resp.Body = &responseBody{ReadCloser: resp.Body, ex: rq.ex, rq: rq, resp: resp}
+			rb := &rq.ex.respBody
+			*rb = responseBody{ReadCloser: resp.Body, ex: rq.ex, rq: rq, resp: resp}
+			resp.Body = rb
 		}
 	}
 	return nil
