@@ -102,8 +102,9 @@
 // pass through, grpc-status included. A gRPC call (content-type
 // application/grpc...) that the app cannot answer gets a trailers-only
 // gRPC answer, HTTP 200 with grpc-status 14 (UNAVAILABLE), 4
-// (DEADLINE_EXCEEDED) or 8 (RESOURCE_EXHAUSTED) and a grpc-message,
-// rather than a text page gRPC clients cannot read.
+// (DEADLINE_EXCEEDED), 8 (RESOURCE_EXHAUSTED) or, for a request the
+// edge refuses as malformed, 13 (INTERNAL) and a grpc-message, rather
+// than a text page gRPC clients cannot read.
 //
 // # Timeouts
 //

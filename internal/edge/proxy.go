@@ -39,7 +39,7 @@ func (a *app) proxyHandler(proxy *httputil.ReverseProxy) http.Handler {
 		}
 		if msg := h2Malformed(r); msg != "" {
 			rq.upstreamKind = kindBadBody
-			plainError(w, http.StatusBadRequest, msg+" Request ID: "+rq.id)
+			a.writeError(w, r, http.StatusBadRequest, msg+" Request ID: "+rq.id)
 			return
 		}
 		proxy.ServeHTTP(w, guardH2Body(r))
@@ -304,7 +304,7 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		// (h2guard.go) also reads as a failed body below, which would
 		// leave the client with no answer.
 		rq.upstreamKind = kindBadBody
-		plainError(w, http.StatusBadRequest, "400 Bad Request: the request body is shorter than its content-length. Request ID: "+rq.id)
+		a.writeError(w, r, http.StatusBadRequest, "400 Bad Request: the request body is shorter than its content-length. Request ID: "+rq.id)
 		return
 	}
 	if ex := rq.ex; ex != nil {
@@ -377,6 +377,7 @@ func clientDisconnected(err error) bool {
 const (
 	grpcDeadlineExceeded  = "4"
 	grpcResourceExhausted = "8"
+	grpcInternal          = "13" // what gRPC makes of an HTTP 400
 	grpcUnavailable       = "14"
 )
 
@@ -395,6 +396,8 @@ func (a *app) writeError(w http.ResponseWriter, r *http.Request, status int, msg
 		code = grpcDeadlineExceeded
 	case http.StatusRequestEntityTooLarge:
 		code = grpcResourceExhausted
+	case http.StatusBadRequest:
+		code = grpcInternal
 	}
 	h := w.Header()
 	h["Content-Type"] = []string{"application/grpc"}
