@@ -102,8 +102,9 @@
 // pass through, grpc-status included. A gRPC call (content-type
 // application/grpc...) that the app cannot answer gets a trailers-only
 // gRPC answer, HTTP 200 with grpc-status 14 (UNAVAILABLE), 4
-// (DEADLINE_EXCEEDED) or 8 (RESOURCE_EXHAUSTED) and a grpc-message,
-// rather than a text page gRPC clients cannot read.
+// (DEADLINE_EXCEEDED), 8 (RESOURCE_EXHAUSTED) or, for a request the
+// edge refuses as malformed, 13 (INTERNAL) and a grpc-message, rather
+// than a text page gRPC clients cannot read.
 //
 // # Timeouts
 //
@@ -137,7 +138,7 @@
 // HTTP2Config.WriteByteTimeout); the fast path's write timeout is
 // client_idle.
 //
-// Every write of a response body is flushed (FlushInterval -1), so
+// Every write of a response body is flushed (by the edge's writer), so
 // events and slow bodies reach the client as they come and the bytes
 // logged are the bytes sent. The head of a response is sent with its
 // first body bytes, or by the watchdog after 10 ms without any: a short

@@ -78,9 +78,13 @@ type exchange struct {
 	bodyBegun bool          // a body byte was written, or the body ended
 	tunnel    net.Conn
 	body      *requestBody // the request body, when full duplex is on
-	wroteErr  error        // the last error writing to the client
-	bodyErr   error        // the error reading the request body, other than EOF
-	upErr     error        // the error reading the response body, other than EOF
+	// The wrappers of the request and response bodies, kept here to
+	// save an allocation each.
+	reqBody  requestBody
+	respBody responseBody
+	wroteErr error // the last error writing to the client
+	bodyErr  error // the error reading the request body, other than EOF
+	upErr    error // the error reading the response body, other than EOF
 }
 
 // clock returns monotonic nanoseconds.
@@ -268,10 +272,14 @@ func (ex *exchange) beginBody() {
 	ex.mu.Unlock()
 }
 
-// write writes to the client, marking the wait.
+// write writes to the client and flushes, marking the wait: every
+// write of a proxied body is sent at once (see the package doc).
 func (ex *exchange) write(w http.ResponseWriter, p []byte) (int, error) {
 	ex.writeWait.Store(ex.since())
 	n, err := w.Write(p)
+	if err == nil {
+		err = flush(w)
+	}
 	ex.writeWait.Store(0)
 	if err != nil {
 		ex.wroteErr = err

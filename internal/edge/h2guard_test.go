@@ -41,6 +41,7 @@ func recordingBackend(t *testing.T) (*httptest.Server, chan appRecord) {
 // h2Result is what a raw HTTP/2 client got for one stream.
 type h2Result struct {
 	status string // "" without a response
+	grpc   string // the grpc-status header, if any
 	reset  http2.ErrCode
 	resetd bool
 	goaway bool
@@ -73,8 +74,11 @@ func h2Exchange(t *testing.T, addr, host string, fields [][2]string, data []stri
 	}
 	var res h2Result
 	dec := hpack.NewDecoder(4096, func(f hpack.HeaderField) {
-		if f.Name == ":status" {
+		switch f.Name {
+		case ":status":
 			res.status = f.Value
+		case "grpc-status":
+			res.grpc = f.Value
 		}
 	})
 	for {
@@ -245,5 +249,31 @@ func TestH2OversizedHeadersFrame(t *testing.T) {
 	case r := <-seen:
 		t.Errorf("the app got a request: %+v", r)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestH2MalformedGRPC: a gRPC call refused for its framing gets a gRPC
+// status (13, INTERNAL, as gRPC reads an HTTP 400), not a text page its
+// client could not read.
+func TestH2MalformedGRPC(t *testing.T) {
+	t.Parallel()
+	backend, _ := recordingBackend(t)
+	h := startEdge(t, fmt.Sprintf("apps:\n  - {name: shop, domains: [shop.example.com], upstream: %s, force_https: false}\n", backend.URL))
+	for _, tt := range []struct {
+		name string
+		data []string
+	}{
+		{"content-length above the DATA, no DATA", nil},
+		{"content-length above the DATA", []string{"hello"}},
+	} {
+		fields := [][2]string{{":method", "POST"}, {":scheme", "https"}, {":authority", "shop.example.com"}, {":path", "/pkg.Service/Method"},
+			{"content-type", "application/grpc"}, {"te", "trailers"}, {"content-length", "100"}}
+		res := h2Exchange(t, h.addrs.HTTPS, "shop.example.com", fields, tt.data)
+		if res.resetd || res.goaway {
+			continue // a stream error is an answer gRPC clients understand too
+		}
+		if res.status != "200" || res.grpc != grpcInternal {
+			t.Errorf("%s: %+v, want 200 with grpc-status %s", tt.name, res, grpcInternal)
+		}
 	}
 }

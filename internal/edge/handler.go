@@ -275,7 +275,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			// cannot skip.
 			body = http.MaxBytesReader(w, body, sn.maxBody)
 		}
-		rb := &requestBody{ReadCloser: body, ex: rq.ex}
+		rb := &rq.ex.reqBody
+		rb.ReadCloser, rb.ex = body, rq.ex
 		r2.Body = rb
 		if r.ProtoMajor == 1 {
 			// Streams both ways at once (HTTP/2 streams always are):
@@ -486,6 +487,13 @@ func (rq *request) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		rq.hijacked = true
 		if rq.ex != nil {
+			// ReverseProxy writes the app's 101 on the hijacked
+			// connection, past WriteHeader. Recorded here rather than
+			// when the 101 arrives: ReverseProxy may still refuse it (a
+			// switch to another protocol than asked) and answer 502.
+			if rq.status == 0 {
+				rq.status = http.StatusSwitchingProtocols
+			}
 			c = rq.ex.startTunnel(c)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -38,7 +39,7 @@ func (a *app) proxyHandler(proxy *httputil.ReverseProxy) http.Handler {
 		}
 		if msg := h2Malformed(r); msg != "" {
 			rq.upstreamKind = kindBadBody
-			plainError(w, http.StatusBadRequest, msg+" Request ID: "+rq.id)
+			a.writeError(w, r, http.StatusBadRequest, msg+" Request ID: "+rq.id)
 			return
 		}
 		proxy.ServeHTTP(w, guardH2Body(r))
@@ -229,7 +230,6 @@ func (a *app) modifyResponse(resp *http.Response) error {
 		rc := http.NewResponseController(rq)
 		rc.SetReadDeadline(time.Time{})
 		rc.SetWriteDeadline(time.Time{})
-		rq.status = http.StatusSwitchingProtocols // ReverseProxy writes it on the hijacked connection
 		if rq.hsts != "" && len(h["Strict-Transport-Security"]) == 0 {
 			// ReverseProxy writes the 101 itself on the hijacked
 			// connection, past the policy's writer: add the policy's
@@ -246,7 +246,9 @@ func (a *app) modifyResponse(resp *http.Response) error {
 			rq.ex.streamResponse()
 		}
 		if resp.Body != nil && resp.Body != http.NoBody {
-			resp.Body = &responseBody{ReadCloser: resp.Body, ex: rq.ex, rq: rq, resp: resp}
+			rb := &rq.ex.respBody
+			*rb = responseBody{ReadCloser: resp.Body, ex: rq.ex, rq: rq, resp: resp}
+			resp.Body = rb
 		}
 	}
 	return nil
@@ -302,7 +304,7 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		// (h2guard.go) also reads as a failed body below, which would
 		// leave the client with no answer.
 		rq.upstreamKind = kindBadBody
-		plainError(w, http.StatusBadRequest, "400 Bad Request: the request body is shorter than its content-length. Request ID: "+rq.id)
+		a.writeError(w, r, http.StatusBadRequest, "400 Bad Request: the request body is shorter than its content-length. Request ID: "+rq.id)
 		return
 	}
 	if ex := rq.ex; ex != nil {
@@ -322,9 +324,24 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 			}
 			a.writeError(w, r, status, msg+" Request ID: "+rq.id)
 			return
-		case v == cutClientGone && (ex.parent.Err() != nil || ex.bodyErr != nil):
+		case v == cutClientGone && ex.parent.Err() != nil:
 			rq.cut, rq.upstreamKind = cutClientGone, kindCanceled
 			return // nobody to answer
+		case v == cutClientGone && ex.bodyErr != nil:
+			// The body could not be read, but the client may still be
+			// waiting (a malformed chunked body, a half-closed
+			// connection): returning without a word would make net/http
+			// send an empty 200. To a client that is gone, the answer
+			// costs a failed write.
+			rq.upstreamKind = kindBadBody
+			if clientDisconnected(ex.bodyErr) {
+				rq.cut = cutClientGone
+			}
+			if r.ProtoMajor == 1 {
+				w.Header()["Connection"] = []string{"close"}
+			}
+			a.writeError(w, r, http.StatusBadRequest, "400 Bad Request: the request body could not be read. Request ID: "+rq.id)
+			return
 		}
 	}
 	kind, status := classify(r.Context(), err)
@@ -347,11 +364,20 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeError(w, r, status, msg+" Request ID: "+rq.id)
 }
 
+// clientDisconnected reports whether an error reading a request body
+// means the client's connection ended (rather than a malformed body).
+func clientDisconnected(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
+}
+
 // gRPC status codes the edge answers with
 // (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
 const (
 	grpcDeadlineExceeded  = "4"
 	grpcResourceExhausted = "8"
+	grpcInternal          = "13" // what gRPC makes of an HTTP 400
 	grpcUnavailable       = "14"
 )
 
@@ -370,6 +396,8 @@ func (a *app) writeError(w http.ResponseWriter, r *http.Request, status int, msg
 		code = grpcDeadlineExceeded
 	case http.StatusRequestEntityTooLarge:
 		code = grpcResourceExhausted
+	case http.StatusBadRequest:
+		code = grpcInternal
 	}
 	h := w.Header()
 	h["Content-Type"] = []string{"application/grpc"}

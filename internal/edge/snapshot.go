@@ -155,11 +155,14 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		proxy := &httputil.ReverseProxy{
 			Rewrite:   a.rewrite,
 			Transport: transport,
-			// Every write is sent at once: an event stream or a slow
-			// body reaches the client as it comes, and the bytes the
-			// access log counts are the bytes sent. The head is sent by
-			// the exchange's watchdog if its body is slow to come.
-			FlushInterval:  -1,
+			// Every write is sent at once (request.Write flushes): an
+			// event stream or a slow body reaches the client as it
+			// comes, and the bytes the access log counts are the bytes
+			// sent. The head is sent by the exchange's watchdog if its
+			// body is slow to come. FlushInterval stays 0: -1 would
+			// also start, for every response, a timer that flushes the
+			// head at once, before its body (ReverseProxy still does
+			// for responses without a Content-Length).
 			ModifyResponse: a.modifyResponse,
 			ErrorHandler:   a.proxyError,
 			BufferPool:     bufferPool{},

@@ -438,3 +438,63 @@ func TestGRPCDeadApp(t *testing.T) {
 		t.Errorf("plain request to a dead app: %d %q, want 502", resp.StatusCode, body)
 	}
 }
+
+// TestMalformedBodyIsAnswered checks that a request body that cannot be
+// read, from a client still waiting, gets an error: a handler that
+// returned without a word would make net/http send an empty 200.
+func TestMalformedBodyIsAnswered(t *testing.T) {
+	t.Parallel()
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return
+		}
+		io.WriteString(w, "read it all")
+	}))
+	h := startEdge(t, streamApp(app, "client_idle: 5s"))
+	conn, err := tls.Dial("tcp", h.addrs.HTTPS, &tls.Config{RootCAs: testRoot, ServerName: "shop.example.com", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	// "zz" is not a chunk size.
+	io.WriteString(conn, "POST /malformed HTTP/1.1\r\nHost: shop.example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a malformed body: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "Request ID") {
+		t.Errorf("malformed chunked body: %d %q, want 400 with the request ID", resp.StatusCode, b)
+	}
+	if l := logFor(t, h, "/malformed"); l["status"] != 400.0 || l["upstream_error"] != kindBadBody {
+		t.Errorf("access log: %v, want 400 with upstream_error %s", l, kindBadBody)
+	}
+}
+
+// TestUpgradeRefusedIsLoggedAsSuch checks that an app's 101 the edge
+// refuses to pass on (it switches to another protocol than the one asked
+// for) is logged with the 502 the client gets, not as a 101.
+func TestUpgradeRefusedIsLoggedAsSuch(t *testing.T) {
+	t.Parallel()
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: not-websocket\r\n\r\n")
+		brw.Flush()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 1)) // until the edge closes it
+	}))
+	h := startEdge(t, streamApp(app, "client_idle: 5s"))
+	_, _, resp := wsHandshake(t, h, "/switch")
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("an app switching to another protocol: %d, want 502", resp.StatusCode)
+	}
+	if l := logFor(t, h, "/switch"); l["status"] != 502.0 {
+		t.Errorf("access log: %v, want status 502", l)
+	}
+}
