@@ -437,8 +437,6 @@ func classify(ctx context.Context, err error) (kind string, status int) {
 		return kindBodyTooLarge, http.StatusRequestEntityTooLarge
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		return kindCanceled, 0
-	case errors.As(err, new(*bodyLengthError)):
-		return kindBadBody, http.StatusBadRequest
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
 		return kindTimeout, http.StatusGatewayTimeout
