@@ -49,8 +49,8 @@ type env struct {
 	dir, cfgFile, stateFile string
 	ca                      *testutil.CA
 	token                   string
-	store                   Store   // nil: the state file
-	cluster                 Cluster // nil: not a cluster
+	store                   Store          // nil: the state file
+	cluster                 Cluster        // nil: not a cluster
 	options                 func(*Options) // nil: none; changes the admin's options
 }
 
