@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -46,9 +48,15 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 	if state == "" && file != "" {
 		state = file + ".state.json"
 	}
-	token, err := adminToken(cfg.Admin.TokenFile, state, logger)
-	if err != nil {
-		return nil, err
+	// With a tokens file and no token file, the file's tokens only: no
+	// generated token that nobody rotates.
+	token := ""
+	if cfg.Admin.TokenFile != "" || cfg.Admin.TokensFile == "" {
+		t, err := adminToken(cfg.Admin.TokenFile, state, logger)
+		if err != nil {
+			return nil, err
+		}
+		token = t
 	}
 	roots, err := preflightRoots(cfg, mgr)
 	if err != nil {
@@ -64,6 +72,8 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 		Cluster:      members,
 		StateFile:    state,
 		Token:        token,
+		TokensFile:   cfg.Admin.TokensFile,
+		AuditLog:     cfg.Admin.AuditLog,
 		Roots:        roots,
 		AllowedHosts: cfg.Admin.AllowedHosts,
 		Logger:       logger,
@@ -142,7 +152,8 @@ file and wins over the configuration file until reset.
 
 Flags may come before or after the command and NAME. The token comes from
 --token-file, else the FORCEHTTPS_ADMIN_TOKEN environment variable; help
-needs none.
+needs none. For an admin listener served over TLS with a private CA's
+certificate, --admin https://host:9443 --ca ca.pem trusts that CA.
 
 Exit status: 0 on success, 1 on errors (the API refused), 2 on usage
 errors.
@@ -178,6 +189,7 @@ type appsFlags struct {
 	json                                  bool
 	timeout                               time.Duration
 	force, ramp                           bool
+	ca                                    string
 	drain                                 string
 	redirectStatus, unsafeStatus          int
 	maxAge                                int64
@@ -192,6 +204,7 @@ func (o *appsFlags) flagSet(cmd string) *flag.FlagSet {
 	fs.Usage = func() {}
 	fs.StringVar(&o.admin, "admin", "http://127.0.0.1:9090", "the admin listener's `URL`")
 	fs.StringVar(&o.tokenFile, "token-file", "", "read the admin token from `file` (else $FORCEHTTPS_ADMIN_TOKEN)")
+	fs.StringVar(&o.ca, "ca", "", "trust the CA certificates of PEM `file` for an https --admin URL, besides the system roots")
 	fs.BoolVar(&o.json, "json", false, "print the API's JSON instead of text")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "bound on each API request")
 	addLogFlags(fs, nil) // accepted by every command; apps writes no logs
@@ -398,7 +411,16 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if token == "" {
 		return usageErr("no token: use --token-file or set FORCEHTTPS_ADMIN_TOKEN")
 	}
-	cl := &appsClient{base: strings.TrimSuffix(u.String(), "/"), token: token, client: &http.Client{Timeout: o.timeout}}
+	client := &http.Client{Timeout: o.timeout}
+	if o.ca != "" {
+		tr, err := caTransport(o.ca)
+		if err != nil {
+			fmt.Fprintf(stderr, "forcehttps apps: --ca: %v\n", err)
+			return 1
+		}
+		client.Transport = tr
+	}
+	cl := &appsClient{base: strings.TrimSuffix(u.String(), "/"), token: token, client: client}
 	status, data, err := cl.do(ctx, method, path, body)
 	if err != nil {
 		fmt.Fprintf(stderr, "forcehttps apps: %v\n", err)
@@ -586,4 +608,23 @@ func hstsState(h admin.HSTSView) string {
 		return fmt.Sprintf("ramping %d/4", h.Stage)
 	}
 	return h.State
+}
+
+// caTransport returns a transport that trusts the system roots and the
+// CA certificates of PEM file caFile, with TLS 1.2 or later.
+func caTransport(caFile string) (*http.Transport, error) {
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%q: no PEM certificate found", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return tr, nil
 }

@@ -43,8 +43,19 @@ type Options struct {
 	// Cluster reports the replicas of a cluster for GET /api/cluster and
 	// the dashboard. Nil: not a cluster; /api/cluster answers 404.
 	Cluster Cluster
-	// Token is the bearer token of the API and the dashboard. Required.
+	// Token is the bearer token of the API and the dashboard, named
+	// "default" in the audit log. Required unless TokensFile is set.
 	Token string
+	// TokensFile holds named tokens, one "name: token" a line
+	// (internal/tokenfile), accepted besides Token. It is read again
+	// when it changes, at most every TokensCheck: a removed token stops
+	// working and a new one works without a restart.
+	TokensFile string
+	// TokensCheck is how often TokensFile is looked at. Zero: 2s.
+	TokensCheck time.Duration
+	// AuditLog is a file every change is appended to as a JSON line
+	// (created with mode 0600), besides the log. "": the log only.
+	AuditLog string
 	// Roots are the certificate roots the preflight trusts, besides the
 	// system's ([ParseRoots] reads a PEM file). Nil: the system roots
 	// only.
@@ -82,8 +93,9 @@ type Admin struct {
 	revMu    sync.Mutex
 	revoking map[string]time.Time // apps sending max-age=0 in the live overlay, until when
 
-	sessions sessions
-	tokenSum [32]byte
+	sessions  sessions
+	tokens    *tokens
+	auditFile *auditFile
 
 	// lastRaw is the configuration the last Overlay was given, to tell
 	// which values the file has just changed.
@@ -95,7 +107,7 @@ var ErrNoToken = errors.New("admin: a token is required")
 
 // New loads the state file and prepares an Admin.
 func New(o Options) (*Admin, error) {
-	if o.Token == "" {
+	if o.Token == "" && o.TokensFile == "" {
 		return nil, ErrNoToken
 	}
 	a := &Admin{o: o, log: o.Logger, now: o.Now, revoking: map[string]time.Time{}}
@@ -122,7 +134,26 @@ func New(o Options) (*Admin, error) {
 	cur := a.store.Current()
 	a.state.Store(cur.State)
 	a.version.Store(cur.Version)
-	a.tokenSum = hashToken(o.Token)
+	a.tokens = &tokens{file: o.TokensFile, every: o.TokensCheck, now: a.now, warn: a.log.Warn}
+	if o.Token != "" {
+		a.tokens.fixed = []namedSum{{DefaultTokenName, hashToken(o.Token)}}
+	}
+	if a.tokens.every <= 0 {
+		a.tokens.every = 2 * time.Second
+	}
+	if o.TokensFile != "" {
+		if err := a.tokens.load(); err != nil {
+			return nil, err
+		}
+		a.tokens.checked = a.now()
+	}
+	if o.AuditLog != "" {
+		af, err := openAuditFile(o.AuditLog)
+		if err != nil {
+			return nil, fmt.Errorf("admin: audit log: %w", err)
+		}
+		a.auditFile = af
+	}
 	a.sessions.m = map[string]*session{}
 	return a, nil
 }
@@ -397,6 +428,7 @@ type EnableRequest struct {
 // domains, unless req.Force. On a failed preflight it returns the report
 // and an error wrapping [ErrPreflight].
 func (a *Admin) Enable(ctx context.Context, name string, req EnableRequest) (*Preflight, error) {
+	a.audit(ctx, "enable", name, req)
 	var report *Preflight
 	if !req.Force {
 		raw := a.edge.Config()
@@ -436,6 +468,7 @@ type DisableRequest struct {
 // Disable turns Force HTTPS off for app name: no more redirects, HTTPS
 // still served, and max-age=0 sent for the drain if HSTS was ever sent.
 func (a *Admin) Disable(ctx context.Context, name string, req DisableRequest) error {
+	a.audit(ctx, "disable", name, req)
 	drain, given, err := parseDrain(req.Drain)
 	if err != nil {
 		return err
@@ -473,6 +506,7 @@ type PatchRequest struct {
 
 // Patch changes the redirect and HSTS policy of app name.
 func (a *Admin) Patch(ctx context.Context, name string, req PatchRequest) error {
+	a.audit(ctx, "patch", name, req)
 	err := a.change(ctx, name, func(_ *config.Config, _ *config.App, s *AppState) error {
 		if r := req.Redirect; r != nil {
 			if s.Redirect == nil {

@@ -3,7 +3,6 @@ package admin
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,7 +40,11 @@ func (a *Admin) Handler() http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		mux.ServeHTTP(w, r)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		a.withAudit(mux, w, r)
 	})
 }
 
@@ -121,10 +124,11 @@ func asciiEqualFold(s, t string) bool {
 // comparison time says nothing about the token's length.
 func hashToken(t string) [32]byte { return sha256.Sum256([]byte(t)) }
 
-// validToken compares t with the token in constant time.
+// validToken reports whether t is a valid token, comparing it with each
+// in constant time.
 func (a *Admin) validToken(t string) bool {
-	got := hashToken(t)
-	return subtle.ConstantTimeCompare(got[:], a.tokenSum[:]) == 1
+	_, ok := a.tokens.match(t)
+	return ok
 }
 
 // bearer returns the bearer token of r, or "".
@@ -139,11 +143,16 @@ func bearer(r *http.Request) (string, bool) {
 
 func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 	tok, ok := bearer(r)
-	if !ok || !a.validToken(tok) {
+	who := ""
+	if ok {
+		who, ok = a.tokens.match(tok)
+	}
+	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="forcehttps admin"`)
 		writeError(w, http.StatusUnauthorized, "a valid bearer token is required")
 		return
 	}
+	setWho(r, who)
 	if r.URL.Path == "/api/cluster" {
 		a.serveCluster(w, r)
 		return
@@ -339,6 +348,7 @@ type sessions struct {
 }
 
 type session struct {
+	who     string // the name of the token that logged in
 	csrf    string
 	expires time.Time
 }
@@ -356,7 +366,7 @@ func randomHex(n int) string {
 }
 
 // newSession starts a session and returns its id.
-func (s *sessions) create(now time.Time) (string, *session) {
+func (s *sessions) create(now time.Time, who string) (string, *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, se := range s.m {
@@ -374,7 +384,7 @@ func (s *sessions) create(now time.Time) (string, *session) {
 		delete(s.m, oldest)
 	}
 	id := randomHex(32)
-	se := &session{csrf: randomHex(32), expires: now.Add(sessionLifetime)}
+	se := &session{who: who, csrf: randomHex(32), expires: now.Add(sessionLifetime)}
 	s.m[id] = se
 	return id, se
 }

@@ -28,7 +28,7 @@ func TestBrowserEnable(t *testing.T) {
 	c.Call("Page.navigate", map[string]any{"url": base})
 	c.WaitFor("the login form", "document.getElementById('token')")
 	tok, _ := json.Marshal(e.token)
-	c.Eval(fmt.Sprintf("document.getElementById('token').value = %s; document.getElementById('login').click(); true", tok))
+	c.Eval(fmt.Sprintf("document.getElementById('token').value = %s; setTimeout(() => document.getElementById('login').click(), 0); true", tok))
 	c.WaitFor("the apps", "document.getElementById('check-good')")
 	// The session cookie as Chromium stored it: HttpOnly, SameSite=Strict,
 	// and not Secure on the plain-HTTP loopback listener (where it works).
@@ -46,12 +46,12 @@ func TestBrowserEnable(t *testing.T) {
 	if len(jar.Cookies) != 1 || jar.Cookies[0].Name != sessionCookie || !jar.Cookies[0].HTTPOnly || jar.Cookies[0].Secure || jar.Cookies[0].SameSite != "Strict" {
 		t.Errorf("cookies in the browser = %+v, want one HttpOnly SameSite=Strict session cookie", jar.Cookies)
 	}
-	c.Eval("document.getElementById('check-good').click(); true")
+	c.Eval("setTimeout(() => document.getElementById('check-good').click(), 0); true")
 	c.WaitFor("the preflight result", "document.getElementById('confirm')")
 	if got := string(c.Eval("document.getElementById('confirm').textContent")); got != `"Confirm enable"` {
 		t.Fatalf("confirm button = %s, want \"Confirm enable\"", got)
 	}
-	c.Eval("document.getElementById('confirm').click(); true")
+	c.Eval("setTimeout(() => document.getElementById('confirm').click(), 0); true")
 	c.WaitFor("the disable button", "document.getElementById('disable-good')")
 	// The page says the API overrides the file, and offers a reset.
 	if got := string(c.Eval("document.getElementById('sources-good').textContent")); !strings.Contains(got, "force_https (the file says false)") {
@@ -82,7 +82,7 @@ func TestBrowserEnable(t *testing.T) {
 	}
 
 	// Reset: the file says off, so Force HTTPS goes off, with a drain.
-	c.Eval("document.getElementById('reset-good').click(); true")
+	c.Eval("setTimeout(() => document.getElementById('reset-good').click(), 0); true")
 	c.WaitFor("the enable button after the reset", "document.getElementById('check-good')")
 	if v := in.app("good"); v.ForceHTTPS || v.HSTS.State != HSTSRevoking {
 		t.Errorf("good after the dashboard's reset: %+v, want off and revoking", v)

@@ -39,7 +39,13 @@ func (a *Admin) session(r *http.Request) (string, *session) {
 	if err != nil {
 		return "", nil
 	}
-	return c.Value, a.sessions.get(c.Value, a.now())
+	se := a.sessions.get(c.Value, a.now())
+	if se != nil && !a.tokens.has(se.who) {
+		// Its token was removed: so is the session.
+		a.sessions.remove(c.Value)
+		return "", nil
+	}
+	return c.Value, se
 }
 
 // withSession lets POST requests through only with a session and its
@@ -51,6 +57,7 @@ func (a *Admin) withSession(h func(http.ResponseWriter, *http.Request, string, *
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
+		setWho(r, "dashboard:"+se.who)
 		if err := r.ParseForm(); err != nil {
 			a.page(w, http.StatusBadRequest, "login", map[string]any{"Error": "The form could not be read."})
 			return
@@ -91,11 +98,15 @@ func (a *Admin) serveIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) serveLogin(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || !a.validToken(strings.TrimSpace(r.PostForm.Get("token"))) {
+	who, ok := "", false
+	if err := r.ParseForm(); err == nil {
+		who, ok = a.tokens.match(strings.TrimSpace(r.PostForm.Get("token")))
+	}
+	if !ok {
 		a.page(w, http.StatusUnauthorized, "login", map[string]any{"Error": "Wrong token."})
 		return
 	}
-	id, _ := a.sessions.create(a.now())
+	id, _ := a.sessions.create(a.now(), who)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: id, Path: "/",
 		MaxAge: int(sessionLifetime.Seconds()), HttpOnly: true,

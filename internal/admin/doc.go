@@ -144,10 +144,25 @@
 //
 // # Security
 //
-// Every API request needs "Authorization: Bearer <token>". The token is
-// compared as SHA-256 hashes with crypto/subtle, so neither its content
-// nor its length shows in the timing. A missing or wrong token gets 401
-// with WWW-Authenticate: Bearer.
+// Every API request needs "Authorization: Bearer <token>". Tokens are
+// named: [Options.Token] is "default", and [Options.TokensFile] holds
+// others, one "name: token" a line, read again when it changes (at most
+// every [Options.TokensCheck]) so that tokens rotate without a restart.
+// A token is compared with every valid one as SHA-256 hashes with
+// crypto/subtle, so neither its content nor its length shows in the
+// timing. A missing or wrong token gets 401 with WWW-Authenticate:
+// Bearer. A dashboard session ends when its token is removed.
+//
+// # Audit log
+//
+// Every authenticated request that is not GET or HEAD is logged once
+// answered, at info level with the message "admin: audit" and the keys
+// who (the token's name, or "dashboard:" and it), action, app, detail
+// (the request's parameters as JSON), peer and status; with
+// [Options.AuditLog], also as a JSON line appended to that file (mode
+// 0600). Change paths name their action with Admin.audit(ctx, action,
+// app, detail), ctx being the request's; a change that does not is
+// logged as its method and path. Tokens are never logged.
 //
 // Against DNS rebinding, the Host header must be localhost, 127.0.0.1 or
 // [::1] (any port), the admin listener's address, or an entry of
@@ -164,9 +179,10 @@
 // button ("Enable anyway" when it failed). The login form takes the
 // token and starts a server-side session: a random id in a cookie that is
 // HttpOnly, SameSite=Strict, Path=/, and Secure when the admin listener
-// is reached over TLS. The edge's admin listener is plain HTTP on
-// loopback, where a Secure cookie would not be sent back by every
-// browser, so the cookie is not Secure there. Every form carries the
+// is reached over TLS (admin.tls in the edge's configuration). On plain
+// HTTP, allowed on loopback only unless configured otherwise, a Secure
+// cookie would not be sent back by every browser, so it is not Secure
+// there. Every form carries the
 // session's CSRF token, checked on POST, besides SameSite=Strict and the
 // Origin check. The Content-Security-Policy allows no script and no
 // inline style; the stylesheet is served from /static/admin.css.

@@ -49,8 +49,9 @@ type env struct {
 	dir, cfgFile, stateFile string
 	ca                      *testutil.CA
 	token                   string
-	store                   Store   // nil: the state file
-	cluster                 Cluster // nil: not a cluster
+	store                   Store          // nil: the state file
+	cluster                 Cluster        // nil: not a cluster
+	options                 func(*Options) // nil: none; changes the admin's options
 }
 
 const testConfig = `listen: {http: "127.0.0.1:0", https: "127.0.0.1:0"}
@@ -126,11 +127,15 @@ func (e *env) start(t testing.TB, c *clock) *inst {
 		}
 		return out
 	}
-	adm, err := New(Options{
+	o := Options{
 		StateFile: e.stateFile, Store: e.store, Cluster: e.cluster, Token: e.token, Roots: []*x509.Certificate{e.ca.Cert},
 		Certificates: info, Logger: logger, Now: c.Now, PreflightTimeout: 5 * time.Second,
 		AllowedHosts: []string{"admin.internal"},
-	})
+	}
+	if e.options != nil {
+		e.options(&o)
+	}
+	adm, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type ResetRequest struct {
 // setting: the file has none) goes on while it stays on. The largest
 // max-age sent is kept.
 func (a *Admin) Reset(ctx context.Context, name string, req ResetRequest) (*Preflight, error) {
+	a.audit(ctx, "reset", name, req)
 	drain, given, err := parseDrain(req.Drain)
 	if err != nil {
 		return nil, err

@@ -386,6 +386,38 @@ type Admin struct {
 	// trust. Absent: the system roots, tls.acme.ca_root, and the edge's
 	// own self-signed certificate when it covers loopback names only.
 	PreflightCAFile string `yaml:"preflight_ca_file"`
+
+	// TLS serves the admin listener over HTTPS with a certificate file
+	// pair ("tls"), TLS 1.2 or later; the files are read again when they
+	// change. Absent: plain HTTP, allowed on a loopback address only
+	// unless InsecurePlainHTTP.
+	TLS *AdminTLS `yaml:"tls"`
+
+	// InsecurePlainHTTP allows plain HTTP on an address beyond loopback
+	// ("insecure_plain_http"): the bearer token then crosses the network
+	// in clear, readable by anyone on the path. Absent: false.
+	InsecurePlainHTTP bool `yaml:"insecure_plain_http"`
+
+	// TokensFile holds several named tokens, one "name: token" a line
+	// ("tokens_file"), read again within seconds of a change: a removed
+	// token stops working, a new one works, without a restart. The name
+	// is who the audit log says made a change. Used besides TokenFile,
+	// whose token is named "default". Absent: TokenFile's token only.
+	TokensFile string `yaml:"tokens_file"`
+
+	// AuditLog is a file the changes made through the API and the
+	// dashboard are appended to as JSON lines (mode 0600), besides the
+	// log ("audit_log"). Absent: the log only.
+	AuditLog string `yaml:"audit_log"`
+}
+
+// AdminTLS is the certificate pair of the admin listener.
+type AdminTLS struct {
+	// CertFile is the PEM certificate chain, leaf first ("cert_file").
+	// Required.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key ("key_file"). Required.
+	KeyFile string `yaml:"key_file"`
 }
 
 // Cluster configures cluster mode: the replicas that name the same

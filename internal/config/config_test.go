@@ -110,7 +110,7 @@ func TestExamplesYAMLAndJSON(t *testing.T) {
 			}
 			paths = append(paths, fe.Path)
 		}
-		if want := []string{"tls.certificates[0].cert_file", "tls.certificates[0].key_file"}; !slices.Equal(paths, want) {
+		if want := []string{"tls.certificates[0].cert_file", "tls.certificates[0].key_file", "admin.tls.cert_file", "admin.tls.key_file"}; !slices.Equal(paths, want) {
 			t.Errorf("Load(examples/%s) errors at %q, want %q", name, paths, want)
 		}
 	}

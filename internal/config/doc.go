@@ -66,6 +66,10 @@
 //	  token_file: admin.token     # bearer token; absent: generated at the first start
 //	  state_file: ""              # absent: <config file>.state.json
 //	  allowed_hosts: []           # Host values accepted besides its own address and localhost
+//	  tls: {cert_file: admin.pem, key_file: admin.key}  # required beyond loopback
+//	  insecure_plain_http: false  # true: plain HTTP beyond loopback, the token in clear
+//	  tokens_file: admin.tokens   # named tokens, "name: token" lines, re-read on change
+//	  audit_log: audit.jsonl      # JSON lines of every change through the API
 //	cluster:                      # absent: a single node, state and certificates in files
 //	  postgres: "postgres://forcehttps@db.internal/forcehttps?sslmode=verify-full"  # never logged
 //	  postgres_file: ""           # or a file holding the URL (when it has a password)
@@ -100,8 +104,8 @@
 // certificate pair is checked by the code the certificate manager serves
 // it with (internal/certfile): both files readable, a certificate that
 // names something, valid now (not expired, not yet to come), and the key
-// of that certificate, not of another. The admin token file, when set, must be
-// readable and not empty, and the directory of an access log file must
+// of that certificate, not of another; so is admin.tls. The admin token file, when set, must be
+// readable and not empty, the admin tokens file must parse, and the directory of an access log file must
 // exist. A file "--check-config" accepts is one the edge starts with.
 //
 // # Certificates

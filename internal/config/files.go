@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -25,34 +26,42 @@ const maxPEMFile = 1 << 20
 // validateCoverage.
 func (c *Config) checkPair(v *validator, i int) {
 	cf := c.TLS.Certificates[i]
-	p := fmt.Sprintf("tls.certificates[%d]", i)
+	cert, ok := c.checkPairFiles(v, fmt.Sprintf("tls.certificates[%d]", i), cf.CertFile, cf.KeyFile)
+	if !ok {
+		v.files.badPair = true
+		return
+	}
+	v.files.names = append(v.files.names, certfile.Names(cert.Leaf)...)
+}
+
+// checkPairFiles checks the certificate pair at path (path.cert_file,
+// path.key_file) and returns it if good.
+func (c *Config) checkPairFiles(v *validator, p, certFile, keyFile string) (*tls.Certificate, bool) {
 	// Each file is read even when the other is missing (an empty name is
 	// reported by validateTLS), so that one run lists both.
 	var certPEM, keyPEM []byte
 	certOK, keyOK := false, false
-	if cf.CertFile != "" {
-		certPEM, certOK = readPEM(v, p+".cert_file", cf.CertFile, ErrTLS)
+	if certFile != "" {
+		certPEM, certOK = readPEM(v, p+".cert_file", certFile, ErrTLS)
 	}
-	if cf.KeyFile != "" {
-		keyPEM, keyOK = readPEM(v, p+".key_file", cf.KeyFile, ErrTLS)
+	if keyFile != "" {
+		keyPEM, keyOK = readPEM(v, p+".key_file", keyFile, ErrTLS)
 	}
 	if !certOK || !keyOK {
-		v.files.badPair = true
-		return
+		return nil, false
 	}
 	cert, err := certfile.Parse(certPEM, keyPEM, v.files.now)
 	switch {
 	case err == nil:
-		v.files.names = append(v.files.names, certfile.Names(cert.Leaf)...)
-		return
+		return cert, true
 	case errors.Is(err, certfile.ErrKeyMismatch):
-		v.add(p+".key_file", ErrTLS, "%q is not the key of %q: %v", cf.KeyFile, cf.CertFile, err)
+		v.add(p+".key_file", ErrTLS, "%q is not the key of %q: %v", keyFile, certFile, err)
 	case certfile.InKeyFile(err):
-		v.add(p+".key_file", ErrTLS, "%q: %v", cf.KeyFile, err)
+		v.add(p+".key_file", ErrTLS, "%q: %v", keyFile, err)
 	default:
-		v.add(p+".cert_file", ErrTLS, "%q: %v", cf.CertFile, err)
+		v.add(p+".cert_file", ErrTLS, "%q: %v", certFile, err)
 	}
-	v.files.badPair = true
+	return nil, false
 }
 
 // checkFiles checks, after the rest, the other files a configuration
@@ -84,6 +93,7 @@ func (c *Config) checkFiles(v *validator) {
 			v.add("admin.token_file", ErrValue, "%q is empty: write the admin token in it", c.Admin.TokenFile)
 		}
 	}
+	c.checkAdminFiles(v)
 	switch out := c.AccessLog.Output; out {
 	case "", "stderr", "stdout", "off":
 	default:

@@ -36,6 +36,8 @@ func TestLoadCertificates(t *testing.T) {
 	write("token", []byte("s3cret\n"))
 	write("ca.pem", ca.PEM())
 	write("empty.token", []byte(" \n"))
+	write("tokens", []byte("# rotated weekly\nci: 0123456789abcdef0\nalice: fedcba98765432100\n"))
+	write("bad.tokens", []byte("ci: 0123456789abcdef0\nci: fedcba98765432100\n"))
 
 	const app = "apps:\n  - {name: a, domains: [%s], upstream: \"http://127.0.0.1:1\"%s}\n"
 	files := func(pairs ...string) string {
@@ -99,6 +101,13 @@ func TestLoadCertificates(t *testing.T) {
 			[]string{`admin.token_file: cannot read "` + dir + `/nope.token": no such file or directory (line 6)`}, ErrValue},
 		{"admin token file empty", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \"127.0.0.1:0\", token_file: empty.token}\n",
 			[]string{`admin.token_file: "` + dir + `/empty.token" is empty: write the admin token in it (line 6)`}, ErrValue},
+		{"admin TLS pair", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \":0\", tls: {cert_file: other.pem, key_file: other.key}, tokens_file: tokens}\n", nil, nil},
+		{"admin TLS key mismatch", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \":0\", tls: {cert_file: other.pem, key_file: shop.key}}\n",
+			[]string{`admin.tls.key_file: "` + dir + `/shop.key" is not the key of "` + dir + `/other.pem": ...`}, ErrTLS},
+		{"admin TLS expired", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \":0\", tls: {cert_file: expired.pem, key_file: expired.key}}\n",
+			[]string{`admin.tls.cert_file: "` + dir + `/expired.pem": certificate expired...`}, ErrTLS},
+		{"admin tokens file duplicate name", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "admin: {listen: \"127.0.0.1:0\", tokens_file: bad.tokens}\n",
+			[]string{`admin.tokens_file: "` + dir + `/bad.tokens": line 2: name "ci" is also on line 1 (line 6)`}, ErrValue},
 		{"access log in a missing directory", files("shop.pem+shop.key") + appWith("shop.example.com", "") + "access_log: {output: logs/access.log}\n",
 			[]string{`access_log.output: cannot create "` + dir + `/logs/access.log": its directory "` + dir + `/logs" does not exist (line 6)`}, ErrValue},
 	}

@@ -151,6 +151,12 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Admin.TokenFile)
 	abs(&c.Admin.StateFile)
 	abs(&c.Admin.PreflightCAFile)
+	abs(&c.Admin.TokensFile)
+	abs(&c.Admin.AuditLog)
+	if t := c.Admin.TLS; t != nil {
+		abs(&t.CertFile)
+		abs(&t.KeyFile)
+	}
 	if c.Cluster != nil {
 		abs(&c.Cluster.PostgresFile)
 	}

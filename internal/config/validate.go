@@ -149,6 +149,7 @@ func (c *Config) validateListen(v *validator) {
 	check("listen.http", c.Listen.HTTP, true)
 	check("listen.https", c.Listen.HTTPS, true)
 	check("admin.listen", c.Admin.Listen, false)
+	c.validateAdmin(v)
 	if p := c.Listen.HTTPSPublicPort; p < 0 || p > 65535 {
 		v.add("listen.https_public_port", ErrValue, "%d is not a port (1-65535, or 0 for the port of listen.https)", p)
 	}

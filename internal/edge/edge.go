@@ -304,6 +304,13 @@ func (s *Server) Listen() error {
 		if s.ln.admin, err = listen("admin", s.base.Admin.Listen); err != nil {
 			return fail(err)
 		}
+		if t := s.base.Admin.TLS; t != nil {
+			tc, err := s.adminTLS(t)
+			if err != nil {
+				return fail(fmt.Errorf("admin listener: %w", err))
+			}
+			s.ln.admin = tls.NewListener(s.ln.admin, tc)
+		}
 	}
 	s.httpPort = portOf(s.ln.http.Addr())
 	s.httpsPort, _ = strconv.Atoi(portOf(s.ln.https.Addr()))
