@@ -1,0 +1,48 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDecodeApp(t *testing.T) {
+	tests := []struct {
+		name, in, err string
+	}{
+		{"ok", `{"name":"a","domains":["a.example"],"upstream":"http://127.0.0.1:1"}`, ""},
+		{"unknown key", `{"name":"a","domainz":["a.example"]}`, "domainz"},
+		{"wrong type", `{"name":"a","domains":"a.example"}`, "domains"},
+		{"not an object", `[1]`, ""},
+		{"bad json", `{`, "invalid json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := DecodeApp([]byte(tt.in))
+			if tt.name == "ok" {
+				if err != nil || !a.ForceHTTPS || a.HSTS.MaxAge != 31536000 || a.Domains[0] != "a.example" {
+					t.Fatalf("DecodeApp = %+v, %v", a, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("DecodeApp(%s) = nil error", tt.in)
+			}
+			if strings.Contains(err.Error(), "apps[0]") || !strings.Contains(strings.ToLower(err.Error()), tt.err) {
+				t.Fatalf("error %q: want %q without apps[0]", err, tt.err)
+			}
+		})
+	}
+}
+
+func TestRelativePath(t *testing.T) {
+	for _, tt := range [][3]string{
+		{"apps[3].domains[1]", "apps[3]", "domains[1]"},
+		{"apps[3]", "apps[3]", ""},
+		{"apps[30].name", "apps[3]", "apps[30].name"},
+		{"tls", "apps[3]", "tls"},
+	} {
+		if got := RelativePath(tt[0], tt[1]); got != tt[2] {
+			t.Errorf("RelativePath(%q, %q) = %q, want %q", tt[0], tt[1], got, tt[2])
+		}
+	}
+}
