@@ -46,3 +46,16 @@ func TestRelativePath(t *testing.T) {
 		}
 	}
 }
+
+// An edge with an admin listener or in a cluster may start without apps:
+// the admin API adds them.
+func TestNoAppsWithAdminOrCluster(t *testing.T) {
+	for _, in := range []string{
+		"tls: {self_signed: [localhost]}\nadmin: {listen: \"127.0.0.1:0\"}\n",
+		"tls: {self_signed: [localhost]}\ncluster: {postgres: \"postgres://db/x\"}\n",
+	} {
+		if _, err := Parse([]byte(in), YAML); err != nil {
+			t.Errorf("Parse(%q) = %v, want no error", in, err)
+		}
+	}
+}
