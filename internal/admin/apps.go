@@ -101,13 +101,13 @@ func (a *Admin) CreateApp(ctx context.Context, def []byte) (string, error) {
 // ReplaceApp replaces the definition of API app name; a name in def, if
 // any, must be name.
 func (a *Admin) ReplaceApp(ctx context.Context, name string, def []byte) error {
-	var d appDef
-	if err := json.Unmarshal(def, &d); err == nil && d.Name != "" && d.Name != name {
-		return &InvalidAppError{Errors: []*config.FieldError{{Path: "name", Message: fmt.Sprintf("%q is not the app's name %q: an app cannot be renamed", d.Name, name), Err: config.ErrName}}}
-	}
 	err := a.define(ctx, name, func(cur *AppState) ([]byte, error) {
 		if cur == nil || len(cur.App) == 0 {
 			return nil, ErrUnknownApp
+		}
+		var d appDef
+		if err := json.Unmarshal(def, &d); err == nil && d.Name != "" && d.Name != name {
+			return nil, &InvalidAppError{Errors: []*config.FieldError{{Path: "name", Message: fmt.Sprintf("%q is not the app's name %q: an app cannot be renamed", d.Name, name), Err: config.ErrName}}}
 		}
 		return withKey(def, "name", name)
 	})
@@ -126,7 +126,11 @@ func (a *Admin) DeleteApp(ctx context.Context, name string) (warning string, err
 		if cur == nil || len(cur.App) == 0 {
 			return nil, ErrUnknownApp
 		}
-		if m := cur.MaxAgeSent; m > 0 {
+		m := cur.MaxAgeSent
+		if eff, ok := a.findApp(a.edge.Config(), a.state.Load(), name); ok {
+			m = max(m, sentMaxAge(eff, a.now()))
+		}
+		if m > 0 {
 			warning = fmt.Sprintf("HSTS was sent for this app's domains (max-age up to %d s): browsers that saw it keep using HTTPS for them until it expires; to release them, serve the domains again with Force HTTPS disabled (max-age=0) before deleting", m)
 		}
 		return nil, nil
