@@ -392,10 +392,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // maxListLimit bounds a page of GET /api/apps.
 const maxListLimit = 1000
 
-// serveList answers GET /api/apps?domain=&limit=&after=: the apps by
-// name after the cursor "after", those serving domain only if given, at
-// most limit (default and maximum 1000); "next" is the cursor of the
-// next page, absent on the last.
+// serveList answers GET /api/apps?domain=&limit=&after=: with limit or
+// after, the apps by name after the cursor "after", at most limit
+// (default and maximum 1000), and "next", the cursor of the next page,
+// absent on the last; without either, the configuration file's apps in
+// its order, then the API's by name (up to 1000, with "next" beyond).
+// domain keeps the apps serving it.
 func (a *Admin) serveList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := maxListLimit
@@ -409,7 +411,10 @@ func (a *Admin) serveList(w http.ResponseWriter, r *http.Request) {
 	}
 	after, domain := q.Get("after"), strings.ToLower(strings.TrimSuffix(q.Get("domain"), "."))
 	all := a.Apps()
-	slices.SortFunc(all, func(x, y AppView) int { return strings.Compare(x.Name, y.Name) })
+	if q.Has("limit") || q.Has("after") {
+		// Pages go by name, so that a cursor survives changes.
+		slices.SortFunc(all, func(x, y AppView) int { return strings.Compare(x.Name, y.Name) })
+	}
 	page := []AppView{}
 	next := ""
 	for _, v := range all {
