@@ -63,6 +63,7 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 		Store:        store,
 		Cluster:      members,
 		StateFile:    state,
+		ConfigPath:   file,
 		Token:        token,
 		Roots:        roots,
 		AllowedHosts: cfg.Admin.AllowedHosts,
