@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 )
 
@@ -12,6 +13,12 @@ import (
 // that the rules across apps apply. Errors are a [*ValidationError] whose
 // paths are relative to the app ("domains[1]", "hsts.max_age").
 func DecodeApp(data []byte) (*App, error) {
+	data = bytes.TrimSpace(data)
+	// One JSON object, so that nothing outside the app can be written
+	// into the document it is decoded from.
+	if !json.Valid(data) || len(data) == 0 || data[0] != '{' {
+		return nil, &ValidationError{Errors: []*FieldError{{Message: "an app must be a JSON object", Err: ErrSyntax}}}
+	}
 	doc := make([]byte, 0, len(data)+12)
 	doc = append(doc, `{"apps":[`...)
 	doc = append(doc, bytes.TrimSpace(data)...)

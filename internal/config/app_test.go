@@ -13,7 +13,8 @@ func TestDecodeApp(t *testing.T) {
 		{"unknown key", `{"name":"a","domainz":["a.example"]}`, "domainz"},
 		{"wrong type", `{"name":"a","domains":"a.example"}`, "domains"},
 		{"not an object", `[1]`, ""},
-		{"bad json", `{`, "invalid json"},
+		{"bad json", `{`, "json object"},
+		{"injection", `{"name":"a"}],"admin":{"listen":":1"},"x":[{`, "json object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,4 +59,28 @@ func TestNoAppsWithAdminOrCluster(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, want no error", in, err)
 		}
 	}
+}
+
+// FuzzDecodeApp: any input decodes or is refused with field errors whose
+// paths are relative to the app, never a panic.
+func FuzzDecodeApp(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"a","domains":["a.example"],"upstream":"http://127.0.0.1:1"}`,
+		`{"name":"a","hsts":{"max_age":"x"},"respond":[{"path":"/h"}]}`,
+		`]}, {"name":"b"`, `{`, `null`, `[]`, `"x"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		a, err := DecodeApp([]byte(in))
+		if err == nil {
+			if a == nil {
+				t.Fatal("nil app without an error")
+			}
+			return
+		}
+		if strings.Contains(err.Error(), "apps[0]") {
+			t.Fatalf("DecodeApp(%q): %v: a path not relative to the app", in, err)
+		}
+	})
 }
