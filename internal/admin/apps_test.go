@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 func TestAPIApps(t *testing.T) {
@@ -132,4 +134,32 @@ func TestAPIAppServedAndKept(t *testing.T) {
 func backendOf(t *testing.T, in *inst) string {
 	t.Helper()
 	return in.srv.Config().Apps[0].Upstream
+}
+
+// An edge whose file has no app serves the apps the API creates, and
+// answers unknown hosts as before.
+func TestAPIAppsWithoutFileApps(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	testutil.WriteFile(t, e.cfgFile, []byte(`listen: {http: "127.0.0.1:0", https: "127.0.0.1:0"}
+tls:
+  certificates: [{cert_file: good.pem, key_file: good.key}]
+admin: {listen: "127.0.0.1:0"}
+access_log: {output: "off"}
+timeouts: {shutdown: 5s}
+`))
+	in := e.start(t, newClock())
+	if resp := in.fetch(e, "http://shop.api.test/"); resp.StatusCode != 404 && resp.StatusCode != 421 {
+		t.Fatalf("before the create: %d, want 404 or 421", resp.StatusCode)
+	}
+	body := `{"name":"shop","domains":["shop.api.test"],"upstream":"http://127.0.0.1:9","force_https":true}`
+	if status, out := in.api("POST", "/api/apps", body); status != 201 {
+		t.Fatalf("create = %d %v", status, out)
+	}
+	if resp := in.fetch(e, "http://shop.api.test/"); resp.StatusCode != 301 {
+		t.Errorf("after the create: %d, want 301", resp.StatusCode)
+	}
+	if status, out := in.api("DELETE", "/api/apps/shop", ""); status != 200 {
+		t.Fatalf("delete of the last app = %d %v", status, out)
+	}
 }
