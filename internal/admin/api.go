@@ -257,14 +257,8 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 
 // readJSON decodes r's body into v; an empty body leaves v as it is.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return false
-		}
-		writeError(w, http.StatusBadRequest, "could not read the request body")
+	data, ok := readAll(w, r)
+	if !ok {
 		return false
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
@@ -275,6 +269,21 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// readAll reads r's body whole, answering 413 or 400 when it cannot.
+func readAll(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, "could not read the request body")
+		return nil, false
+	}
+	return data, true
 }
 
 // jsonProblem describes a decoding error without echoing the input.

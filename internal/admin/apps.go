@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -370,16 +369,11 @@ func (a *Admin) writeDefineError(w http.ResponseWriter, name string, err error) 
 	a.writeChangeError(w, err)
 }
 
-// readBody reads r's body whole, answering 413 or 400 when it cannot.
+// readBody reads r's body, one JSON value, answering 413 or 400 when it
+// cannot.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return nil, false
-		}
-		writeError(w, http.StatusBadRequest, "could not read the request body")
+	data, ok := readAll(w, r)
+	if !ok {
 		return nil, false
 	}
 	if !json.Valid(data) {
