@@ -150,7 +150,9 @@
 // a concurrent change of the same app is 409 with its current view; a
 // cluster store out of reach is 503. Every app view has "origin", "file"
 // or "api". Enable, disable, set and reset work on API apps as on the
-// file's.
+// file's. If the file later gets an app of the same name, the file's app
+// is served and the API's definition is ignored; a reload of the file
+// that takes a domain of an API app is refused like any invalid file.
 //
 // Deleting an app stops serving its domains at once. Browsers that got
 // its HSTS header keep using HTTPS for those names until their max-age
