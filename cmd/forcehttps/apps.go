@@ -71,6 +71,7 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 		Store:        store,
 		Cluster:      members,
 		StateFile:    state,
+		ConfigPath:   file,
 		Token:        token,
 		TokensFile:   cfg.Admin.TokensFile,
 		AuditLog:     cfg.Admin.AuditLog,
@@ -141,6 +142,12 @@ Commands:
                        configuration file's values apply again
                        (--force, --drain D)
   set NAME             change the redirect and HSTS policy
+  create NAME          create an app (--domain D ... --upstream URL, or
+                       --file app.json)
+  delete NAME          delete an app created through the API
+  domains add NAME D   add a domain to an app created through the API
+  domains remove NAME D
+                       remove a domain from it
   help [COMMAND]       this text, or a command's
 
 A client of the edge's admin API. enable checks every domain over HTTPS
@@ -148,7 +155,9 @@ through the edge first and refuses if one fails (--force skips the check);
 disable stops redirecting and, if HSTS was ever sent, sends max-age=0 for
 the drain period (default: the longest max-age sent) so that browsers
 forget it. What enable, disable and set change is kept in the edge's state
-file and wins over the configuration file until reset.
+file and wins over the configuration file until reset. Apps created
+through the API are kept there too; apps of the configuration file are
+read-only through the API.
 
 Flags may come before or after the command and NAME. The token comes from
 --token-file, else the FORCEHTTPS_ADMIN_TOKEN environment variable; help
@@ -171,6 +180,9 @@ var appsCommands = []appsCommand{
 	{"enable", "enable NAME [--force] [--ramp]", "Turns Force HTTPS on after checking every domain over HTTPS through the edge; --force skips the check.", true},
 	{"disable", "disable NAME [--drain D]", "Turns Force HTTPS off. If HSTS was ever sent, max-age=0 is sent over HTTPS for the drain\n(default: the longest max-age sent), so that browsers forget it; a shorter drain is\naccepted with a warning saying how long browsers keep forcing HTTPS after it.", true},
 	{"reset", "reset NAME [--force] [--drain D]", "Drops the changes made through the API, so that the configuration file's values apply\nagain. If that turns Force HTTPS on, the HTTPS check runs first (--force skips it); if it\nturns it off after HSTS was sent, max-age=0 is sent for the drain, as disable does.", true},
+	{"create", "create NAME --domain D [--domain D2 ...] --upstream URL [--force-https=BOOL]\n       forcehttps apps create NAME --file app.json", "Creates an app through the API. --file takes a JSON object with the keys of an app of the\nconfiguration file (name, domains, upstream, force_https, hsts, redirect, ...); NAME wins\nover its name. The whole configuration is validated: a domain another app serves is refused.", true},
+	{"delete", "delete NAME", "Deletes an app created through the API; its domains are no longer served. Browsers that\ngot its HSTS header keep using HTTPS for them until their max-age expires.", true},
+	{"domains", "domains add|remove NAME DOMAIN", "Adds a domain to an app created through the API, or removes one.", false},
 	{"set", "set NAME [--redirect-status N] [--unsafe-status N] [--temporary=BOOL]\n                 [--hsts-max-age N] [--hsts-include-subdomains=BOOL] [--hsts-preload=BOOL]", "Changes the redirect and HSTS policy; absent flags are left as they are.", true},
 }
 
@@ -194,6 +206,19 @@ type appsFlags struct {
 	redirectStatus, unsafeStatus          int
 	maxAge                                int64
 	temporary, includeSubdomains, preload string
+	domains                               stringList
+	upstream, forceHTTPS, file            string
+}
+
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+// Set appends one value.
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 // flagSet defines the common flags and those of command cmd ("": of
@@ -217,6 +242,12 @@ func (o *appsFlags) flagSet(cmd string) *flag.FlagSet {
 	}
 	if all || cmd == "disable" || cmd == "reset" {
 		fs.StringVar(&o.drain, "drain", "", "how long to send max-age=0, such as 720h; default: the longest max-age sent")
+	}
+	if all || cmd == "create" {
+		fs.Var(&o.domains, "domain", "a `domain` of the app (repeat for several)")
+		fs.StringVar(&o.upstream, "upstream", "", "where requests go: an http, https or h2c `URL`")
+		fs.StringVar(&o.forceHTTPS, "force-https", "", "true or false (default true): redirect to HTTPS and send HSTS")
+		fs.StringVar(&o.file, "file", "", "read the app from a JSON `file` with the keys of an app of the configuration file")
 	}
 	if all || cmd == "set" {
 		fs.IntVar(&o.redirectStatus, "redirect-status", 0, "redirect status for GET and HEAD: 301, 302, 307 or 308")
@@ -287,7 +318,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageErr("%v", err)
 	}
 	if cmd == "" {
-		fmt.Fprintln(stderr, "forcehttps apps: a command is required: list, show, enable, disable, reset or set")
+		fmt.Fprintln(stderr, "forcehttps apps: a command is required: list, show, enable, disable, reset, set, create, delete or domains")
 		printAppsUsage(stderr, "")
 		return 2
 	}
@@ -318,6 +349,10 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	pos = pos[1:]
 	switch {
+	case cmd == "domains":
+		if len(pos) != 3 || (pos[0] != "add" && pos[0] != "remove") {
+			return usageErr("domains: want add or remove, an app NAME and a DOMAIN")
+		}
 	case !c.hasName && len(pos) > 0:
 		return usageErr("%s: no argument expected, got %q", cmd, pos)
 	case c.hasName && len(pos) != 1:
@@ -351,6 +386,48 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			body = map[string]any{"force": o.force, "drain": o.drain}
 		} else {
 			body = map[string]string{"drain": o.drain}
+		}
+	case "create":
+		method, path = http.MethodPost, "/api/apps"
+		def := map[string]any{}
+		if o.file != "" {
+			data, err := os.ReadFile(o.file)
+			if err != nil {
+				fmt.Fprintf(stderr, "forcehttps apps: --file: %v\n", err)
+				return 1
+			}
+			if err := json.Unmarshal(data, &def); err != nil || def == nil {
+				fmt.Fprintf(stderr, "forcehttps apps: --file %s: not a JSON object\n", o.file)
+				return 1
+			}
+		}
+		def["name"] = name
+		if len(o.domains) > 0 {
+			def["domains"] = []string(o.domains)
+		}
+		if o.upstream != "" {
+			def["upstream"] = o.upstream
+		}
+		switch o.forceHTTPS {
+		case "":
+		case "true", "false":
+			def["force_https"] = o.forceHTTPS == "true"
+		default:
+			return usageErr("create: --force-https wants true or false, not %q", o.forceHTTPS)
+		}
+		if def["domains"] == nil || def["upstream"] == nil {
+			return usageErr("create: --domain and --upstream are required (or --file)")
+		}
+		body = def
+	case "delete":
+		method, path = http.MethodDelete, appPath
+	case "domains":
+		name = pos[1]
+		appPath = "/api/apps/" + url.PathEscape(name) + "/domains"
+		if pos[0] == "add" {
+			method, path, body = http.MethodPost, appPath, map[string]string{"domain": pos[2]}
+		} else {
+			method, path = http.MethodDelete, appPath+"/"+url.PathEscape(pos[2])
 		}
 	case "set":
 		method, path = http.MethodPatch, appPath
@@ -437,6 +514,17 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printAPIError(stderr, status, data)
 		return 1
 	}
+	if cmd == "delete" {
+		var d struct {
+			Warning string `json:"warning"`
+		}
+		json.Unmarshal(data, &d)
+		fmt.Fprintf(stdout, "deleted app %s\n", name)
+		if d.Warning != "" {
+			fmt.Fprintf(stderr, "forcehttps apps: warning: %s\n", d.Warning)
+		}
+		return 0
+	}
 	if cmd == "list" {
 		var list struct {
 			Apps []admin.AppView `json:"apps"`
@@ -502,6 +590,10 @@ func printAPIError(w io.Writer, status int, data []byte) {
 	var e struct {
 		Error     string           `json:"error"`
 		Preflight *admin.Preflight `json:"preflight"`
+		Errors    []struct {
+			Path    string `json:"path"`
+			Message string `json:"message"`
+		} `json:"errors"`
 	}
 	if json.Unmarshal(data, &e) != nil || e.Error == "" {
 		fmt.Fprintf(w, "forcehttps apps: the admin API answered %d %s\n", status, http.StatusText(status))
@@ -510,6 +602,17 @@ func printAPIError(w io.Writer, status int, data []byte) {
 	if e.Preflight != nil {
 		fmt.Fprintf(w, "forcehttps apps: the HTTPS check failed on some domains (%d): fix them, or skip the check with --force\n", status)
 		printPreflight(w, e.Preflight)
+		return
+	}
+	if len(e.Errors) > 0 {
+		fmt.Fprintf(w, "forcehttps apps: the app was refused (%d):\n", status)
+		for _, fe := range e.Errors {
+			if fe.Path != "" {
+				fmt.Fprintf(w, "  %s: %s\n", fe.Path, fe.Message)
+			} else {
+				fmt.Fprintf(w, "  %s\n", fe.Message)
+			}
+		}
 		return
 	}
 	fmt.Fprintf(w, "forcehttps apps: %s (%d)\n", e.Error, status)

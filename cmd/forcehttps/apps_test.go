@@ -43,6 +43,10 @@ func TestAppsUsage(t *testing.T) {
 		{"flag of another command after NAME", []string{"apps", "enable", "a", "--drain", "1h"}, "--drain: not a flag of enable"},
 		{"misspelled command", []string{"apps", "enabel", "a"}, `did you mean "enable"?`},
 		{"bad reset drain", []string{"apps", "reset", "a", "--drain", "soon"}, "not a duration"},
+		{"create without upstream", []string{"apps", "create", "a", "--domain", "a.example"}, "--domain and --upstream are required"},
+		{"create bad force-https", []string{"apps", "create", "a", "--domain", "a.example", "--upstream", "http://x", "--force-https=yes"}, "wants true or false"},
+		{"domains without verb", []string{"apps", "domains", "a", "b.example"}, "want add or remove"},
+		{"domain flag on delete", []string{"apps", "delete", "a", "--domain", "x"}, "--domain: not a flag of delete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,6 +299,8 @@ func TestAppsFlagOrder(t *testing.T) {
 	writeTestFile(t, tokenFile, "file-token\n")
 	t.Setenv("FORCEHTTPS_ADMIN_TOKEN", "env-token")
 	u := api.URL
+	appFile := filepath.Join(t.TempDir(), "app.json")
+	writeTestFile(t, appFile, `{"name":"other","domains":["f.example"],"upstream":"http://10.0.0.1:1","hsts":{"max_age":300}}`)
 	tests := []struct {
 		name string
 		args []string
@@ -309,6 +315,13 @@ func TestAppsFlagOrder(t *testing.T) {
 		{"reset", []string{"--admin", u, "reset", "shop", "--force", "--drain=1h"}, call{"POST", "/api/apps/shop/reset", `{"drain":"1h","force":true}`, "Bearer env-token"}},
 		{"set with flags around NAME", []string{"set", "--temporary=true", "shop", "--hsts-max-age", "600", "--admin", u}, call{"PATCH", "/api/apps/shop", `{"hsts":{"max_age":600},"redirect":{"temporary":true}}`, "Bearer env-token"}},
 		{"-- ends the flags", []string{"--admin", u, "show", "--", "-odd"}, call{"GET", "/api/apps/-odd", "", "Bearer env-token"}},
+		{"create with flags anywhere", []string{"--domain", "a.example", "create", "--upstream", "http://10.0.0.1:8080", "web", "--domain=b.example", "--force-https=false", "--admin", u},
+			call{"POST", "/api/apps", `{"domains":["a.example","b.example"],"force_https":false,"name":"web","upstream":"http://10.0.0.1:8080"}`, "Bearer env-token"}},
+		{"create from a file", []string{"create", "web", "--file", appFile, "--admin", u},
+			call{"POST", "/api/apps", `{"domains":["f.example"],"hsts":{"max_age":300},"name":"web","upstream":"http://10.0.0.1:1"}`, "Bearer env-token"}},
+		{"delete", []string{"delete", "web", "--admin", u}, call{"DELETE", "/api/apps/web", "", "Bearer env-token"}},
+		{"domains add", []string{"domains", "--admin", u, "add", "web", "c.example"}, call{"POST", "/api/apps/web/domains", `{"domain":"c.example"}`, "Bearer env-token"}},
+		{"domains remove", []string{"domains", "remove", "web", "*.c.example", "--admin", u}, call{"DELETE", "/api/apps/web/domains/%2A.c.example", "", "Bearer env-token"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -344,6 +357,9 @@ func TestAppsHelp(t *testing.T) {
 		{[]string{"apps", "-h", "list"}, "Usage: forcehttps apps COMMAND"},
 		{[]string{"apps", "help"}, "reset NAME"},
 		{[]string{"apps", "help", "set"}, "--hsts-preload"},
+		{[]string{"apps", "create", "--help"}, "--upstream"},
+		{[]string{"apps", "help", "domains"}, "domains add|remove NAME DOMAIN"},
+		{[]string{"apps", "delete", "web", "-h"}, "max-age expires"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

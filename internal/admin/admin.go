@@ -43,6 +43,9 @@ type Options struct {
 	// Cluster reports the replicas of a cluster for GET /api/cluster and
 	// the dashboard. Nil: not a cluster; /api/cluster answers 404.
 	Cluster Cluster
+	// ConfigPath is the configuration file's path, named when the API
+	// refuses to change an app that comes from it.
+	ConfigPath string
 	// Token is the bearer token of the API and the dashboard, named
 	// "default" in the audit log. Required unless TokensFile is set.
 	Token string
@@ -212,7 +215,7 @@ func (a *Admin) Overlay(cfg *config.Config) *config.Config {
 // send max-age=0 until when.
 func overlay(cfg *config.Config, st *State, now time.Time) (*config.Config, map[string]time.Time) {
 	out := *cfg
-	out.Apps = slices.Clone(cfg.Apps)
+	out.Apps = append(slices.Clone(cfg.Apps), apiApps(cfg, st)...)
 	rev := map[string]time.Time{}
 	for i := range out.Apps {
 		app := &out.Apps[i]
@@ -361,6 +364,14 @@ func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Conf
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	return a.commit(ctx, name, cur, s)
+}
+
+// commit stores s as the state of app name, based on snapshot cur, and
+// rebuilds the edge; when the edge refuses it, the app's previous state
+// is put back. Called with a.mu held. This is the one place where every
+// change of the state is recorded.
+func (a *Admin) commit(ctx context.Context, name string, cur Snapshot, s *AppState) error {
 	snap, err := a.store.Update(ctx, name, s, cur.Version)
 	if err != nil {
 		var conflict *ConflictError

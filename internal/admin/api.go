@@ -172,13 +172,21 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	switch len(parts) {
 	case 0:
-		if !allow(w, r, http.MethodGet) {
+		if !allow(w, r, http.MethodGet, http.MethodPost) {
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"apps": a.Apps()})
+		if r.Method == http.MethodPost {
+			a.serveCreate(w, r)
+			return
+		}
+		a.serveList(w, r)
 	case 1:
 		name := parts[0]
-		if !allow(w, r, http.MethodGet, http.MethodPatch) {
+		if !allow(w, r, http.MethodGet, http.MethodPatch, http.MethodPut, http.MethodDelete) {
+			return
+		}
+		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
+			a.serveDefine(w, r, name)
 			return
 		}
 		if _, ok := a.App(name); !ok {
@@ -196,7 +204,15 @@ func (a *Admin) serveAPI(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		a.writeApp(w, name, nil)
-	case 2:
+	case 2, 3:
+		if parts[1] == "domains" {
+			a.serveDomains(w, r, parts)
+			return
+		}
+		if len(parts) == 3 {
+			writeError(w, http.StatusNotFound, "no such API endpoint")
+			return
+		}
 		name, action := parts[0], parts[1]
 		if action != "enable" && action != "disable" && action != "reset" {
 			writeError(w, http.StatusNotFound, "no such API endpoint")
@@ -250,14 +266,8 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 
 // readJSON decodes r's body into v; an empty body leaves v as it is.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return false
-		}
-		writeError(w, http.StatusBadRequest, "could not read the request body")
+	data, ok := readAll(w, r)
+	if !ok {
 		return false
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
@@ -268,6 +278,21 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// readAll reads r's body whole, answering 413 or 400 when it cannot.
+func readAll(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, "could not read the request body")
+		return nil, false
+	}
+	return data, true
 }
 
 // jsonProblem describes a decoding error without echoing the input.
@@ -287,6 +312,7 @@ func jsonProblem(err error) string {
 
 func (a *Admin) writeChangeError(w http.ResponseWriter, err error) {
 	var conflict *ConflictError
+	var invalid *InvalidAppError
 	switch {
 	case errors.As(err, &conflict):
 		body := map[string]any{
@@ -301,6 +327,26 @@ func (a *Admin) writeChangeError(w http.ResponseWriter, err error) {
 		a.log.Warn("admin: change refused: the cluster store is unreachable", "error", err.Error())
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "the cluster store (PostgreSQL) is unreachable: nothing was changed; every replica keeps serving the last state it applied")
+	case errors.Is(err, ErrFileApp):
+		where := "the configuration file"
+		if a.o.ConfigPath != "" {
+			where += " (" + a.o.ConfigPath + ")"
+		}
+		writeError(w, http.StatusConflict, "this app comes from "+where+": the API does not change it; edit the file and reload instead")
+	case errors.Is(err, ErrAppExists):
+		writeError(w, http.StatusConflict, "an app with this name exists already: replace it with PUT /api/apps/{name}")
+	case errors.Is(err, ErrUnknownDomain):
+		writeError(w, http.StatusNotFound, "the app has no such domain")
+	case errors.As(err, &invalid):
+		type fieldError struct {
+			Path    string `json:"path,omitempty"`
+			Message string `json:"message"`
+		}
+		list := make([]fieldError, len(invalid.Errors))
+		for i, fe := range invalid.Errors {
+			list[i] = fieldError{fe.Path, fe.Message}
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": invalid.Error(), "errors": list})
 	case errors.Is(err, ErrUnknownApp):
 		writeError(w, http.StatusNotFound, "no app with this name")
 	case errors.Is(err, ErrInvalid):

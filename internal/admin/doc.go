@@ -125,6 +125,42 @@
 //	                                 "hsts": {"max_age", "include_subdomains", "preload"}} -> app
 //	GET   /api/cluster              the replicas ([ClusterStatus]); 404 outside a cluster
 //
+// Apps as data: a platform creates apps and custom domains through the
+// API, as many as it likes, on an edge whose configuration file may have
+// none (allowed when it has an admin listener or a cluster):
+//
+//	POST   /api/apps                         an app, the JSON of an entry of "apps" in the file -> 201 app
+//	PUT    /api/apps/{name}                  the same, replacing an API app -> app
+//	DELETE /api/apps/{name}                  -> {"deleted", "warning" if HSTS was sent}
+//	POST   /api/apps/{name}/domains          {"domain": "www.shop.example"} -> app
+//	DELETE /api/apps/{name}/domains/{domain} -> app
+//	GET    /api/apps?domain=D&limit=N&after=NAME  {"apps": [...], "next": NAME}
+//
+// An API app's definition is kept in its [AppState] ("app"), where the
+// state lives (the state file, or the cluster's database: every replica
+// serves it within the NOTIFY delay), and [Admin.Overlay] adds it after
+// the file's apps at every build, so the edge's atomic reload serves it.
+// A change is validated with the whole configuration by package config,
+// the code that validates the file (names, domain uniqueness across all
+// apps, wildcards, upstream URLs, certificate coverage); a refusal is 422
+// with "errors": [{"path", "message"}], paths relative to the request's
+// app ("domains[1]") and the other app named with where it comes from
+// ("(from the configuration file)"). The apps of the file are read-only
+// through these endpoints (409 naming the file); an existing name is 409;
+// a concurrent change of the same app is 409 with its current view; a
+// cluster store out of reach is 503. Every app view has "origin", "file"
+// or "api". Enable, disable, set and reset work on API apps as on the
+// file's. If the file later gets an app of the same name, the file's app
+// is served and the API's definition is ignored; a reload of the file
+// that takes a domain of an API app is refused like any invalid file.
+//
+// Deleting an app stops serving its domains at once. Browsers that got
+// its HSTS header keep using HTTPS for those names until their max-age
+// expires, which is harmless while nothing else serves them but pins
+// whatever serves them next: the delete answers with a "warning" then;
+// disable Force HTTPS first and keep the app for the drain to release
+// the pins.
+//
 // An app ([AppView]) has its name, domains, force_https, hsts (state off,
 // ramping, on or revoking; effective_max_age; stage 1-4 while ramping;
 // target), redirect, the certificate serving each domain (names,

@@ -84,7 +84,7 @@ func newEnv(t testing.TB) *env {
 	e.cfgFile = filepath.Join(e.dir, "edge.yaml")
 	e.stateFile = e.cfgFile + ".state.json"
 	e.ca = testutil.NewCA(t, testutil.CAOptions{Name: "admin test CA"})
-	leaf := e.ca.Issue(t, testutil.LeafOptions{Names: []string{"good.test", "legacy.good.test"}})
+	leaf := e.ca.Issue(t, testutil.LeafOptions{Names: []string{"good.test", "legacy.good.test", "*.api.test"}})
 	testutil.WriteFile(t, filepath.Join(e.dir, "good.pem"), leaf.CertPEM())
 	testutil.WriteFile(t, filepath.Join(e.dir, "good.key"), leaf.PKCS8KeyPEM())
 	testutil.WriteFile(t, e.cfgFile, []byte(fmt.Sprintf(testConfig, backend.URL)))

@@ -39,6 +39,10 @@ type AppState struct {
 	// MaxAgeSent is the largest HSTS max-age, in seconds, the edge is
 	// known to have sent for the app.
 	MaxAgeSent int64 `json:"max_age_sent,omitempty"`
+	// App is the definition of an app created through the API: a JSON
+	// object with the keys of an entry of "apps" in the configuration
+	// file ([config.DecodeApp]). Absent for the apps of the file.
+	App json.RawMessage `json:"app,omitempty"`
 }
 
 // HSTSOverride overrides HSTS keys of an app; nil fields are unchanged.

@@ -30,11 +30,20 @@ type AppView struct {
 	// whether its value comes from the configuration file or the API,
 	// with the file's value when the API overrides it.
 	Sources map[string]FieldSource `json:"sources"`
+	// Origin is where the app is defined: "file" (the configuration
+	// file, read-only through the API) or "api" (created through it).
+	Origin string `json:"origin"`
 	// Warning is set after a disable whose drain is shorter than the
 	// largest max-age sent: how long browsers keep forcing HTTPS after
 	// the drain ends.
 	Warning string `json:"warning,omitempty"`
 }
+
+// Origins of apps.
+const (
+	OriginFile = "file" // the configuration file
+	OriginAPI  = "api"  // created through the API
+)
 
 // HSTS states.
 const (
@@ -98,10 +107,17 @@ func (a *Admin) Apps() []AppView {
 		certs = a.o.Certificates()
 	}
 	out := make([]AppView, 0, len(eff.Apps))
+	// The apps before the state's overrides: the file's, then the API's,
+	// in the overlay's order.
+	base := append(slices.Clone(raw.Apps), apiApps(raw, st)...)
 	for i := range eff.Apps {
 		s := st.Apps[eff.Apps[i].Name]
 		v := view(&eff.Apps[i], s, certs, now)
-		v.Sources = sources(&raw.Apps[i], s)
+		v.Sources = sources(&base[i], s)
+		v.Origin = OriginFile
+		if i >= len(raw.Apps) {
+			v.Origin = OriginAPI
+		}
 		v.Warning = drainWarning(v.ForceHTTPS, s, now)
 		out = append(out, v)
 	}

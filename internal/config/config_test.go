@@ -165,7 +165,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`apps[1].domains[0]: "A.Example.com." is also a domain of app "a" (apps[0]) (line 7)`}, ErrDuplicateDomain},
 		{"duplicate name", YAML, app("  - name: A\n    domains: [b.example.com]\n    upstream: http://127.0.0.1:2\n"),
 			[]string{`apps[1].name: "A" is also the name of apps[0] (line 6)`}, ErrDuplicateName},
-		{"no apps", YAML, "tls: {self_signed: [localhost]}\n", []string{"apps: at least one app is required"}, ErrRequired},
+		{"no apps", YAML, "tls: {self_signed: [localhost]}\n", []string{"apps: at least one app is required (or an admin listener or a cluster, whose API adds apps)"}, ErrRequired},
 		{"no tls", YAML, strings.Replace(app(""), "tls: {self_signed: [localhost]}", "", 1), []string{"tls: no certificate source: set certificates, self_signed or acme"}, ErrTLS},
 		{"same listeners", YAML, app("listen: {http: \":8080\", https: \":8080\"}\n"), []string{`listen.https: ":8080" is also the address of listen.http (line 6)`}, ErrAddress},
 		{"listen without colon", YAML, app("listen: {http: \"8080\"}\n"), []string{`listen.http: "8080": not host:port (for every address, write ":8080") (line 6)`}, ErrAddress},

@@ -296,7 +296,11 @@ type owner struct {
 
 func (c *Config) validateApps(v *validator) {
 	if len(c.Apps) == 0 {
-		v.add("apps", ErrRequired, "at least one app is required")
+		// An edge with an admin listener or in a cluster may get every
+		// app through the admin API.
+		if c.Admin.Listen == "" && c.Cluster == nil {
+			v.add("apps", ErrRequired, "at least one app is required (or an admin listener or a cluster, whose API adds apps)")
+		}
 		return
 	}
 	names := map[string]int{}

@@ -9,7 +9,8 @@
 // # Data model
 //
 // One row per app in forcehttps_app_state (its admin.AppState as JSON,
-// and the version of its last change) and one global counter in
+// which holds the definition of an app created through the API, and the
+// version of its last change) and one global counter in
 // forcehttps_state_version, incremented by every change. Rows rather than
 // one versioned document: a change touches one app, and conflicts are
 // per app, so two operators changing two different apps at the same time
