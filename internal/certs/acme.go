@@ -89,6 +89,41 @@ type ACME struct {
 	// RenewCheckInterval is how often certificates are checked for
 	// renewal. 0 means certmagic's default, 10 minutes.
 	RenewCheckInterval time.Duration
+
+	// OnDemand orders the certificate of a managed name at the first TLS
+	// handshake that names it, instead of when [Manager.ManageDomains]
+	// adds it: a platform with many domains, most of them never visited
+	// over HTTPS or not yet pointed at the edge, orders only those in use.
+	// Only the names given to ManageDomains (the apps' domains) are ever
+	// ordered; a handshake for any other name gets the default
+	// certificate, as without OnDemand. One order runs per name at a
+	// time, every handshake for it waiting on that one; new orders are
+	// limited per hour (OnDemandOrdersPerHour); after a failed order the
+	// name is not ordered again for OnDemandBackoff, doubling at each
+	// failure up to OnDemandMaxBackoff, and its handshakes fail at once
+	// meanwhile. A handshake waits OnDemandTimeout at most, then fails
+	// (the order goes on, for the next handshake). Certificates obtained
+	// are renewed like the others until their name is removed.
+	OnDemand bool
+
+	// OnDemandOrdersPerHour caps the on-demand orders started in any
+	// hour by this Manager; a handshake that would start one more fails.
+	// 0 means DefaultOnDemandOrdersPerHour (50): Let's Encrypt allows 300
+	// new orders per account per 3 hours, refilled at 100 an hour, which
+	// renewals without ARI and other replicas share.
+	OnDemandOrdersPerHour int
+
+	// OnDemandTimeout bounds how long a handshake waits for an on-demand
+	// order. 0 means DefaultOnDemandTimeout (20s): orders usually take a
+	// few seconds, and clients give up on a handshake after 30 or more.
+	OnDemandTimeout time.Duration
+
+	// OnDemandBackoff and OnDemandMaxBackoff bound the wait after a failed
+	// on-demand order before the name is ordered again: the first,
+	// doubled at each consecutive failure, up to the second. 0 means
+	// DefaultOnDemandBackoff (1 minute) and DefaultOnDemandMaxBackoff (1
+	// hour). Let's Encrypt allows 5 failed validations per name per hour.
+	OnDemandBackoff, OnDemandMaxBackoff time.Duration
 }
 
 // acmeState is the ACME side of a Manager.
@@ -113,6 +148,15 @@ type acmeState struct {
 	// ManageDomains and read by handshakes.
 	managed atomic.Pointer[map[string]struct{}]
 
+	// domains holds a *domain per managed name: its state, read per
+	// request, and its on-demand order. Entries are added and removed one
+	// by one by manage, with Manager.mu held.
+	domains sync.Map
+
+	now   func() time.Time
+	limit orderLimit    // on-demand orders per hour
+	stats onDemandStats // for metrics
+
 	// Guarded by Manager.mu.
 	stops map[string]context.CancelFunc // per managed name: cancels its order
 	known map[string]bool               // every name ever managed
@@ -130,6 +174,13 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	if opts.RenewCheckInterval < 0 {
 		return nil, fmt.Errorf("acme: negative renewal check interval %v", opts.RenewCheckInterval)
 	}
+	if opts.OnDemandOrdersPerHour < 0 || opts.OnDemandTimeout < 0 || opts.OnDemandBackoff < 0 || opts.OnDemandMaxBackoff < 0 {
+		return nil, errors.New("acme: negative on-demand limit")
+	}
+	setDefault(&opts.OnDemandOrdersPerHour, DefaultOnDemandOrdersPerHour)
+	setDefault(&opts.OnDemandTimeout, DefaultOnDemandTimeout)
+	setDefault(&opts.OnDemandBackoff, DefaultOnDemandBackoff)
+	setDefault(&opts.OnDemandMaxBackoff, DefaultOnDemandMaxBackoff)
 	if opts.Email != "" && !strings.Contains(opts.Email, "@") {
 		return nil, fmt.Errorf("acme: email %q is not an address", opts.Email)
 	}
@@ -188,6 +239,8 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 		parkDone: make(chan struct{}),
 		stops:    map[string]context.CancelFunc{},
 		known:    map[string]bool{},
+		now:      m.now,
+		limit:    orderLimit{max: opts.OnDemandOrdersPerHour},
 	}
 	a.managed.Store(&map[string]struct{}{})
 	go a.serveParking()
@@ -207,7 +260,9 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 		LocalCache:         localCache,
 		Logger:             zl,
 		OnEvent:            a.onEvent,
-		ShouldEmitFunc:     func(event string) bool { return event == eventCachedManaged },
+		ShouldEmitFunc: func(event string) bool {
+			return event == eventCachedManaged || event == eventFailed
+		},
 	})
 	// New fills unset fields from certmagic.Default: make sure that never
 	// turns on on-demand issuance, whatever the process did to Default.
@@ -228,6 +283,14 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	cfgp.Store(a.cfg)
 	a.root, a.cancel = context.WithCancel(context.Background())
 	return a, nil
+}
+
+// setDefault sets *v to def if it is zero.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // openStorage returns opts.SharedStorage, or else a FileStorage on the
@@ -292,25 +355,54 @@ func (a *acmeState) serveParking() {
 	}
 }
 
-// eventCachedManaged is certmagic's event for a managed certificate loaded
-// into its cache.
-const eventCachedManaged = "cached_managed_cert"
+// certmagic's events: a managed certificate loaded into its cache, and a
+// failed order or renewal.
+const (
+	eventCachedManaged = "cached_managed_cert"
+	eventFailed        = "cert_failed"
+)
 
-// onEvent drops from the cache a certificate whose names are no longer
-// managed: an order started before ManageDomains removed its name can
-// still finish afterwards, and the cache would then renew it forever.
-func (a *acmeState) onEvent(_ context.Context, event string, data map[string]any) error {
-	if event != eventCachedManaged {
-		return nil
-	}
-	sans, _ := data["sans"].([]string)
-	managed := *a.managed.Load()
-	for _, s := range sans {
-		if _, ok := managed[s]; ok {
+// onEvent keeps the domains' states, and drops from the cache a
+// certificate whose names are no longer managed: an order started before
+// ManageDomains removed its name can still finish afterwards, and the
+// cache would then renew it forever.
+func (a *acmeState) onEvent(ctx context.Context, event string, data map[string]any) error {
+	switch event {
+	case eventCachedManaged:
+		sans, _ := data["sans"].([]string)
+		managed := *a.managed.Load()
+		kept := false
+		for _, s := range sans {
+			if _, ok := managed[s]; ok {
+				kept = true
+				if d := a.domain(s); d != nil {
+					d.set(State{Status: StatusIssued})
+				}
+			}
+		}
+		if !kept {
+			a.removeFromCache(sans)
+		}
+	case eventFailed:
+		err, _ := data["error"].(error)
+		if err == nil {
+			err = errors.New("unknown error")
+		}
+		if fl, ok := ctx.Value(flightKey{}).(*flight); ok {
+			// An on-demand order: one try only (see obtainOnDemand).
+			fl.caErr.Store(&err)
+			if fl.cancel != nil {
+				fl.cancel()
+			}
 			return nil
 		}
+		name, _ := data["identifier"].(string)
+		d := a.domain(name)
+		if d == nil || d.st.Load().Status == StatusIssued {
+			return nil // a failed renewal: the certificate in use stays
+		}
+		d.set(State{Status: StatusFailed, Error: caReason(err), NextTry: a.now().Add(certmagicRetry(attemptOf(ctx) + 1))})
 	}
-	a.removeFromCache(sans)
 	return nil
 }
 
@@ -398,6 +490,7 @@ func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
 		if _, ok := want[name]; !ok {
 			stop()
 			delete(a.stops, name)
+			a.domains.Delete(name)
 			removed = append(removed, name)
 		}
 	}
@@ -423,6 +516,7 @@ func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
 		nctx, stop := context.WithCancel(a.root)
 		a.stops[name] = stop
 		a.known[name] = true
+		a.domains.Store(name, newDomain(nctx, name, a.opts.OnDemand))
 		cert, err := a.cfg.CacheManagedCertificate(ctx, name)
 		switch {
 		case err == nil:
@@ -430,6 +524,9 @@ func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
 			continue
 		case !errors.Is(err, fs.ErrNotExist):
 			a.log.Warn("certs: loading ACME certificate from storage", "name", name, "err", err)
+		}
+		if a.opts.OnDemand {
+			continue // ordered at the first handshake naming it
 		}
 		if err := a.cfg.ManageAsync(nctx, []string{name}); err != nil {
 			a.log.Error("certs: managing ACME certificate", "name", name, "err", err)
