@@ -32,6 +32,10 @@ type edge struct {
 
 	httpChallenges atomic.Int32 // requests HandleHTTPChallenge answered
 	alpnHandshakes atomic.Int32 // handshakes offering only acme-tls/1
+
+	// gate, if set, sees every HTTP-01 request first; false answers
+	// 404 (the validation fails).
+	gate atomic.Pointer[func(*http.Request) bool]
 }
 
 func startEdge(t *testing.T) *edge {
@@ -52,6 +56,10 @@ func startEdge(t *testing.T) *edge {
 
 	httpSrv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g := e.gate.Load(); g != nil && !(*g)(r) {
+				http.NotFound(w, r)
+				return
+			}
 			m := e.challenger.Load()
 			if m == nil {
 				m = e.cur.Load()
@@ -102,10 +110,16 @@ func (e *edge) use(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager 
 // "localhost".
 func newManager(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager {
 	t.Helper()
+	return newManagerClock(t, p, a, logs, nil)
+}
+
+// newManagerClock is newManager with the clock now (nil: time.Now).
+func newManagerClock(t *testing.T, p *pebble, a ACME, logs *logRecorder, now func() time.Time) *Manager {
+	t.Helper()
 	a.Directory = p.directory
 	a.CARootFile = p.caFile
 	a.Email = "ops@example.org"
-	m, err := New(context.Background(), Options{SelfSigned: []string{"localhost"}, ACME: &a, Logger: slog.New(logs)})
+	m, err := New(context.Background(), Options{SelfSigned: []string{"localhost"}, ACME: &a, Logger: slog.New(logs), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +130,8 @@ func newManager(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager {
 // handshake connects with server name sni and returns the leaf served,
 // with the error of its verification against roots (nil roots: none).
 func (e *edge) handshake(sni string, roots *x509.CertPool) (*x509.Certificate, error) {
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", e.tlsAddr, &tls.Config{
+	// Long enough for an on-demand order.
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", e.tlsAddr, &tls.Config{
 		ServerName: sni,
 		// Verified below, after taking the leaf: tests also look at
 		// certificates that must not verify.
