@@ -85,6 +85,16 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 			}
 			return out
 		},
+		CertificateState: func(domain string) edge.CertificateState {
+			st := mgr.DomainState(domain)
+			return edge.CertificateState{
+				State:    string(st.Status),
+				OnDemand: st.OnDemand,
+				Error:    st.Error,
+				NextTry:  st.NextTry,
+				Ready:    st.Ready(time.Now()),
+			}
+		},
 	})
 }
 
