@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forcehttps/forcehttps/internal/pebbletest"
 )
 
 // edge is a minimal edge: an HTTP server answering HTTP-01 challenges and
@@ -99,7 +101,7 @@ func startEdge(t *testing.T) *edge {
 }
 
 // use makes a Manager with newManager and makes it the edge's current one.
-func (e *edge) use(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager {
+func (e *edge) use(t *testing.T, p *pebbletest.Pebble, a ACME, logs *logRecorder) *Manager {
 	t.Helper()
 	m := newManager(t, p, a, logs)
 	e.cur.Store(m)
@@ -108,16 +110,16 @@ func (e *edge) use(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager 
 
 // newManager makes a Manager for Pebble with a and the self-signed name
 // "localhost".
-func newManager(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager {
+func newManager(t *testing.T, p *pebbletest.Pebble, a ACME, logs *logRecorder) *Manager {
 	t.Helper()
 	return newManagerClock(t, p, a, logs, nil)
 }
 
 // newManagerClock is newManager with the clock now (nil: time.Now).
-func newManagerClock(t *testing.T, p *pebble, a ACME, logs *logRecorder, now func() time.Time) *Manager {
+func newManagerClock(t *testing.T, p *pebbletest.Pebble, a ACME, logs *logRecorder, now func() time.Time) *Manager {
 	t.Helper()
-	a.Directory = p.directory
-	a.CARootFile = p.caFile
+	a.Directory = p.Directory
+	a.CARootFile = p.CAFile
 	a.Email = "ops@example.org"
 	m, err := New(context.Background(), Options{SelfSigned: []string{"localhost"}, ACME: &a, Logger: slog.New(logs), Now: now})
 	if err != nil {
@@ -156,11 +158,11 @@ func (e *edge) handshake(sni string, roots *x509.CertPool) (*x509.Certificate, e
 
 // waitIssued waits until the edge serves a certificate for name that
 // verifies against Pebble's root and satisfies ok.
-func (e *edge) waitIssued(t *testing.T, p *pebble, name string, ok func(*x509.Certificate) bool) *x509.Certificate {
+func (e *edge) waitIssued(t *testing.T, p *pebbletest.Pebble, name string, ok func(*x509.Certificate) bool) *x509.Certificate {
 	t.Helper()
 	var leaf *x509.Certificate
 	waitFor(t, waitLimit, "a certificate from Pebble for "+name, func() (bool, string) {
-		l, err := e.handshake(name, p.roots)
+		l, err := e.handshake(name, p.Roots)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -196,7 +198,7 @@ func acmeInfos(m *Manager) []Info {
 func TestACMEHTTP01(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	storage := t.TempDir()
@@ -216,7 +218,7 @@ func TestACMEHTTP01(t *testing.T) {
 	}
 	// A real HTTPS request, as a browser trusting Pebble would make it.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: p.roots},
+		TLSClientConfig:   &tls.Config{RootCAs: p.Roots},
 		ForceAttemptHTTP2: true,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -244,7 +246,7 @@ func TestACMEHTTP01(t *testing.T) {
 	if files := storedCerts(t, storage, name); len(files) != 1 {
 		t.Errorf("storage holds %q for %s, want one certificate", files, name)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 }
@@ -252,7 +254,7 @@ func TestACMEHTTP01(t *testing.T) {
 func TestACMETLSALPN01(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	m := e.use(t, p, ACME{Storage: t.TempDir(), DisableHTTPChallenge: true}, logs)
@@ -268,7 +270,7 @@ func TestACMETLSALPN01(t *testing.T) {
 	if n := e.httpChallenges.Load(); n != 0 {
 		t.Errorf("%d HTTP-01 requests answered with HTTP-01 disabled", n)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 }
@@ -278,7 +280,7 @@ func TestACMETLSALPN01(t *testing.T) {
 func TestACMEOnlyGivenNames(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	storage := t.TempDir()
@@ -320,7 +322,7 @@ func TestACMEOnlyGivenNames(t *testing.T) {
 	if err := m.ManageDomains(ctx, []string{a, b}); err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := e.handshake(b, p.roots)
+	leaf, err := e.handshake(b, p.Roots)
 	if err != nil {
 		t.Fatalf("handshake for %s right after ManageDomains: %v", b, err)
 	}
@@ -329,7 +331,7 @@ func TestACMEOnlyGivenNames(t *testing.T) {
 	}
 
 	selfSigned(unknown)
-	if n := p.orders(); n != 2 {
+	if n := p.Orders(); n != 2 {
 		t.Errorf("Pebble received %d orders, want 2 (%s and %s)", n, a, b)
 	}
 	if files := storedCerts(t, storage, unknown); len(files) != 0 {
@@ -340,7 +342,7 @@ func TestACMEOnlyGivenNames(t *testing.T) {
 func TestACMERestartReusesStorage(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	storage := t.TempDir()
@@ -359,14 +361,14 @@ func TestACMERestartReusesStorage(t *testing.T) {
 	if err := m2.ManageDomains(context.Background(), []string{name}); err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := e.handshake(name, p.roots)
+	leaf, err := e.handshake(name, p.Roots)
 	if err != nil {
 		t.Fatalf("handshake right after ManageDomains on a new Manager: %v", err)
 	}
 	if leaf.SerialNumber.Cmp(first.SerialNumber) != 0 {
 		t.Errorf("new Manager serves serial %v, want the stored %v", leaf.SerialNumber, first.SerialNumber)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 }
@@ -378,7 +380,7 @@ const shortLived = 30 * time.Second
 func TestACMERenewal(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort, validity: shortLived})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort, Validity: shortLived})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	m := e.use(t, p, ACME{
@@ -402,7 +404,7 @@ func TestACMERenewal(t *testing.T) {
 	if !renewed.NotAfter.After(first.NotAfter) {
 		t.Errorf("renewed certificate expires %v, not after the first one (%v)", renewed.NotAfter, first.NotAfter)
 	}
-	if n := p.orders(); n < 2 {
+	if n := p.Orders(); n < 2 {
 		t.Errorf("Pebble received %d orders, want at least 2", n)
 	}
 }
@@ -410,7 +412,7 @@ func TestACMERenewal(t *testing.T) {
 func TestACMERenewalFailureKeepsServing(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort, validity: shortLived})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort, Validity: shortLived})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	m := e.use(t, p, ACME{
@@ -425,10 +427,10 @@ func TestACMERenewalFailureKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitIssued(t, p, name, nil)
-	p.ca.stop()
+	p.StopCA()
 	// Taken after the CA is gone: a renewal that completed just before
 	// would have changed the certificate.
-	before, err := e.handshake(name, p.roots)
+	before, err := e.handshake(name, p.Roots)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +457,7 @@ func TestACMERenewalFailureKeepsServing(t *testing.T) {
 func TestACMEReplicas(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	storage := t.TempDir()
@@ -485,7 +487,7 @@ func TestACMEReplicas(t *testing.T) {
 	if n := e.httpChallenges.Load(); n == 0 {
 		t.Error("the replica that did not order answered no HTTP-01 request")
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders from two replicas, want 1", n)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/pebbletest"
 )
 
 // testClock is a clock tests move by hand.
@@ -70,7 +72,7 @@ func (e *edge) expectSelfSigned(t *testing.T, sni string) {
 func TestOnDemand(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	m := e.use(t, p, ACME{Storage: t.TempDir(), OnDemand: true}, logs)
@@ -90,7 +92,7 @@ func TestOnDemand(t *testing.T) {
 	if s := m.DomainState(stranger); s.Status != StatusNone {
 		t.Errorf("DomainState(%s) = %+v, want none", stranger, s)
 	}
-	if n := p.orders(); n != 0 {
+	if n := p.Orders(); n != 0 {
 		t.Fatalf("Pebble received %d orders before any handshake for an app's name, want 0", n)
 	}
 
@@ -99,7 +101,7 @@ func TestOnDemand(t *testing.T) {
 	errs := make(chan error, burst)
 	for range burst {
 		wg.Go(func() {
-			if _, err := e.handshake(name, p.roots); err != nil {
+			if _, err := e.handshake(name, p.Roots); err != nil {
 				errs <- err
 			}
 		})
@@ -109,7 +111,7 @@ func TestOnDemand(t *testing.T) {
 	for err := range errs {
 		t.Errorf("handshake of the burst: %v", err)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders for a burst of %d handshakes, want 1", n, burst)
 	}
 	if n := m.OnDemandOrders(); n != 1 {
@@ -120,7 +122,7 @@ func TestOnDemand(t *testing.T) {
 		t.Errorf("DomainState(%s) after the burst = %+v, want issued with its expiry", name, s)
 	}
 	e.expectSelfSigned(t, stranger)
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want still 1", n)
 	}
 
@@ -136,10 +138,10 @@ func TestOnDemand(t *testing.T) {
 	if err := m.ManageDomains(ctx, []string{name}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.handshake(name, p.roots); err != nil {
+	if _, err := e.handshake(name, p.Roots); err != nil {
 		t.Errorf("handshake after the name came back: %v", err)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders after the name came back, want still 1", n)
 	}
 }
@@ -150,7 +152,7 @@ func TestOnDemand(t *testing.T) {
 func TestOnDemandOrderLimit(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	clock := newTestClock()
@@ -161,14 +163,14 @@ func TestOnDemandOrderLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range names[:2] {
-		if _, err := e.handshake(n, p.roots); err != nil {
+		if _, err := e.handshake(n, p.Roots); err != nil {
 			t.Fatalf("handshake for %s: %v", n, err)
 		}
 	}
 	if _, err := e.handshake(names[2], nil); err == nil {
 		t.Fatalf("handshake for %s succeeded past the hourly limit", names[2])
 	}
-	if n := p.orders(); n != 2 {
+	if n := p.Orders(); n != 2 {
 		t.Errorf("Pebble received %d orders, want 2", n)
 	}
 	if got := m.OnDemandRefusals()[RefusedOrderLimit]; got != 1 {
@@ -182,10 +184,10 @@ func TestOnDemandOrderLimit(t *testing.T) {
 	}
 
 	clock.advance(time.Hour)
-	if _, err := e.handshake(names[2], p.roots); err != nil {
+	if _, err := e.handshake(names[2], p.Roots); err != nil {
 		t.Errorf("handshake for %s an hour later: %v", names[2], err)
 	}
-	if n := p.orders(); n != 3 {
+	if n := p.Orders(); n != 3 {
 		t.Errorf("Pebble received %d orders, want 3", n)
 	}
 }
@@ -196,7 +198,7 @@ func TestOnDemandOrderLimit(t *testing.T) {
 func TestOnDemandBackoff(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	clock := newTestClock()
@@ -212,7 +214,7 @@ func TestOnDemandBackoff(t *testing.T) {
 
 	fail := func(wantBackoff time.Duration) {
 		t.Helper()
-		before := p.orders()
+		before := p.Orders()
 		if _, err := e.handshake(name, nil); err == nil {
 			t.Fatal("handshake succeeded though validation fails")
 		}
@@ -226,15 +228,15 @@ func TestOnDemandBackoff(t *testing.T) {
 		if m.HTTPSReady(name) {
 			t.Error("HTTPSReady = true during the backoff")
 		}
-		if n := p.orders(); n <= before {
+		if n := p.Orders(); n <= before {
 			t.Errorf("Pebble received %d orders, want more than %d", n, before)
 		}
 		// During the backoff: refused without an order.
-		after := p.orders()
+		after := p.Orders()
 		if _, err := e.handshake(name, nil); err == nil {
 			t.Fatal("handshake succeeded during the backoff")
 		}
-		if n := p.orders(); n != after {
+		if n := p.Orders(); n != after {
 			t.Errorf("Pebble received %d orders during the backoff, want %d", n, after)
 		}
 	}
@@ -250,7 +252,7 @@ func TestOnDemandBackoff(t *testing.T) {
 	if !m.HTTPSReady(name) {
 		t.Error("HTTPSReady = false once the backoff has passed")
 	}
-	if _, err := e.handshake(name, p.roots); err != nil {
+	if _, err := e.handshake(name, p.Roots); err != nil {
 		t.Fatalf("handshake once the validation works: %v", err)
 	}
 	if s := m.DomainState(name); s.Status != StatusIssued {
@@ -263,7 +265,7 @@ func TestOnDemandBackoff(t *testing.T) {
 func TestOnDemandTimeout(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	m := e.use(t, p, ACME{Storage: t.TempDir(), OnDemand: true, OnDemandTimeout: time.Nanosecond}, logs)
@@ -278,7 +280,7 @@ func TestOnDemandTimeout(t *testing.T) {
 		t.Error("the handshake that timed out was not logged")
 	}
 	e.waitIssued(t, p, name, nil)
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 	if got := m.OnDemandRefusals()[RefusedTimeout]; got < 1 {
@@ -292,7 +294,7 @@ func TestOnDemandTimeout(t *testing.T) {
 func TestACMEStates(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
+	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
 	logs := newLogRecorder()
 	logs.dumpOnFailure(t, "manager log")
 	const good, bad = "good.states.test", "bad.states.test"
