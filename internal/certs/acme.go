@@ -114,8 +114,10 @@ type ACME struct {
 	OnDemandOrdersPerHour int
 
 	// OnDemandTimeout bounds how long a handshake waits for an on-demand
-	// order. 0 means DefaultOnDemandTimeout (20s): orders usually take a
-	// few seconds, and clients give up on a handshake after 30 or more.
+	// order. 0 means DefaultOnDemandTimeout (8s): orders usually take a
+	// few seconds, and the server's own handshake deadline (the edge's
+	// timeouts.read_header, 10s by default) must leave time to finish
+	// the handshake after the wait.
 	OnDemandTimeout time.Duration
 
 	// OnDemandBackoff and OnDemandMaxBackoff bound the wait after a failed

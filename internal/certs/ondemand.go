@@ -14,7 +14,7 @@ import (
 // On-demand defaults; see [ACME.OnDemand].
 const (
 	DefaultOnDemandOrdersPerHour = 50
-	DefaultOnDemandTimeout       = 20 * time.Second
+	DefaultOnDemandTimeout       = 8 * time.Second
 	DefaultOnDemandBackoff       = time.Minute
 	DefaultOnDemandMaxBackoff    = time.Hour
 )

@@ -129,7 +129,8 @@ type ACME struct {
 
 	// OnDemandTimeout bounds how long a handshake waits for an on-demand
 	// order before it fails; the order goes on ("on_demand_timeout").
-	// Absent: 20s.
+	// It must be shorter than timeouts.read_header, which bounds the
+	// whole handshake. Absent: 8s.
 	OnDemandTimeout time.Duration `yaml:"on_demand_timeout"`
 }
 
@@ -546,7 +547,7 @@ func (a *ACME) setDefaults() {
 	a.Directory = LetsEncrypt
 	a.Challenges = Challenges{HTTP: true, TLSALPN: true}
 	a.OnDemandOrdersPerHour = 50
-	a.OnDemandTimeout = 20 * time.Second
+	a.OnDemandTimeout = 8 * time.Second
 }
 
 // defaulter is implemented by the types whose zero value is not their

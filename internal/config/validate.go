@@ -289,6 +289,9 @@ func (c *Config) validateTLS(v *validator) {
 	}
 	if d := a.OnDemandTimeout; d < time.Second || d > 5*time.Minute {
 		v.add("tls.acme.on_demand_timeout", ErrTLS, "%v is not between 1s and 5m", d)
+	} else if a.OnDemand && c.Timeouts.ReadHeader > 0 && d >= c.Timeouts.ReadHeader {
+		// The handshake's deadline would cut it before the wait ends.
+		v.add("tls.acme.on_demand_timeout", ErrTLS, "%v is not shorter than timeouts.read_header (%v), which bounds the whole TLS handshake: raise timeouts.read_header too", d, c.Timeouts.ReadHeader)
 	}
 }
 
