@@ -267,7 +267,8 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 		},
 	})
 	// New fills unset fields from certmagic.Default: make sure that never
-	// turns on on-demand issuance, whatever the process did to Default.
+	// turns on certmagic's own on-demand issuance, whatever the process
+	// did to Default (ACME.OnDemand is ours: see ondemand.go).
 	a.cfg.OnDemand = nil
 	a.issuer = certmagic.NewACMEIssuer(a.cfg, certmagic.ACMEIssuer{
 		CA:                      dir,
@@ -433,8 +434,11 @@ func (a *acmeState) removeFromCache(names []string) {
 // Otherwise the certificate is obtained in the background, retried with
 // certmagic's backoff (from 1 minute up to a day, for 30 days) until it
 // succeeds or the name is removed; meanwhile handshakes for the name get
-// the default certificate. Removed names stop being served and renewed
-// (their files stay in storage). ctx bounds the loading from storage only.
+// the default certificate. With [ACME.OnDemand], nothing is ordered here:
+// the first handshake naming the name orders it. Every name gets a
+// [State] ([Manager.DomainState]). Removed names stop being served and
+// renewed (their files stay in storage). ctx bounds the loading from
+// storage only.
 // Without ACME, ManageDomains only validates the names.
 func (m *Manager) ManageDomains(ctx context.Context, domains []string) error {
 	m.mu.Lock()
