@@ -19,6 +19,10 @@ const (
 	DefaultOnDemandMaxBackoff    = time.Hour
 )
 
+// onDemandOrderTimeout bounds one on-demand order, waits on the issuance
+// lock included.
+const onDemandOrderTimeout = 3 * time.Minute
+
 // Errors of handshakes that need an on-demand certificate and cannot get
 // it; crypto/tls answers them with an internal_error alert.
 var (
@@ -221,7 +225,10 @@ func (a *acmeState) obtainOnDemand(d *domain, fl *flight) error {
 		return fmt.Errorf("%w: %d new orders in the last hour (tls.acme.on_demand_orders_per_hour)", ErrOrderLimit, a.limit.max)
 	}
 	a.stats.orders.Add(1)
-	octx, cancel := context.WithCancel(ctx)
+	// A failure certmagic reports without its cert_failed event (a
+	// storage write, say) would be retried a minute later: bound the
+	// order as certmagic bounds its own on-demand orders.
+	octx, cancel := context.WithTimeout(ctx, onDemandOrderTimeout)
 	defer cancel()
 	fl.cancel = cancel
 	// certmagic's ObtainCertSync would prompt on the terminal for a
@@ -231,6 +238,9 @@ func (a *acmeState) obtainOnDemand(d *domain, fl *flight) error {
 	err = a.cfg.ObtainCertAsync(context.WithValue(octx, flightKey{}, fl), d.name)
 	if p := fl.caErr.Load(); p != nil {
 		return *p
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(octx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the order did not finish within %v: %w", onDemandOrderTimeout, err)
 	}
 	if err != nil {
 		return err
