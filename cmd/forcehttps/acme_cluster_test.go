@@ -48,12 +48,7 @@ func testACMECluster(t *testing.T, onDemand bool) {
 	t.Cleanup(backend.Close)
 	// Pebble validates HTTP-01 at replica A; B's challenges are in the
 	// database, where A finds them.
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	portA := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	portA := pebbletest.FreePort(t)
 	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: portA, TLSPort: portA})
 	shared := t.TempDir()
 	writeTestFile(t, filepath.Join(shared, "db.url"), db+"\n")

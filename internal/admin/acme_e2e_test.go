@@ -69,12 +69,7 @@ func startACMEEdge(t *testing.T) *acmeEdge {
 	t.Helper()
 	// Pebble validates HTTP-01 on the edge's HTTP port, which must be
 	// known before Pebble starts.
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpPort := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	httpPort := pebbletest.FreePort(t)
 	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: httpPort, TLSPort: httpPort})
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "edge.yaml")
@@ -109,13 +104,7 @@ timeouts: {shutdown: 5s}
 	e := &acmeEdge{t: t, p: p, certs: g, token: "test-token-0123456789"}
 	adm, err := New(Options{
 		StateFile: filepath.Join(dir, "state.json"), Token: e.token, Logger: logger,
-		Certificates: func() []edge.CertificateInfo {
-			var out []edge.CertificateInfo
-			for _, c := range mgr.Certificates() {
-				out = append(out, edge.CertificateInfo{Names: c.Names, NotAfter: c.NotAfter, Source: c.Source})
-			}
-			return out
-		},
+		Certificates: certInfos(mgr),
 		CertificateState: func(d string) edge.CertificateState {
 			st := mgr.DomainState(d)
 			return edge.CertificateState{State: string(st.Status), Error: st.Error, NextTry: st.NextTry, Ready: st.Ready(time.Now())}

@@ -100,6 +100,19 @@ func startEdge(t *testing.T) *edge {
 	return e
 }
 
+// startACME starts an edge, and Pebble (with o, its ports set to the
+// edge's), and returns them with a log recorder for Managers, dumped when
+// the test fails.
+func startACME(t *testing.T, o pebbletest.Options) (*edge, *pebbletest.Pebble, *logRecorder) {
+	t.Helper()
+	e := startEdge(t)
+	o.HTTPPort, o.TLSPort = e.httpPort, e.tlsPort
+	p := pebbletest.Start(t, o)
+	logs := newLogRecorder()
+	logs.dumpOnFailure(t, "manager log")
+	return e, p, logs
+}
+
 // use makes a Manager with newManager and makes it the edge's current one.
 func (e *edge) use(t *testing.T, p *pebbletest.Pebble, a ACME, logs *logRecorder) *Manager {
 	t.Helper()
@@ -197,10 +210,7 @@ func acmeInfos(m *Manager) []Info {
 
 func TestACMEHTTP01(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	m := e.use(t, p, ACME{Storage: storage, DisableTLSALPNChallenge: true}, logs)
 
@@ -253,10 +263,7 @@ func TestACMEHTTP01(t *testing.T) {
 
 func TestACMETLSALPN01(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	m := e.use(t, p, ACME{Storage: t.TempDir(), DisableHTTPChallenge: true}, logs)
 
 	const name = "tlsalpn01.forcehttps.test"
@@ -279,10 +286,7 @@ func TestACMETLSALPN01(t *testing.T) {
 // and what a reload that removes and re-adds a name does.
 func TestACMEOnlyGivenNames(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	m := e.use(t, p, ACME{Storage: storage}, logs)
 	ctx := context.Background()
@@ -341,10 +345,7 @@ func TestACMEOnlyGivenNames(t *testing.T) {
 
 func TestACMERestartReusesStorage(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	const name = "restart.forcehttps.test"
 
@@ -379,10 +380,7 @@ const shortLived = 30 * time.Second
 
 func TestACMERenewal(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort, Validity: shortLived})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{Validity: shortLived})
 	m := e.use(t, p, ACME{
 		Storage:                 t.TempDir(),
 		DisableTLSALPNChallenge: true,
@@ -411,10 +409,7 @@ func TestACMERenewal(t *testing.T) {
 
 func TestACMERenewalFailureKeepsServing(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort, Validity: shortLived})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{Validity: shortLived})
 	m := e.use(t, p, ACME{
 		Storage:                 t.TempDir(),
 		DisableTLSALPNChallenge: true,
@@ -456,10 +451,7 @@ func TestACMERenewalFailureKeepsServing(t *testing.T) {
 // that did not start the challenge answers it.
 func TestACMEReplicas(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	a := ACME{Storage: storage, DisableTLSALPNChallenge: true}
 	m1 := e.use(t, p, a, logs)

@@ -76,10 +76,7 @@ func TestACMEClusterPostgres(t *testing.T) {
 	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
 		t.Run(challenge, func(t *testing.T) {
 			t.Parallel()
-			e := startEdge(t)
-			p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-			logs := newLogRecorder()
-			logs.dumpOnFailure(t, "manager log")
+			e, p, logs := startACME(t, pebbletest.Options{})
 			pool, rs := startReplicas(t, 3, 0)
 			var ms []*Manager
 			for _, r := range rs {
@@ -140,10 +137,7 @@ func TestACMEClusterPostgres(t *testing.T) {
 // finishes the order.
 func TestACMEClusterPostgresTakeover(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	const lease = 2 * time.Second
 	pool, rs := startReplicas(t, 2, lease)
 	a := ACME{DisableTLSALPNChallenge: true}
@@ -194,10 +188,7 @@ func TestACMEClusterPostgresTakeover(t *testing.T) {
 // database and without a new order.
 func TestACMEClusterPostgresLocalCache(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	srv := pgtest.New(t)
 	url := srv.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)

@@ -71,10 +71,7 @@ func (e *edge) expectSelfSigned(t *testing.T, sni string) {
 // back serves the stored certificate without an order.
 func TestOnDemand(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	m := e.use(t, p, ACME{Storage: t.TempDir(), OnDemand: true}, logs)
 	ctx := context.Background()
 
@@ -151,10 +148,7 @@ func TestOnDemand(t *testing.T) {
 // its certificate.
 func TestOnDemandOrderLimit(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	clock := newTestClock()
 	m := newManagerClock(t, p, ACME{Storage: t.TempDir(), OnDemand: true, OnDemandOrdersPerHour: 2}, logs, clock.now)
 	e.cur.Store(m)
@@ -197,10 +191,7 @@ func TestOnDemandOrderLimit(t *testing.T) {
 // passed; the next failure doubles it; a success clears it.
 func TestOnDemandBackoff(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	clock := newTestClock()
 	m := newManagerClock(t, p, ACME{Storage: t.TempDir(), OnDemand: true, DisableTLSALPNChallenge: true}, logs, clock.now)
 	e.cur.Store(m)
@@ -264,10 +255,7 @@ func TestOnDemandBackoff(t *testing.T) {
 // fails; the order goes on, and a later handshake gets its certificate.
 func TestOnDemandTimeout(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	m := e.use(t, p, ACME{Storage: t.TempDir(), OnDemand: true, OnDemandTimeout: time.Nanosecond}, logs)
 	const name = "slow.timeout.test"
 	if err := m.ManageDomains(context.Background(), []string{name}); err != nil {
@@ -293,10 +281,7 @@ func TestOnDemandTimeout(t *testing.T) {
 // is failed, with the CA's reason and the time of certmagic's next try.
 func TestACMEStates(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := pebbletest.Start(t, pebbletest.Options{HTTPPort: e.httpPort, TLSPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	const good, bad = "good.states.test", "bad.states.test"
 	release := make(chan struct{})
 	g := func(r *http.Request) bool {

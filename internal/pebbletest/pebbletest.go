@@ -299,6 +299,14 @@ func (p *Pebble) Orders() int {
 	return strings.Count(p.ca.out.String(), "Added order ")
 }
 
+// FreePort returns a loopback TCP port that is free now, for a listener
+// whose port Pebble must know before it starts (Options.HTTPPort).
+// Another process may take it first; that is rare enough for tests.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	return freePort(t, false)
+}
+
 // StopCA stops Pebble (not its DNS server): orders and renewals fail from
 // then on.
 func (p *Pebble) StopCA() { p.ca.stop() }
