@@ -492,11 +492,9 @@ func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
 	a.managed.Store(&want)
 
 	var removed, added []string
-	for name, stop := range a.stops {
+	for name := range a.stops {
 		if _, ok := want[name]; !ok {
-			stop()
-			delete(a.stops, name)
-			a.domains.Delete(name)
+			a.drop(name)
 			removed = append(removed, name)
 		}
 	}
@@ -519,36 +517,61 @@ func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
 
 	renewNow := false
 	for _, name := range added {
-		nctx, stop := context.WithCancel(a.root)
-		a.stops[name] = stop
-		a.known[name] = true
-		a.domains.Store(name, newDomain(nctx, name, a.opts.OnDemand))
-		cert, err := a.cfg.CacheManagedCertificate(ctx, name)
-		switch {
-		case err == nil:
-			renewNow = renewNow || cert.NeedsRenewal(a.cfg)
-			continue
-		case !errors.Is(err, fs.ErrNotExist):
-			a.log.Warn("certs: loading ACME certificate from storage", "name", name, "err", err)
-		}
-		if a.opts.OnDemand {
-			continue // ordered at the first handshake naming it
-		}
-		if err := a.cfg.ManageAsync(nctx, []string{name}); err != nil {
-			a.log.Error("certs: managing ACME certificate", "name", name, "err", err)
-		}
+		renewNow = a.add(ctx, name) || renewNow
 	}
 	if renewNow {
-		// Run a maintenance pass now rather than at the next tick: a
-		// certificate loaded from storage may be due, or expired.
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			if err := a.cache.RenewManagedCertificates(a.root); err != nil {
-				a.log.Error("certs: renewing ACME certificates", "err", err)
-			}
-		}()
+		a.renewSoon()
 	}
+}
+
+// add starts managing name, which must be in the managed set already: it
+// gets a state (pending), its certificate is loaded from storage if there,
+// else ordered in the background, or left for the first handshake with
+// OnDemand. It reports whether a certificate loaded needs renewal now
+// (see renewSoon). Called with Manager.mu held; ctx bounds the loading.
+func (a *acmeState) add(ctx context.Context, name string) (renewNow bool) {
+	nctx, stop := context.WithCancel(a.root)
+	a.stops[name] = stop
+	a.known[name] = true
+	a.domains.Store(name, newDomain(nctx, name, a.opts.OnDemand))
+	cert, err := a.cfg.CacheManagedCertificate(ctx, name)
+	switch {
+	case err == nil:
+		return cert.NeedsRenewal(a.cfg)
+	case !errors.Is(err, fs.ErrNotExist):
+		a.log.Warn("certs: loading ACME certificate from storage", "name", name, "err", err)
+	}
+	if a.opts.OnDemand {
+		return false // ordered at the first handshake naming it
+	}
+	if err := a.cfg.ManageAsync(nctx, []string{name}); err != nil {
+		a.log.Error("certs: managing ACME certificate", "name", name, "err", err)
+	}
+	return false
+}
+
+// drop stops managing name, which must be out of the managed set already:
+// its order (background or on demand) is cancelled and its state
+// forgotten. The caller then removes its certificate from the cache
+// (removeFromCache, for many names at once). Called with Manager.mu held.
+func (a *acmeState) drop(name string) {
+	if stop, ok := a.stops[name]; ok {
+		stop()
+		delete(a.stops, name)
+	}
+	a.domains.Delete(name)
+}
+
+// renewSoon runs a maintenance pass now rather than at the next tick: a
+// certificate loaded from storage may be due, or expired.
+func (a *acmeState) renewSoon() {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.cache.RenewManagedCertificates(a.root); err != nil {
+			a.log.Error("certs: renewing ACME certificates", "err", err)
+		}
+	}()
 }
 
 // Managed returns the names under ACME management, sorted.
