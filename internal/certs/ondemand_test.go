@@ -322,6 +322,10 @@ func TestACMEStates(t *testing.T) {
 	if !m.HTTPSReady(good) || m.HTTPSReady(bad) {
 		t.Errorf("HTTPSReady: %s %v, %s %v; want true, false", good, m.HTTPSReady(good), bad, m.HTTPSReady(bad))
 	}
+	states := m.DomainStates()
+	if len(states) != 2 || states[good].Status != StatusIssued || states[good].NotAfter.IsZero() || states[bad].Status != StatusFailed {
+		t.Errorf("DomainStates() = %+v, want %s issued (with its expiry) and %s failed", states, good, bad)
+	}
 	counts := m.StateCounts()
 	if counts[StatusIssued] != 1 || counts[StatusFailed] != 1 || counts[StatusPending] != 0 {
 		t.Errorf("StateCounts() = %v, want 1 issued, 1 failed", counts)

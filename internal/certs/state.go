@@ -124,6 +124,20 @@ func (m *Manager) DomainState(name string) State {
 	return s
 }
 
+// DomainStates returns the state of every name under ACME management, as
+// DomainState would.
+func (m *Manager) DomainStates() map[string]State {
+	out := map[string]State{}
+	if m.acme == nil {
+		return out
+	}
+	m.acme.domains.Range(func(k, _ any) bool {
+		out[k.(string)] = m.DomainState(k.(string))
+		return true
+	})
+	return out
+}
+
 // HTTPSReady reports whether the edge may redirect plain-HTTP requests for
 // host (a normalized host name, no port) to HTTPS: [State.Ready] of its
 // state. It is called for every such request: one map lookup and one
