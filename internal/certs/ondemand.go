@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,7 +160,13 @@ func (a *acmeState) refused(name, reason string, err error) {
 	default:
 		a.stats.failed.Add(1)
 	}
-	a.log.Warn("certs: TLS handshake refused: no on-demand certificate", "name", name, "reason", reason, "err", err.Error())
+	level := slog.LevelWarn
+	if reason == RefusedBackoff {
+		// The failure was logged once, with its retry time; a browser
+		// retrying meanwhile would flood the log.
+		level = slog.LevelDebug
+	}
+	a.log.Log(context.Background(), level, "certs: TLS handshake refused: no on-demand certificate", "name", name, "reason", reason, "err", err.Error())
 }
 
 // join returns the order in flight for d, or starts one, unless the last
