@@ -100,7 +100,9 @@
 // storage (another replica may have obtained it; the order itself takes
 // certmagic's issuance lock, so replicas make one order between them);
 // new orders are limited per sliding hour
-// ([ACME.OnDemandOrdersPerHour], per Manager); after a failure the name
+// ([ACME.OnDemandOrdersPerHour], per Manager), a name refused by the limit
+// waiting (failed, not ready) until the limit frees an order; after a
+// failure the name
 // waits [ACME.OnDemandBackoff], doubling up to [ACME.OnDemandMaxBackoff],
 // and its handshakes fail at once meanwhile; a handshake waits at most
 // [ACME.OnDemandTimeout], then fails while the order goes on. An order is

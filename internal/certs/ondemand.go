@@ -76,6 +76,16 @@ func (l *orderLimit) take(now time.Time) bool {
 	return true
 }
 
+// nextFree returns when take will next allow an order, at the earliest.
+func (l *orderLimit) nextFree(now time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.times) < l.max {
+		return now
+	}
+	return l.times[len(l.times)-l.max].Add(time.Hour)
+}
+
 // onDemandStats counts what on-demand issuance did.
 type onDemandStats struct {
 	orders     atomic.Int64
@@ -116,7 +126,11 @@ func (m *Manager) OnDemandRefusals() map[string]int64 {
 func (a *acmeState) onDemand(hello *tls.ClientHelloInfo, d *domain) (*tls.Certificate, error) {
 	fl, err := a.join(d)
 	if err != nil {
-		a.refused(d.name, RefusedBackoff, err)
+		reason := RefusedBackoff
+		if errors.Is(err, ErrOrderLimit) {
+			reason = RefusedOrderLimit
+		}
+		a.refused(d.name, reason, err)
 		return nil, err
 	}
 	timer := time.NewTimer(a.opts.OnDemandTimeout)
@@ -178,7 +192,11 @@ func (a *acmeState) join(d *domain) (*flight, error) {
 		return d.fl, nil
 	}
 	if s := d.st.Load(); s.Status == StatusFailed && a.now().Before(s.NextTry) {
-		return nil, fmt.Errorf("%w: %s: next try at %s: %s", ErrBackoff, d.name, s.NextTry.UTC().Format(time.RFC3339), s.Error)
+		why := ErrBackoff
+		if d.limited {
+			why = ErrOrderLimit
+		}
+		return nil, fmt.Errorf("%w: %s: next try at %s: %s", why, d.name, s.NextTry.UTC().Format(time.RFC3339), s.Error)
 	}
 	fl := &flight{done: make(chan struct{})}
 	d.fl = fl
@@ -194,14 +212,19 @@ func (a *acmeState) fly(d *domain, fl *flight) {
 	d.mu.Lock()
 	switch {
 	case err == nil:
-		d.failures = 0
+		d.failures, d.limited = 0, false
 		// The cached_managed_cert event has set the status.
 	case errors.Is(err, ErrOrderLimit):
-		// Not the CA's doing: the next handshake may try again.
+		// Not the CA's doing, and no backoff: the name waits for the
+		// limit to free an order, and meanwhile is not redirected to
+		// HTTPS (see State.Ready) and its handshakes fail at once.
+		d.limited = true
+		d.set(State{Status: StatusFailed, Error: err.Error(), NextTry: a.limit.nextFree(a.now())})
 	case d.ctx.Err() != nil:
 		// Removed, or the Manager closed: nothing to record.
 	default:
 		d.failures++
+		d.limited = false
 		wait := a.opts.OnDemandBackoff << min(d.failures-1, 30)
 		if wait > a.opts.OnDemandMaxBackoff || wait <= 0 {
 			wait = a.opts.OnDemandMaxBackoff

@@ -144,8 +144,9 @@ func TestOnDemand(t *testing.T) {
 }
 
 // TestOnDemandOrderLimit: with a limit of 2 orders an hour, the third new
-// name's handshake fails cleanly and reaches no CA; an hour later it gets
-// its certificate.
+// name's handshake fails cleanly and reaches no CA; the name is then held
+// back (failed, not redirected, handshakes refused at once) until the
+// limit frees an order; an hour later it gets its certificate.
 func TestOnDemandOrderLimit(t *testing.T) {
 	t.Parallel()
 	e, p, logs := startACME(t, pebbletest.Options{})
@@ -170,14 +171,30 @@ func TestOnDemandOrderLimit(t *testing.T) {
 	if got := m.OnDemandRefusals()[RefusedOrderLimit]; got != 1 {
 		t.Errorf("refusals for the order limit = %d, want 1", got)
 	}
+	if got := m.OnDemandRefusals()[RefusedBackoff]; got != 0 {
+		t.Errorf("refusals for a backoff = %d, want 0", got)
+	}
 	if _, ok := logs.find(slog.LevelWarn, "TLS handshake refused", "name="+names[2], "reason="+RefusedOrderLimit); !ok {
 		t.Error("the refused handshake was not logged")
 	}
-	if s := m.DomainState(names[2]); s.Status != StatusPending {
-		t.Errorf("DomainState(%s) = %+v, want still pending (the CA never saw it)", names[2], s)
+	s := m.DomainState(names[2])
+	if want := clock.now().Add(time.Hour); s.Status != StatusFailed || !strings.Contains(s.Error, "order limit") || !s.NextTry.Equal(want) {
+		t.Errorf("DomainState(%s) = %+v, want failed for the order limit until %v", names[2], s, want)
+	}
+	if m.HTTPSReady(names[2]) {
+		t.Errorf("HTTPSReady(%s) = true while the order limit holds it back", names[2])
+	}
+	if _, err := e.handshake(names[2], nil); err == nil {
+		t.Fatalf("second handshake for %s succeeded past the hourly limit", names[2])
+	}
+	if got := m.OnDemandRefusals()[RefusedOrderLimit]; got != 2 {
+		t.Errorf("refusals for the order limit = %d, want 2", got)
 	}
 
 	clock.advance(time.Hour)
+	if !m.HTTPSReady(names[2]) {
+		t.Errorf("HTTPSReady(%s) = false an hour later", names[2])
+	}
 	if _, err := e.handshake(names[2], p.Roots); err != nil {
 		t.Errorf("handshake for %s an hour later: %v", names[2], err)
 	}

@@ -26,7 +26,8 @@ const (
 	StatusPending Status = "pending"
 	// StatusIssued: a certificate is in use (and renewed).
 	StatusIssued Status = "issued"
-	// StatusFailed: the last order failed; [State.Error] says why and
+	// StatusFailed: the last order failed, or an on-demand one was
+	// refused by the hourly limit; [State.Error] says why and
 	// [State.NextTry] when the next one may start.
 	StatusFailed Status = "failed"
 )
@@ -76,6 +77,7 @@ type domain struct {
 	mu       sync.Mutex
 	fl       *flight // the on-demand order running, or nil
 	failures int     // consecutive failed on-demand orders
+	limited  bool    // the last on-demand order was refused by the hourly limit
 }
 
 func newDomain(ctx context.Context, name string, onDemand bool) *domain {
