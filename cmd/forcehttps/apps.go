@@ -85,6 +85,16 @@ func newAdmin(cfg *config.Config, file string, mgr *certs.Manager, logger *slog.
 			}
 			return out
 		},
+		CertificateState: func(domain string) edge.CertificateState {
+			st := mgr.DomainState(domain)
+			return edge.CertificateState{
+				State:    string(st.Status),
+				OnDemand: st.OnDemand,
+				Error:    st.Error,
+				NextTry:  st.NextTry,
+				Ready:    st.Ready(time.Now()),
+			}
+		},
 	})
 }
 
@@ -648,11 +658,7 @@ func printApp(w io.Writer, a admin.AppView) {
 		fmt.Fprintf(tw, "Drain until:\t%s\n", a.DrainUntil.UTC().Format(time.RFC3339))
 	}
 	for _, c := range a.Certificates {
-		cert := "no certificate"
-		if !c.Missing {
-			cert = fmt.Sprintf("%s, expires %s", c.Source, c.NotAfter.UTC().Format("2006-01-02"))
-		}
-		fmt.Fprintf(tw, "Domain:\t%s\t%s\n", c.Domain, cert)
+		fmt.Fprintf(tw, "Domain:\t%s\t%s\n", c.Domain, certificateLine(c))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, a.Message)
@@ -665,6 +671,29 @@ func printApp(w io.Writer, a admin.AppView) {
 		}
 		fmt.Fprintf(w, "\"forcehttps apps reset %s\" returns to the file's values.\n", a.Name)
 	}
+}
+
+// certificateLine describes the certificate of a domain, and its ACME
+// order while there is one.
+func certificateLine(c admin.CertificateView) string {
+	cert := "no certificate"
+	switch {
+	case c.State == "pending" && c.OnDemand:
+		cert = "certificate pending (ordered at the first HTTPS visit)"
+	case c.State == "pending":
+		cert = "certificate pending"
+	case c.State == "failed":
+		cert = "certificate order failed: " + c.Error
+		if c.NextTry != nil {
+			cert += " (next try " + c.NextTry.UTC().Format(time.RFC3339) + ")"
+		}
+	case !c.Missing:
+		cert = fmt.Sprintf("%s, expires %s", c.Source, c.NotAfter.UTC().Format("2006-01-02"))
+	}
+	if c.Redirect != "" {
+		cert += "; not redirected yet: " + c.Redirect
+	}
+	return cert
 }
 
 // apiKeys lists, sorted, the keys of a whose value the admin API set.

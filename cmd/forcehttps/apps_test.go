@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forcehttps/forcehttps/internal/admin"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -374,5 +376,30 @@ func TestAppsHelp(t *testing.T) {
 				t.Errorf("run(%q): stderr %q, want nothing", tt.args, errOut.String())
 			}
 		})
+	}
+}
+
+func TestCertificateLine(t *testing.T) {
+	t.Parallel()
+	exp := time.Date(2027, 3, 4, 10, 0, 0, 0, time.UTC)
+	next := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		in   admin.CertificateView
+		want string
+	}{
+		{"file", admin.CertificateView{Domain: "a.test", Source: "file", NotAfter: &exp}, "file, expires 2027-03-04"},
+		{"issued", admin.CertificateView{Domain: "a.test", Source: "acme", NotAfter: &exp, State: "issued"}, "acme, expires 2027-03-04"},
+		{"missing", admin.CertificateView{Domain: "a.test", Missing: true}, "no certificate"},
+		{"pending, waiting", admin.CertificateView{Domain: "a.test", Missing: true, State: "pending", Redirect: admin.RedirectWaiting},
+			"certificate pending; not redirected yet: waiting for certificate"},
+		{"on demand", admin.CertificateView{Domain: "a.test", Missing: true, State: "pending", OnDemand: true}, "certificate pending (ordered at the first HTTPS visit)"},
+		{"failed", admin.CertificateView{Domain: "a.test", Missing: true, State: "failed", Error: "404", NextTry: &next},
+			"certificate order failed: 404 (next try 2026-12-04T15:00:00Z)"},
+	}
+	for _, tt := range tests {
+		if got := certificateLine(tt.in); got != tt.want {
+			t.Errorf("%s: certificateLine = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

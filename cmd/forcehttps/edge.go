@@ -217,6 +217,7 @@ func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.
 			return m.Handler(ins), nil
 		}),
 		edge.WithReloadHook(reloadCertificates(mgr, cfg, logger)),
+		edge.WithCollector(mgr.Collector()),
 	}
 	// The access log on the standard streams goes to the command's; the
 	// edge opens a file itself.
@@ -309,6 +310,9 @@ func certOptions(cfg *config.Config, logger *slog.Logger) certs.Options {
 			DisableHTTPChallenge:    !a.Challenges.HTTP,
 			DisableTLSALPNChallenge: !a.Challenges.TLSALPN,
 			RenewalWindowRatio:      a.RenewalWindowRatio,
+			OnDemand:                a.OnDemand,
+			OnDemandOrdersPerHour:   a.OnDemandOrdersPerHour,
+			OnDemandTimeout:         a.OnDemandTimeout,
 		}
 	}
 	return opts

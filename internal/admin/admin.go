@@ -65,6 +65,9 @@ type Options struct {
 	Roots []*x509.Certificate
 	// Certificates lists the certificates the edge serves.
 	Certificates func() []edge.CertificateInfo
+	// CertificateState returns the state of a domain's ACME certificate,
+	// shown per domain by the API and the dashboard. Nil: none shown.
+	CertificateState func(domain string) edge.CertificateState
 	// AllowedHosts are Host values accepted besides the admin listener's
 	// address and localhost, 127.0.0.1 and [::1] on any port.
 	AllowedHosts []string

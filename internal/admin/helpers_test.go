@@ -91,6 +91,18 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
+// certInfos returns the list of mgr's certificates, for
+// Options.Certificates, as the edge command wires it.
+func certInfos(mgr *certs.Manager) func() []edge.CertificateInfo {
+	return func() []edge.CertificateInfo {
+		var out []edge.CertificateInfo
+		for _, c := range mgr.Certificates() {
+			out = append(out, edge.CertificateInfo{Names: c.Names, NotAfter: c.NotAfter, Source: c.Source})
+		}
+		return out
+	}
+}
+
 // inst is a running edge with its admin.
 type inst struct {
 	t      testing.TB
@@ -120,13 +132,7 @@ func (e *env) start(t testing.TB, c *clock) *inst {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mgr.Close() })
-	info := func() []edge.CertificateInfo {
-		var out []edge.CertificateInfo
-		for _, c := range mgr.Certificates() {
-			out = append(out, edge.CertificateInfo{Names: c.Names, NotAfter: c.NotAfter, Source: c.Source})
-		}
-		return out
-	}
+	info := certInfos(mgr)
 	o := Options{
 		StateFile: e.stateFile, Store: e.store, Cluster: e.cluster, Token: e.token, Roots: []*x509.Certificate{e.ca.Cert},
 		Certificates: info, Logger: logger, Now: c.Now, PreflightTimeout: 5 * time.Second,

@@ -84,7 +84,26 @@ type CertificateView struct {
 	Source   string     `json:"source,omitempty"`
 	// Missing is true when no certificate covers the domain.
 	Missing bool `json:"missing,omitempty"`
+	// State is where the domain's ACME certificate stands: "pending"
+	// (being ordered, or on demand and not asked for yet), "issued" or
+	// "failed"; absent when ACME does not manage the domain.
+	State string `json:"state,omitempty"`
+	// OnDemand is true when the certificate is ordered at the first TLS
+	// handshake naming the domain.
+	OnDemand bool `json:"on_demand,omitempty"`
+	// Error is why the last order failed, in the CA's words.
+	Error string `json:"error,omitempty"`
+	// NextTry is when the next order may start, after a failure.
+	NextTry *time.Time `json:"next_try,omitempty"`
+	// Redirect is "waiting for certificate" when the app forces HTTPS
+	// but the edge serves this domain over plain HTTP, without a
+	// redirect, until its certificate is issued.
+	Redirect string `json:"redirect,omitempty"`
 }
+
+// RedirectWaiting is CertificateView.Redirect for a domain whose redirect
+// waits for its certificate.
+const RedirectWaiting = "waiting for certificate"
 
 // rampStarts are when each ramp stage after the first starts, after
 // enabling (see forcehttps.RampMaxAge).
@@ -113,6 +132,7 @@ func (a *Admin) Apps() []AppView {
 	for i := range eff.Apps {
 		s := st.Apps[eff.Apps[i].Name]
 		v := view(&eff.Apps[i], s, certs, now)
+		a.certificateStates(&v)
 		v.Sources = sources(&base[i], s)
 		v.Origin = OriginFile
 		if i >= len(raw.Apps) {
@@ -214,6 +234,26 @@ func message(v AppView) string {
 		return "Force HTTPS is off: plain HTTP is served, HTTPS still works; max-age=0 is sent over HTTPS so that browsers forget HSTS."
 	default:
 		return "Force HTTPS is off: plain HTTP and HTTPS are both served; no HSTS header is sent."
+	}
+}
+
+// certificateStates adds to v's certificates the state of their ACME
+// order, and whether the redirect waits for it.
+func (a *Admin) certificateStates(v *AppView) {
+	if a.o.CertificateState == nil {
+		return
+	}
+	for i := range v.Certificates {
+		cv := &v.Certificates[i]
+		st := a.o.CertificateState(cv.Domain)
+		cv.State, cv.OnDemand, cv.Error = st.State, st.OnDemand, st.Error
+		if !st.NextTry.IsZero() {
+			t := st.NextTry
+			cv.NextTry = &t
+		}
+		if v.ForceHTTPS && !st.Ready {
+			cv.Redirect = RedirectWaiting
+		}
 	}
 }
 

@@ -89,6 +89,43 @@ type ACME struct {
 	// RenewCheckInterval is how often certificates are checked for
 	// renewal. 0 means certmagic's default, 10 minutes.
 	RenewCheckInterval time.Duration
+
+	// OnDemand orders the certificate of a managed name at the first TLS
+	// handshake that names it, instead of when [Manager.ManageDomains]
+	// adds it: a platform with many domains, most of them never visited
+	// over HTTPS or not yet pointed at the edge, orders only those in use.
+	// Only the names given to ManageDomains (the apps' domains) are ever
+	// ordered; a handshake for any other name gets the default
+	// certificate, as without OnDemand. One order runs per name at a
+	// time, every handshake for it waiting on that one; new orders are
+	// limited per hour (OnDemandOrdersPerHour); after a failed order the
+	// name is not ordered again for OnDemandBackoff, doubling at each
+	// failure up to OnDemandMaxBackoff, and its handshakes fail at once
+	// meanwhile. A handshake waits OnDemandTimeout at most, then fails
+	// (the order goes on, for the next handshake). Certificates obtained
+	// are renewed like the others until their name is removed.
+	OnDemand bool
+
+	// OnDemandOrdersPerHour caps the on-demand orders started in any
+	// hour by this Manager; a handshake that would start one more fails.
+	// 0 means DefaultOnDemandOrdersPerHour (50): Let's Encrypt allows 300
+	// new orders per account per 3 hours, refilled at 100 an hour, which
+	// renewals without ARI and other replicas share.
+	OnDemandOrdersPerHour int
+
+	// OnDemandTimeout bounds how long a handshake waits for an on-demand
+	// order. 0 means DefaultOnDemandTimeout (8s): orders usually take a
+	// few seconds, and the server's own handshake deadline (the edge's
+	// timeouts.read_header, 10s by default) must leave time to finish
+	// the handshake after the wait.
+	OnDemandTimeout time.Duration
+
+	// OnDemandBackoff and OnDemandMaxBackoff bound the wait after a failed
+	// on-demand order before the name is ordered again: the first,
+	// doubled at each consecutive failure, up to the second. 0 means
+	// DefaultOnDemandBackoff (1 minute) and DefaultOnDemandMaxBackoff (1
+	// hour). Let's Encrypt allows 5 failed validations per name per hour.
+	OnDemandBackoff, OnDemandMaxBackoff time.Duration
 }
 
 // acmeState is the ACME side of a Manager.
@@ -113,6 +150,15 @@ type acmeState struct {
 	// ManageDomains and read by handshakes.
 	managed atomic.Pointer[map[string]struct{}]
 
+	// domains holds a *domain per managed name: its state, read per
+	// request, and its on-demand order. Entries are added and removed one
+	// by one by manage, with Manager.mu held.
+	domains sync.Map
+
+	now   func() time.Time
+	limit orderLimit    // on-demand orders per hour
+	stats onDemandStats // for metrics
+
 	// Guarded by Manager.mu.
 	stops map[string]context.CancelFunc // per managed name: cancels its order
 	known map[string]bool               // every name ever managed
@@ -130,6 +176,13 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	if opts.RenewCheckInterval < 0 {
 		return nil, fmt.Errorf("acme: negative renewal check interval %v", opts.RenewCheckInterval)
 	}
+	if opts.OnDemandOrdersPerHour < 0 || opts.OnDemandTimeout < 0 || opts.OnDemandBackoff < 0 || opts.OnDemandMaxBackoff < 0 {
+		return nil, errors.New("acme: negative on-demand limit")
+	}
+	setDefault(&opts.OnDemandOrdersPerHour, DefaultOnDemandOrdersPerHour)
+	setDefault(&opts.OnDemandTimeout, DefaultOnDemandTimeout)
+	setDefault(&opts.OnDemandBackoff, DefaultOnDemandBackoff)
+	setDefault(&opts.OnDemandMaxBackoff, DefaultOnDemandMaxBackoff)
 	if opts.Email != "" && !strings.Contains(opts.Email, "@") {
 		return nil, fmt.Errorf("acme: email %q is not an address", opts.Email)
 	}
@@ -188,6 +241,8 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 		parkDone: make(chan struct{}),
 		stops:    map[string]context.CancelFunc{},
 		known:    map[string]bool{},
+		now:      m.now,
+		limit:    orderLimit{max: opts.OnDemandOrdersPerHour},
 	}
 	a.managed.Store(&map[string]struct{}{})
 	go a.serveParking()
@@ -207,10 +262,13 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 		LocalCache:         localCache,
 		Logger:             zl,
 		OnEvent:            a.onEvent,
-		ShouldEmitFunc:     func(event string) bool { return event == eventCachedManaged },
+		ShouldEmitFunc: func(event string) bool {
+			return event == eventCachedManaged || event == eventFailed
+		},
 	})
 	// New fills unset fields from certmagic.Default: make sure that never
-	// turns on on-demand issuance, whatever the process did to Default.
+	// turns on certmagic's own on-demand issuance, whatever the process
+	// did to Default (ACME.OnDemand is ours: see ondemand.go).
 	a.cfg.OnDemand = nil
 	a.issuer = certmagic.NewACMEIssuer(a.cfg, certmagic.ACMEIssuer{
 		CA:                      dir,
@@ -228,6 +286,14 @@ func newACME(_ context.Context, m *Manager, opts ACME) (*acmeState, error) {
 	cfgp.Store(a.cfg)
 	a.root, a.cancel = context.WithCancel(context.Background())
 	return a, nil
+}
+
+// setDefault sets *v to def if it is zero.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // openStorage returns opts.SharedStorage, or else a FileStorage on the
@@ -292,25 +358,54 @@ func (a *acmeState) serveParking() {
 	}
 }
 
-// eventCachedManaged is certmagic's event for a managed certificate loaded
-// into its cache.
-const eventCachedManaged = "cached_managed_cert"
+// certmagic's events: a managed certificate loaded into its cache, and a
+// failed order or renewal.
+const (
+	eventCachedManaged = "cached_managed_cert"
+	eventFailed        = "cert_failed"
+)
 
-// onEvent drops from the cache a certificate whose names are no longer
-// managed: an order started before ManageDomains removed its name can
-// still finish afterwards, and the cache would then renew it forever.
-func (a *acmeState) onEvent(_ context.Context, event string, data map[string]any) error {
-	if event != eventCachedManaged {
-		return nil
-	}
-	sans, _ := data["sans"].([]string)
-	managed := *a.managed.Load()
-	for _, s := range sans {
-		if _, ok := managed[s]; ok {
+// onEvent keeps the domains' states, and drops from the cache a
+// certificate whose names are no longer managed: an order started before
+// ManageDomains removed its name can still finish afterwards, and the
+// cache would then renew it forever.
+func (a *acmeState) onEvent(ctx context.Context, event string, data map[string]any) error {
+	switch event {
+	case eventCachedManaged:
+		sans, _ := data["sans"].([]string)
+		managed := *a.managed.Load()
+		kept := false
+		for _, s := range sans {
+			if _, ok := managed[s]; ok {
+				kept = true
+				if d := a.domain(s); d != nil {
+					d.set(State{Status: StatusIssued})
+				}
+			}
+		}
+		if !kept {
+			a.removeFromCache(sans)
+		}
+	case eventFailed:
+		err, _ := data["error"].(error)
+		if err == nil {
+			err = errors.New("unknown error")
+		}
+		if fl, ok := ctx.Value(flightKey{}).(*flight); ok {
+			// An on-demand order: one try only (see obtainOnDemand).
+			fl.caErr.Store(&err)
+			if fl.cancel != nil {
+				fl.cancel()
+			}
 			return nil
 		}
+		name, _ := data["identifier"].(string)
+		d := a.domain(name)
+		if d == nil || d.st.Load().Status == StatusIssued {
+			return nil // a failed renewal: the certificate in use stays
+		}
+		d.set(State{Status: StatusFailed, Error: caReason(err), NextTry: a.now().Add(certmagicRetry(attemptOf(ctx) + 1))})
 	}
-	a.removeFromCache(sans)
 	return nil
 }
 
@@ -339,8 +434,11 @@ func (a *acmeState) removeFromCache(names []string) {
 // Otherwise the certificate is obtained in the background, retried with
 // certmagic's backoff (from 1 minute up to a day, for 30 days) until it
 // succeeds or the name is removed; meanwhile handshakes for the name get
-// the default certificate. Removed names stop being served and renewed
-// (their files stay in storage). ctx bounds the loading from storage only.
+// the default certificate. With [ACME.OnDemand], nothing is ordered here:
+// the first handshake naming the name orders it. Every name gets a
+// [State] ([Manager.DomainState]). Removed names stop being served and
+// renewed (their files stay in storage). ctx bounds the loading from
+// storage only.
 // Without ACME, ManageDomains only validates the names.
 func (m *Manager) ManageDomains(ctx context.Context, domains []string) error {
 	m.mu.Lock()
@@ -394,10 +492,9 @@ func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
 	a.managed.Store(&want)
 
 	var removed, added []string
-	for name, stop := range a.stops {
+	for name := range a.stops {
 		if _, ok := want[name]; !ok {
-			stop()
-			delete(a.stops, name)
+			a.drop(name)
 			removed = append(removed, name)
 		}
 	}
@@ -420,32 +517,61 @@ func (a *acmeState) manage(ctx context.Context, want map[string]struct{}) {
 
 	renewNow := false
 	for _, name := range added {
-		nctx, stop := context.WithCancel(a.root)
-		a.stops[name] = stop
-		a.known[name] = true
-		cert, err := a.cfg.CacheManagedCertificate(ctx, name)
-		switch {
-		case err == nil:
-			renewNow = renewNow || cert.NeedsRenewal(a.cfg)
-			continue
-		case !errors.Is(err, fs.ErrNotExist):
-			a.log.Warn("certs: loading ACME certificate from storage", "name", name, "err", err)
-		}
-		if err := a.cfg.ManageAsync(nctx, []string{name}); err != nil {
-			a.log.Error("certs: managing ACME certificate", "name", name, "err", err)
-		}
+		renewNow = a.add(ctx, name) || renewNow
 	}
 	if renewNow {
-		// Run a maintenance pass now rather than at the next tick: a
-		// certificate loaded from storage may be due, or expired.
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			if err := a.cache.RenewManagedCertificates(a.root); err != nil {
-				a.log.Error("certs: renewing ACME certificates", "err", err)
-			}
-		}()
+		a.renewSoon()
 	}
+}
+
+// add starts managing name, which must be in the managed set already: it
+// gets a state (pending), its certificate is loaded from storage if there,
+// else ordered in the background, or left for the first handshake with
+// OnDemand. It reports whether a certificate loaded needs renewal now
+// (see renewSoon). Called with Manager.mu held; ctx bounds the loading.
+func (a *acmeState) add(ctx context.Context, name string) (renewNow bool) {
+	nctx, stop := context.WithCancel(a.root)
+	a.stops[name] = stop
+	a.known[name] = true
+	a.domains.Store(name, newDomain(nctx, name, a.opts.OnDemand))
+	cert, err := a.cfg.CacheManagedCertificate(ctx, name)
+	switch {
+	case err == nil:
+		return cert.NeedsRenewal(a.cfg)
+	case !errors.Is(err, fs.ErrNotExist):
+		a.log.Warn("certs: loading ACME certificate from storage", "name", name, "err", err)
+	}
+	if a.opts.OnDemand {
+		return false // ordered at the first handshake naming it
+	}
+	if err := a.cfg.ManageAsync(nctx, []string{name}); err != nil {
+		a.log.Error("certs: managing ACME certificate", "name", name, "err", err)
+	}
+	return false
+}
+
+// drop stops managing name, which must be out of the managed set already:
+// its order (background or on demand) is cancelled and its state
+// forgotten. The caller then removes its certificate from the cache
+// (removeFromCache, for many names at once). Called with Manager.mu held.
+func (a *acmeState) drop(name string) {
+	if stop, ok := a.stops[name]; ok {
+		stop()
+		delete(a.stops, name)
+	}
+	a.domains.Delete(name)
+}
+
+// renewSoon runs a maintenance pass now rather than at the next tick: a
+// certificate loaded from storage may be due, or expired.
+func (a *acmeState) renewSoon() {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.cache.RenewManagedCertificates(a.root); err != nil {
+			a.log.Error("certs: renewing ACME certificates", "err", err)
+		}
+	}()
 }
 
 // Managed returns the names under ACME management, sorted.

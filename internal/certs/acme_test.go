@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/forcehttps/forcehttps/internal/pebbletest"
 )
 
 // edge is a minimal edge: an HTTP server answering HTTP-01 challenges and
@@ -32,6 +34,10 @@ type edge struct {
 
 	httpChallenges atomic.Int32 // requests HandleHTTPChallenge answered
 	alpnHandshakes atomic.Int32 // handshakes offering only acme-tls/1
+
+	// gate, if set, sees every HTTP-01 request first; false answers
+	// 404 (the validation fails).
+	gate atomic.Pointer[func(*http.Request) bool]
 }
 
 func startEdge(t *testing.T) *edge {
@@ -52,6 +58,10 @@ func startEdge(t *testing.T) *edge {
 
 	httpSrv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g := e.gate.Load(); g != nil && !(*g)(r) {
+				http.NotFound(w, r)
+				return
+			}
 			m := e.challenger.Load()
 			if m == nil {
 				m = e.cur.Load()
@@ -90,8 +100,21 @@ func startEdge(t *testing.T) *edge {
 	return e
 }
 
+// startACME starts an edge, and Pebble (with o, its ports set to the
+// edge's), and returns them with a log recorder for Managers, dumped when
+// the test fails.
+func startACME(t *testing.T, o pebbletest.Options) (*edge, *pebbletest.Pebble, *logRecorder) {
+	t.Helper()
+	e := startEdge(t)
+	o.HTTPPort, o.TLSPort = e.httpPort, e.tlsPort
+	p := pebbletest.Start(t, o)
+	logs := newLogRecorder()
+	logs.dumpOnFailure(t, "manager log")
+	return e, p, logs
+}
+
 // use makes a Manager with newManager and makes it the edge's current one.
-func (e *edge) use(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager {
+func (e *edge) use(t *testing.T, p *pebbletest.Pebble, a ACME, logs *logRecorder) *Manager {
 	t.Helper()
 	m := newManager(t, p, a, logs)
 	e.cur.Store(m)
@@ -100,12 +123,18 @@ func (e *edge) use(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager 
 
 // newManager makes a Manager for Pebble with a and the self-signed name
 // "localhost".
-func newManager(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager {
+func newManager(t *testing.T, p *pebbletest.Pebble, a ACME, logs *logRecorder) *Manager {
 	t.Helper()
-	a.Directory = p.directory
-	a.CARootFile = p.caFile
+	return newManagerClock(t, p, a, logs, nil)
+}
+
+// newManagerClock is newManager with the clock now (nil: time.Now).
+func newManagerClock(t *testing.T, p *pebbletest.Pebble, a ACME, logs *logRecorder, now func() time.Time) *Manager {
+	t.Helper()
+	a.Directory = p.Directory
+	a.CARootFile = p.CAFile
 	a.Email = "ops@example.org"
-	m, err := New(context.Background(), Options{SelfSigned: []string{"localhost"}, ACME: &a, Logger: slog.New(logs)})
+	m, err := New(context.Background(), Options{SelfSigned: []string{"localhost"}, ACME: &a, Logger: slog.New(logs), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +145,8 @@ func newManager(t *testing.T, p *pebble, a ACME, logs *logRecorder) *Manager {
 // handshake connects with server name sni and returns the leaf served,
 // with the error of its verification against roots (nil roots: none).
 func (e *edge) handshake(sni string, roots *x509.CertPool) (*x509.Certificate, error) {
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", e.tlsAddr, &tls.Config{
+	// Long enough for an on-demand order.
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", e.tlsAddr, &tls.Config{
 		ServerName: sni,
 		// Verified below, after taking the leaf: tests also look at
 		// certificates that must not verify.
@@ -141,11 +171,11 @@ func (e *edge) handshake(sni string, roots *x509.CertPool) (*x509.Certificate, e
 
 // waitIssued waits until the edge serves a certificate for name that
 // verifies against Pebble's root and satisfies ok.
-func (e *edge) waitIssued(t *testing.T, p *pebble, name string, ok func(*x509.Certificate) bool) *x509.Certificate {
+func (e *edge) waitIssued(t *testing.T, p *pebbletest.Pebble, name string, ok func(*x509.Certificate) bool) *x509.Certificate {
 	t.Helper()
 	var leaf *x509.Certificate
 	waitFor(t, waitLimit, "a certificate from Pebble for "+name, func() (bool, string) {
-		l, err := e.handshake(name, p.roots)
+		l, err := e.handshake(name, p.Roots)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -180,10 +210,7 @@ func acmeInfos(m *Manager) []Info {
 
 func TestACMEHTTP01(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	m := e.use(t, p, ACME{Storage: storage, DisableTLSALPNChallenge: true}, logs)
 
@@ -201,7 +228,7 @@ func TestACMEHTTP01(t *testing.T) {
 	}
 	// A real HTTPS request, as a browser trusting Pebble would make it.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: p.roots},
+		TLSClientConfig:   &tls.Config{RootCAs: p.Roots},
 		ForceAttemptHTTP2: true,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -229,17 +256,14 @@ func TestACMEHTTP01(t *testing.T) {
 	if files := storedCerts(t, storage, name); len(files) != 1 {
 		t.Errorf("storage holds %q for %s, want one certificate", files, name)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 }
 
 func TestACMETLSALPN01(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	m := e.use(t, p, ACME{Storage: t.TempDir(), DisableHTTPChallenge: true}, logs)
 
 	const name = "tlsalpn01.forcehttps.test"
@@ -253,7 +277,7 @@ func TestACMETLSALPN01(t *testing.T) {
 	if n := e.httpChallenges.Load(); n != 0 {
 		t.Errorf("%d HTTP-01 requests answered with HTTP-01 disabled", n)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 }
@@ -262,10 +286,7 @@ func TestACMETLSALPN01(t *testing.T) {
 // and what a reload that removes and re-adds a name does.
 func TestACMEOnlyGivenNames(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	m := e.use(t, p, ACME{Storage: storage}, logs)
 	ctx := context.Background()
@@ -305,7 +326,7 @@ func TestACMEOnlyGivenNames(t *testing.T) {
 	if err := m.ManageDomains(ctx, []string{a, b}); err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := e.handshake(b, p.roots)
+	leaf, err := e.handshake(b, p.Roots)
 	if err != nil {
 		t.Fatalf("handshake for %s right after ManageDomains: %v", b, err)
 	}
@@ -314,7 +335,7 @@ func TestACMEOnlyGivenNames(t *testing.T) {
 	}
 
 	selfSigned(unknown)
-	if n := p.orders(); n != 2 {
+	if n := p.Orders(); n != 2 {
 		t.Errorf("Pebble received %d orders, want 2 (%s and %s)", n, a, b)
 	}
 	if files := storedCerts(t, storage, unknown); len(files) != 0 {
@@ -324,10 +345,7 @@ func TestACMEOnlyGivenNames(t *testing.T) {
 
 func TestACMERestartReusesStorage(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	const name = "restart.forcehttps.test"
 
@@ -344,14 +362,14 @@ func TestACMERestartReusesStorage(t *testing.T) {
 	if err := m2.ManageDomains(context.Background(), []string{name}); err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := e.handshake(name, p.roots)
+	leaf, err := e.handshake(name, p.Roots)
 	if err != nil {
 		t.Fatalf("handshake right after ManageDomains on a new Manager: %v", err)
 	}
 	if leaf.SerialNumber.Cmp(first.SerialNumber) != 0 {
 		t.Errorf("new Manager serves serial %v, want the stored %v", leaf.SerialNumber, first.SerialNumber)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 }
@@ -362,10 +380,7 @@ const shortLived = 30 * time.Second
 
 func TestACMERenewal(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort, validity: shortLived})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{Validity: shortLived})
 	m := e.use(t, p, ACME{
 		Storage:                 t.TempDir(),
 		DisableTLSALPNChallenge: true,
@@ -387,17 +402,14 @@ func TestACMERenewal(t *testing.T) {
 	if !renewed.NotAfter.After(first.NotAfter) {
 		t.Errorf("renewed certificate expires %v, not after the first one (%v)", renewed.NotAfter, first.NotAfter)
 	}
-	if n := p.orders(); n < 2 {
+	if n := p.Orders(); n < 2 {
 		t.Errorf("Pebble received %d orders, want at least 2", n)
 	}
 }
 
 func TestACMERenewalFailureKeepsServing(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort, validity: shortLived})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{Validity: shortLived})
 	m := e.use(t, p, ACME{
 		Storage:                 t.TempDir(),
 		DisableTLSALPNChallenge: true,
@@ -410,10 +422,10 @@ func TestACMERenewalFailureKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitIssued(t, p, name, nil)
-	p.ca.stop()
+	p.StopCA()
 	// Taken after the CA is gone: a renewal that completed just before
 	// would have changed the certificate.
-	before, err := e.handshake(name, p.roots)
+	before, err := e.handshake(name, p.Roots)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,10 +451,7 @@ func TestACMERenewalFailureKeepsServing(t *testing.T) {
 // that did not start the challenge answers it.
 func TestACMEReplicas(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	storage := t.TempDir()
 	a := ACME{Storage: storage, DisableTLSALPNChallenge: true}
 	m1 := e.use(t, p, a, logs)
@@ -470,7 +479,7 @@ func TestACMEReplicas(t *testing.T) {
 	if n := e.httpChallenges.Load(); n == 0 {
 		t.Error("the replica that did not order answered no HTTP-01 request")
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders from two replicas, want 1", n)
 	}
 }

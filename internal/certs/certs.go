@@ -236,6 +236,9 @@ func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 			if c := m.acme.lookup(hello, name); c != nil {
 				return c, nil
 			}
+			if d := m.acme.domain(name); d != nil && d.onDemand {
+				return m.acme.onDemand(hello, d)
+			}
 			if m.self != nil && slices.Contains(m.self.names, name) {
 				return m.self.cert, nil
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/forcehttps/forcehttps/internal/pebbletest"
 	"github.com/forcehttps/forcehttps/internal/pg"
 	"github.com/forcehttps/forcehttps/internal/pgcerts"
 	"github.com/forcehttps/forcehttps/internal/pgtest"
@@ -75,10 +76,7 @@ func TestACMEClusterPostgres(t *testing.T) {
 	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
 		t.Run(challenge, func(t *testing.T) {
 			t.Parallel()
-			e := startEdge(t)
-			p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-			logs := newLogRecorder()
-			logs.dumpOnFailure(t, "manager log")
+			e, p, logs := startACME(t, pebbletest.Options{})
 			pool, rs := startReplicas(t, 3, 0)
 			var ms []*Manager
 			for _, r := range rs {
@@ -125,7 +123,7 @@ func TestACMEClusterPostgres(t *testing.T) {
 			if challenge == "tls-alpn-01" && e.alpnHandshakes.Load() == 0 {
 				t.Error("replica 2 answered no TLS-ALPN-01 handshake")
 			}
-			if n := p.orders(); n != 1 {
+			if n := p.Orders(); n != 1 {
 				t.Errorf("Pebble received %d orders from three replicas, want 1", n)
 			}
 		})
@@ -139,10 +137,7 @@ func TestACMEClusterPostgres(t *testing.T) {
 // finishes the order.
 func TestACMEClusterPostgresTakeover(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	const lease = 2 * time.Second
 	pool, rs := startReplicas(t, 2, lease)
 	a := ACME{DisableTLSALPNChallenge: true}
@@ -181,7 +176,7 @@ func TestACMEClusterPostgresTakeover(t *testing.T) {
 	if err == nil {
 		t.Errorf("issuance lock still held by %s after the order", owner)
 	}
-	if n := p.orders(); n != 2 {
+	if n := p.Orders(); n != 2 {
 		t.Errorf("Pebble received %d orders, want 2 (the failed one, and the one finished by replica 1)", n)
 	}
 	_ = leaf
@@ -193,10 +188,7 @@ func TestACMEClusterPostgresTakeover(t *testing.T) {
 // database and without a new order.
 func TestACMEClusterPostgresLocalCache(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t)
-	p := startPebble(t, pebbleOptions{httpPort: e.httpPort, tlsPort: e.tlsPort})
-	logs := newLogRecorder()
-	logs.dumpOnFailure(t, "manager log")
+	e, p, logs := startACME(t, pebbletest.Options{})
 	srv := pgtest.New(t)
 	url := srv.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
@@ -240,14 +232,14 @@ func TestACMEClusterPostgresLocalCache(t *testing.T) {
 	if err := m2.ManageDomains(ctx, []string{name}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.handshake(name, p.roots)
+	got, err := e.handshake(name, p.Roots)
 	if err != nil {
 		t.Fatalf("handshake with the database down: %v", err)
 	}
 	if got.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
 		t.Errorf("with the database down %s serves serial %v, want %v from the local cache", name, got.SerialNumber, leaf.SerialNumber)
 	}
-	if n := p.orders(); n != 1 {
+	if n := p.Orders(); n != 1 {
 		t.Errorf("Pebble received %d orders, want 1", n)
 	}
 }

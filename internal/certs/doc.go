@@ -17,10 +17,9 @@
 //     addresses, kept in memory only. The edge's embedded default
 //     configuration uses it for "localhost", "127.0.0.1" and "::1".
 //   - ACME ([Options.ACME]): certificates for exactly the names given to
-//     [Manager.ManageDomains]: the domains attached to apps. There is no
-//     on-demand issuance: a handshake for any other name never starts an
-//     order (an attacker pointing DNS at the edge cannot burn the CA's
-//     rate limits).
+//     [Manager.ManageDomains]: the domains attached to apps. A handshake
+//     for any other name never starts an order (an attacker pointing DNS
+//     at the edge cannot burn the CA's rate limits), on demand or not.
 //
 // # Selection
 //
@@ -76,6 +75,43 @@
 // at first, growing to a day, for 30 days). When the directory is Let's
 // Encrypt production, certmagic retries a failed order against Let's
 // Encrypt staging first, to spare the production rate limits.
+//
+// # States
+//
+// Every managed name has a [State] ([Manager.DomainState]): pending
+// until its certificate is in use, then issued; failed, with the CA's
+// reason and the time of the next try, after a failed order. States are
+// kept from certmagic's events (a certificate cached, an order failed;
+// the time of certmagic's next try is computed from its retry table, as
+// certmagic does not publish it). [Manager.HTTPSReady] answers from the
+// state alone, without a lock shared with orders, for the edge to ask on
+// every plain-HTTP request whether it may redirect to HTTPS. A failed
+// renewal leaves a name issued: the current certificate keeps serving.
+//
+// # On demand
+//
+// With [ACME.OnDemand], ManageDomains only loads what storage already
+// holds, and a managed name without a certificate is ordered by the
+// first handshake that names it ([Manager.GetCertificate]). The design is
+// our own rather than certmagic's OnDemand mode, so that each rule below
+// is ours to test: the name must be managed (the "ask" is the app
+// table); one order per name runs at a time, every handshake for it
+// waiting on the same flight; it first loads the certificate from
+// storage (another replica may have obtained it; the order itself takes
+// certmagic's issuance lock, so replicas make one order between them);
+// new orders are limited per sliding hour
+// ([ACME.OnDemandOrdersPerHour], per Manager), a name refused by the limit
+// waiting (failed, not ready) until the limit frees an order; after a
+// failure the name
+// waits [ACME.OnDemandBackoff], doubling up to [ACME.OnDemandMaxBackoff],
+// and its handshakes fail at once meanwhile; a handshake waits at most
+// [ACME.OnDemandTimeout], then fails while the order goes on. An order is
+// one try of certmagic's ObtainCertAsync, cancelled at its first
+// failure (ObtainCertSync would prompt on the terminal for a missing
+// email address), so that the backoff above is the only one. A
+// certificate obtained is cached as managed: certmagic renews it until
+// its name is removed. Refused handshakes are logged and counted
+// ([Manager.OnDemandRefusals], [Manager.Collector]).
 //
 // # Lifecycle
 //

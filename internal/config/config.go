@@ -116,6 +116,22 @@ type ACME struct {
 	// when renewal starts, in (0, 1) ("renewal_window_ratio"). Absent: the
 	// manager's default (one third).
 	RenewalWindowRatio float64 `yaml:"renewal_window_ratio"`
+
+	// OnDemand orders a domain's certificate at the first TLS handshake
+	// that names it, instead of when the domain is added ("on_demand").
+	// Only the apps' domains are ever ordered. Absent: false.
+	OnDemand bool `yaml:"on_demand"`
+
+	// OnDemandOrdersPerHour caps the on-demand orders a replica starts in
+	// any hour ("on_demand_orders_per_hour"). Absent: 50, half of what
+	// Let's Encrypt refills per account per hour (300 per 3 hours).
+	OnDemandOrdersPerHour int `yaml:"on_demand_orders_per_hour"`
+
+	// OnDemandTimeout bounds how long a handshake waits for an on-demand
+	// order before it fails; the order goes on ("on_demand_timeout").
+	// It must be shorter than timeouts.read_header, which bounds the
+	// whole handshake. Absent: 8s.
+	OnDemandTimeout time.Duration `yaml:"on_demand_timeout"`
 }
 
 // LetsEncrypt is the default ACME directory: Let's Encrypt production.
@@ -530,6 +546,8 @@ func (a *App) setDefaults() {
 func (a *ACME) setDefaults() {
 	a.Directory = LetsEncrypt
 	a.Challenges = Challenges{HTTP: true, TLSALPN: true}
+	a.OnDemandOrdersPerHour = 50
+	a.OnDemandTimeout = 8 * time.Second
 }
 
 // defaulter is implemented by the types whose zero value is not their

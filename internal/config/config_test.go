@@ -65,7 +65,7 @@ func TestParseACMEDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	want := &ACME{Email: "ops@example.com", Directory: LetsEncrypt, Challenges: Challenges{HTTP: false, TLSALPN: true}}
+	want := &ACME{Email: "ops@example.com", Directory: LetsEncrypt, Challenges: Challenges{HTTP: false, TLSALPN: true}, OnDemandOrdersPerHour: 50, OnDemandTimeout: 8 * time.Second}
 	if diff := cmp.Diff(want, got.TLS.ACME); diff != "" {
 		t.Errorf("Parse ACME mismatch (-want +got):\n%s", diff)
 	}
@@ -167,6 +167,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`apps[1].name: "A" is also the name of apps[0] (line 6)`}, ErrDuplicateName},
 		{"no apps", YAML, "tls: {self_signed: [localhost]}\n", []string{"apps: at least one app is required (or an admin listener or a cluster, whose API adds apps)"}, ErrRequired},
 		{"no tls", YAML, strings.Replace(app(""), "tls: {self_signed: [localhost]}", "", 1), []string{"tls: no certificate source: set certificates, self_signed or acme"}, ErrTLS},
+		{"on-demand orders", YAML, strings.Replace(app(""), "tls: {self_signed: [localhost]}", "tls: {acme: {on_demand: true, on_demand_orders_per_hour: 1000}}", 1),
+			[]string{"tls.acme.on_demand_orders_per_hour: 1000 is not in [1, 300] (Let's Encrypt allows 300 new orders per account per 3 hours) (line 1)"}, ErrTLS},
+		{"on-demand timeout", YAML, strings.Replace(app(""), "tls: {self_signed: [localhost]}", "tls: {acme: {on_demand: true, on_demand_timeout: 10m}}", 1),
+			[]string{"tls.acme.on_demand_timeout: 10m0s is not between 1s and 5m (line 1)"}, ErrTLS},
+		{"on-demand timeout past read_header", YAML, strings.Replace(app(""), "tls: {self_signed: [localhost]}", "tls: {acme: {on_demand: true, on_demand_timeout: 30s}}", 1),
+			[]string{"tls.acme.on_demand_timeout: 30s is not shorter than timeouts.read_header (10s), which bounds the whole TLS handshake: raise timeouts.read_header too (line 1)"}, ErrTLS},
 		{"same listeners", YAML, app("listen: {http: \":8080\", https: \":8080\"}\n"), []string{`listen.https: ":8080" is also the address of listen.http (line 6)`}, ErrAddress},
 		{"listen without colon", YAML, app("listen: {http: \"8080\"}\n"), []string{`listen.http: "8080": not host:port (for every address, write ":8080") (line 6)`}, ErrAddress},
 		{"cluster without URL", YAML, app("cluster: {replica: a}\n"), []string{"cluster.postgres: a PostgreSQL URL (postgres) or a file holding one (postgres_file) is required (line 6)"}, ErrRequired},

@@ -38,6 +38,9 @@
 //	    ca_root: ""               # PEM roots for a private or test CA
 //	    challenges: {http: true, tls_alpn: true}
 //	    renewal_window_ratio: 0   # 0: one third of the lifetime
+//	    on_demand: false          # order at the first handshake naming a domain
+//	    on_demand_orders_per_hour: 50   # new on-demand orders per replica, 1-300
+//	    on_demand_timeout: 8s     # a handshake's wait; below timeouts.read_header
 //	apps:
 //	  - name: shop                # logs and metrics; unique
 //	    domains: [shop.example.com, "*.shop.example.com"]  # unique across apps

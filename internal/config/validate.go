@@ -284,6 +284,15 @@ func (c *Config) validateTLS(v *validator) {
 	if r := a.RenewalWindowRatio; r < 0 || r >= 1 {
 		v.add("tls.acme.renewal_window_ratio", ErrTLS, "%v is not in (0, 1)", r)
 	}
+	if n := a.OnDemandOrdersPerHour; n < 1 || n > 300 {
+		v.add("tls.acme.on_demand_orders_per_hour", ErrTLS, "%d is not in [1, 300] (Let's Encrypt allows 300 new orders per account per 3 hours)", n)
+	}
+	if d := a.OnDemandTimeout; d < time.Second || d > 5*time.Minute {
+		v.add("tls.acme.on_demand_timeout", ErrTLS, "%v is not between 1s and 5m", d)
+	} else if a.OnDemand && c.Timeouts.ReadHeader > 0 && d >= c.Timeouts.ReadHeader {
+		// The handshake's deadline would cut it before the wait ends.
+		v.add("tls.acme.on_demand_timeout", ErrTLS, "%v is not shorter than timeouts.read_header (%v), which bounds the whole TLS handshake: raise timeouts.read_header too", d, c.Timeouts.ReadHeader)
+	}
 }
 
 var appName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)

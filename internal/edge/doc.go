@@ -23,6 +23,11 @@
 // client), and the app's exempt_paths. A WebSocket handshake over plain
 // HTTP is refused with a message naming the wss:// URL, since WebSocket
 // clients do not follow redirects. Apps without Force HTTPS are proxied.
+// A host whose certificate is not issued yet (a domain just added, its
+// ACME order running: see [HTTPSReadiness]) is not redirected but served
+// as if its app did not force HTTPS, with the reason certificate-pending,
+// until the certificate manager says it is ready; this is asked per
+// request, so the redirect starts with no rebuild.
 //
 // The HTTPS listener (listen.https) offers TLS 1.2 and 1.3 with the
 // manager's certificates, HTTP/2 and HTTP/1.1. A host no app serves gets

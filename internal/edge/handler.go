@@ -150,6 +150,7 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 	if rt.hostErr != nil || rt.a == nil {
 		return false
 	}
+	s.holdRedirect(&rt)
 	if rt.d.Action == forcehttps.Serve && rt.a.static[r.URL.Path] == nil {
 		return false // to the proxy
 	}
@@ -208,6 +209,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			return
 		}
 		v := route(sn, r)
+		s.holdRedirect(&v)
 		rt = &v
 	}
 	if rt.hostErr != nil {

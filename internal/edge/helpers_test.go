@@ -80,6 +80,13 @@ type testCerts struct {
 	mu      sync.Mutex
 	managed [][]string
 	fail    error
+
+	notReady sync.Map // hosts whose certificate is not ready (HTTPSReady)
+}
+
+func (c *testCerts) HTTPSReady(host string) bool {
+	_, pending := c.notReady.Load(host)
+	return !pending
 }
 
 func (c *testCerts) TLSConfig() *tls.Config {
