@@ -359,7 +359,7 @@ func (s *Server) Listen() error {
 	if s.ln.admin != nil {
 		admin = s.ln.admin.Addr().String()
 	}
-	s.log.Info("edge: listening", "http", s.ln.http.Addr().String(), "https", s.ln.https.Addr().String(), "admin", admin, "apps", len(snap.apps))
+	s.log.Info("edge: listening", "http", s.ln.http.Addr().String(), "https", s.ln.https.Addr().String(), "admin", admin, "apps", snap.apps.len())
 	return nil
 }
 
@@ -448,7 +448,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	snap := s.snap.Load()
-	if err := s.certs.ManageDomains(ctx, snap.domains); err != nil {
+	if err := s.certs.ManageDomains(ctx, snap.domains()); err != nil {
 		s.shutdown(context.Background())
 		return fmt.Errorf("edge: certificates: %w", err)
 	}

@@ -73,7 +73,7 @@ func (s *Server) reload(ctx context.Context, cfg *config.Config) error {
 			return fmt.Errorf("edge: reload: %w", err)
 		}
 	}
-	if err := s.certs.ManageDomains(ctx, sn.domains); err != nil {
+	if err := s.certs.ManageDomains(ctx, sn.domains()); err != nil {
 		s.stopBuiltins(cur)
 		return fmt.Errorf("edge: reload: certificates: %w", err)
 	}
