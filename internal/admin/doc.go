@@ -141,7 +141,7 @@
 // serves it within the NOTIFY delay), and [Admin.Overlay] adds it after
 // the file's apps at every build, so the edge's atomic reload serves it.
 // A change of one app is applied to that app alone: the admin computes
-// the app as the overlay would ([effectiveApp]), the edge validates it
+// the app as the overlay would, for that app alone, the edge validates it
 // against the apps it serves with the rules that validate the file
 // (names, domain uniqueness across all apps, wildcards, upstream URLs:
 // config.Config.ValidateApp) before the change is stored, and applies
