@@ -3,6 +3,8 @@ package admin
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -161,5 +163,51 @@ timeouts: {shutdown: 5s}
 	}
 	if status, out := in.api("DELETE", "/api/apps/shop", ""); status != 200 {
 		t.Fatalf("delete of the last app = %d %v", status, out)
+	}
+}
+
+// Changes of one app through the API are applied to that app alone: the
+// edge counts them as applied changes, never as reloads, and serves
+// them at once.
+func TestAPIChangesApplyOneApp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	in := e.start(t, newClock())
+	steps := []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/api/apps", `{"name":"shop","domains":["shop.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`, 201},
+		{"POST", "/api/apps/shop/domains", `{"domain":"www.api.test"}`, 200},
+		{"POST", "/api/apps/shop/domains", `{"domain":"good.test"}`, 422}, // refused: not applied
+		{"POST", "/api/apps/shop/enable", `{"force":true}`, 200},
+		{"DELETE", "/api/apps/shop/domains/www.api.test", "", 200},
+		{"POST", "/api/apps/good/disable", `{}`, 200},
+	}
+	for _, s := range steps {
+		if status, out := in.api(s.method, s.path, s.body); status != s.status {
+			t.Fatalf("%s %s = %d %v, want %d", s.method, s.path, status, out, s.status)
+		}
+	}
+	if resp := in.fetch(e, "http://shop.api.test/x"); resp.StatusCode != 301 {
+		t.Errorf("http://shop.api.test/x = %d, want 301 after the enable", resp.StatusCode)
+	}
+	if resp := in.fetch(e, "http://www.api.test/x"); resp.StatusCode != 404 {
+		t.Errorf("http://www.api.test/x = %d, want 404 after the domain's removal", resp.StatusCode)
+	}
+	resp, err := http.Get("http://" + in.addrs.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	m := string(data)
+	for _, want := range []string{
+		`forcehttps_edge_config_reloads_total{result="success"} 0`,
+		"forcehttps_edge_apply_seconds_count 5",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }

@@ -33,23 +33,21 @@ func BenchmarkBuild100k(b *testing.B) {
 	loadTestCert()
 	data := []byte(base + scaleApps(10000, 10))
 	s := benchEdge(b, "apps:\n  - {name: one, domains: [one.example.com], upstream: \"http://127.0.0.1:1\"}\n", nil)
-	var keep *snapshot
 	for b.Loop() {
 		c, err := config.Parse(data, config.YAML)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if keep, err = s.build(c); err != nil {
+		if _, err = s.build(c); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
 	var before, after runtime.MemStats
-	keep = nil
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	c, _ := config.Parse(data, config.YAML)
-	keep, _ = s.build(c)
+	keep, _ := s.build(c)
 	c = nil
 	runtime.GC()
 	runtime.ReadMemStats(&after)
