@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -274,32 +272,10 @@ func TestApplyAppCertificates(t *testing.T) {
 // find it.
 func TestApplyAppInFlight(t *testing.T) {
 	t.Parallel()
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		once.Do(func() { close(arrived) })
-		<-release
-		io.WriteString(w, "slow answer")
-	}))
-	t.Cleanup(backend.Close)
-	h := startEdge(t, fmt.Sprintf("apps:\n  - {name: slow, domains: [slow.example.com], upstream: %q, force_https: false}\n", backend.URL))
+	slow, arrived, release := slowServer(t, "slow answer")
+	h := startEdge(t, fmt.Sprintf("apps:\n  - {name: slow, domains: [slow.example.com], upstream: %q, force_https: false}\n", slow))
 	client := h.client(false)
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := client.Get("http://slow.example.com/")
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		done <- result{status: resp.StatusCode, body: string(body)}
-	}()
+	done := getAsync(client, "http://slow.example.com/")
 	<-arrived
 	if err := h.srv.ApplyApp(context.Background(), "slow", nil); err != nil {
 		t.Fatal(err)
