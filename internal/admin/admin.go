@@ -465,7 +465,7 @@ func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Conf
 	if !ok {
 		return ErrUnknownApp
 	}
-	next := cur.State.clone()
+	next := cur.State.cloneFor(name)
 	s := next.app(name)
 	noteSent(s, eff, a.now())
 	if err := f(raw, eff, s); err != nil {

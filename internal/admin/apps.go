@@ -229,7 +229,7 @@ func (a *Admin) define(ctx context.Context, name string, f func(cur *AppState) (
 	if err != nil {
 		return err
 	}
-	next := cur.State.clone()
+	next := cur.State.cloneFor(name)
 	var s *AppState
 	if def != nil {
 		var buf bytes.Buffer
