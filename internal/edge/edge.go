@@ -34,7 +34,9 @@ type Certificates interface {
 	// request and reports whether it did; otherwise it writes nothing.
 	HandleHTTPChallenge(w http.ResponseWriter, r *http.Request) bool
 	// ManageDomains makes the manager obtain and renew certificates for
-	// exactly these domains (the apps'), at start and on every reload.
+	// exactly these domains (the apps'), at start and on every reload;
+	// on every [Server.ApplyApp] too, unless the manager implements
+	// [DomainUpdater].
 	ManageDomains(ctx context.Context, domains []string) error
 }
 
