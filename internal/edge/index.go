@@ -79,8 +79,10 @@ func (x index[V]) with(edits []indexEdit[V]) index[V] {
 		i := out.shard(e.key)
 		if copied[i/64]&(1<<(i%64)) == 0 {
 			copied[i/64] |= 1 << (i % 64)
-			m := make(map[string]V, len(out.shards[i])+1)
-			maps.Copy(m, out.shards[i])
+			m := maps.Clone(out.shards[i]) // a copy of the table, faster than inserting
+			if m == nil {
+				m = map[string]V{}
+			}
 			out.shards[i] = m
 		}
 		m := out.shards[i]
