@@ -234,8 +234,8 @@ func (a *Admin) applyChanged(ctx context.Context, prev, next *State) error {
 	if len(changed) > maxIncremental {
 		return a.edge.Rebuild(ctx)
 	}
-	// Removals first, so that a domain moved to another app is free
-	// when that app takes it; then by name, to be repeatable.
+	// Removals first, so that the domains of a deleted app are free
+	// when another app takes them; then by name, to be repeatable.
 	slices.SortFunc(changed, func(x, y string) int {
 		_, xok := next.Apps[x]
 		_, yok := next.Apps[y]
@@ -249,7 +249,11 @@ func (a *Admin) applyChanged(ctx context.Context, prev, next *State) error {
 	})
 	for _, name := range changed {
 		if err := a.applyApp(ctx, name); err != nil {
-			return err
+			// A domain that moved from one app to another is refused
+			// when the app taking it comes first, and two apps may
+			// swap domains: the new state is applied whole instead.
+			a.log.Info("admin: applying the changed apps one by one was refused; rebuilding", "app", name, "error", err.Error())
+			return a.edge.Rebuild(ctx)
 		}
 	}
 	return nil

@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,6 +210,74 @@ func TestAPIChangesApplyOneApp(t *testing.T) {
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// A state from another replica where a domain moved between two apps is
+// applied, whatever the order of the apps, and so are many changes at
+// once.
+func TestApplyRemoteMoves(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	in := e.start(t, newClock())
+	for _, body := range []string{
+		`{"name":"zz","domains":["x.api.test","z.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+		`{"name":"aa","domains":["a.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+	} {
+		if status, out := in.api("POST", "/api/apps", body); status != 201 {
+			t.Fatalf("create = %d %v", status, out)
+		}
+	}
+	tests := []struct {
+		name  string
+		apps  map[string]string // new definitions; "" deletes
+		serve map[string]string // host -> the app expected ("" none)
+	}{
+		{"move to an app before", map[string]string{
+			"zz": `{"domains":["z.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+			"aa": `{"domains":["a.api.test","x.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+		}, map[string]string{"x.api.test": "aa", "z.api.test": "zz"}},
+		{"swap", map[string]string{
+			"zz": `{"domains":["a.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+			"aa": `{"domains":["z.api.test","x.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+		}, map[string]string{"a.api.test": "zz", "z.api.test": "aa"}},
+		{"delete one, create many", func() map[string]string {
+			m := map[string]string{"zz": ""}
+			for i := range 70 {
+				m[fmt.Sprintf("n%02d", i)] = fmt.Sprintf(`{"domains":["n%d.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`, i)
+			}
+			return m
+		}(), map[string]string{"a.api.test": "", "n69.api.test": "n69", "x.api.test": "aa"}},
+	}
+	for _, tt := range tests {
+		st := in.adm.State()
+		for name, def := range tt.apps {
+			if def == "" {
+				delete(st.Apps, name)
+				continue
+			}
+			s := st.app(name)
+			s.App = json.RawMessage(def)
+		}
+		if err := in.adm.Apply(context.Background(), Snapshot{State: st, Version: in.adm.Version() + 1}); err != nil {
+			t.Fatalf("%s: Apply: %v", tt.name, err)
+		}
+		for host, app := range tt.serve {
+			status, _ := in.api("GET", "/api/apps?domain="+host, "")
+			v, ok := in.adm.App(app)
+			if app == "" {
+				if resp := in.fetch(e, "http://"+host+"/"); resp.StatusCode != 404 {
+					t.Errorf("%s: %s = %d, want 404", tt.name, host, resp.StatusCode)
+				}
+				continue
+			}
+			if status != 200 || !ok || !slices.Contains(v.Domains, host) {
+				t.Errorf("%s: %s is not a domain of %s: %v", tt.name, host, app, v.Domains)
+			}
+			if resp := in.fetch(e, "http://"+host+"/"); resp.StatusCode != 502 && resp.StatusCode != 200 {
+				t.Errorf("%s: %s = %d, want it served (proxied)", tt.name, host, resp.StatusCode)
+			}
 		}
 	}
 }
