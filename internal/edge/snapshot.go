@@ -58,7 +58,7 @@ func (e *appEnv) route(hostport string) *app { return e.s.snap.Load().route(host
 type app struct {
 	name        string
 	cfg         *config.App
-	snap        *appEnv
+	snap        *appEnv // what the snapshots sharing the app share (named when an app had one snapshot)
 	mw          *forcehttps.Middleware
 	proxy       http.Handler             // the reverse proxy, served through mw.Serve
 	static      map[string]*staticAnswer // the "respond" list, by path
