@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -333,6 +334,54 @@ func TestApplyAppMetrics(t *testing.T) {
 	for _, want := range []string{`app="new"`, `app="keep",code="301"`, "forcehttps_edge_apply_seconds_count 2"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("no %s in the metrics", want)
+		}
+	}
+}
+
+// TestApplyAppConcurrent routes hosts while apps change, for the race
+// detector: an app no change touches always routes to itself, and a
+// changing one to itself or to nothing.
+func TestApplyAppConcurrent(t *testing.T) {
+	t.Parallel()
+	s := applyEdge(t, applyBase, &deltaCerts{})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				sn := s.snap.Load()
+				if a := sn.route("a1.example.com:80"); a == nil || a.name != "a" {
+					t.Errorf("a1.example.com routed to %v", appName(a))
+					return
+				}
+				if a := sn.route("x.d.example.com"); a != nil && a.name != "d" {
+					t.Errorf("x.d.example.com routed to %s", a.name)
+					return
+				}
+			}
+		}()
+	}
+	ctx := context.Background()
+	d := appOf(t, "d", `{"domains":["d.example.com","*.d.example.com"],"upstream":"http://127.0.0.1:4"}`)
+	for i := range 200 {
+		var ac *config.App
+		if i%2 == 0 {
+			c := *d
+			ac = &c
+		}
+		if err := s.ApplyApp(ctx, "d", ac); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
