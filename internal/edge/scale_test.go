@@ -38,7 +38,7 @@ func BenchmarkBuild100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err = s.build(c); err != nil {
+		if _, err := s.build(c); err != nil {
 			b.Fatal(err)
 		}
 	}
