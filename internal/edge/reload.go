@@ -71,7 +71,7 @@ func (s *Server) reload(ctx context.Context, cfg *config.Config) error {
 	if s.o.reloadHook != nil {
 		if err := s.o.reloadHook(ctx, cfg); err != nil {
 			s.stopBuiltins(cur)
-		s.dropStaleMetrics(cur)
+			s.dropStaleMetrics(cur)
 			return fmt.Errorf("edge: reload: %w", err)
 		}
 	}
