@@ -206,14 +206,15 @@ func (s *Server) updateDomains(ctx context.Context, sn *snapshot, add, remove []
 }
 
 // dropMetrics removes the series of app name, which is no longer served.
-// A request of the app still in flight may bring some back when it ends.
-// Called with s.mu held.
+// Requests of the app still in flight count on series that are no longer
+// exported, and create none. Called with s.mu held.
 func (s *Server) dropMetrics(name string) {
 	am := s.appMetric[name]
 	if am == nil {
 		return
 	}
 	delete(s.appMetric, name)
+	am.gone.Store(true)
 	m := s.m
 	m.hsts.DeleteLabelValues(name)
 	for _, scheme := range []string{"http", "https"} {

@@ -317,8 +317,13 @@ func TestApplyAppMetrics(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return string(body)
 	}
-	if m := scrape(); !strings.Contains(m, `app="old"`) || strings.Contains(m, `app="new"`) {
-		t.Fatalf("before the change: series of old missing or of new present")
+	// A request is counted once answered: wait for both.
+	waitFor(t, "the requests to be counted", func() bool {
+		m := scrape()
+		return strings.Contains(m, `app="old",code="301"`) && strings.Contains(m, `app="keep",code="301"`)
+	})
+	if m := scrape(); strings.Contains(m, `app="new"`) {
+		t.Fatalf("before the change: series of new present")
 	}
 	ctx := context.Background()
 	if err := h.srv.ApplyApp(ctx, "old", nil); err != nil {

@@ -119,6 +119,9 @@ type appMetrics struct {
 
 	mu   sync.Mutex
 	lazy []lazyLabel // series created on first use, to delete with the app
+	// gone is set when the app's series are deleted: a request of the
+	// app still in flight then creates no new one.
+	gone atomic.Bool
 }
 
 // lazyLabel is a series of an app created on first use: its vector and
@@ -196,6 +199,9 @@ func (am *appMetrics) observe(overTLS bool, status int, elapsed time.Duration) {
 	slot := &am.codes[i][status-100]
 	c := slot.Load()
 	if c == nil {
+		if am.gone.Load() {
+			return
+		}
 		scheme := "http"
 		if overTLS {
 			scheme = "https"
@@ -213,6 +219,9 @@ func (am *appMetrics) redirect(source forcehttps.Reason) {
 		c.Inc()
 		return
 	}
+	if am.gone.Load() {
+		return
+	}
 	am.remember(am.m.redirects, string(source))
 	am.m.redirects.WithLabelValues(am.name, string(source)).Inc()
 }
@@ -221,6 +230,9 @@ func (am *appMetrics) redirect(source forcehttps.Reason) {
 func (am *appMetrics) upstreamError(kind string) {
 	if c, ok := am.upstream[kind]; ok {
 		c.Inc()
+		return
+	}
+	if am.gone.Load() {
 		return
 	}
 	am.remember(am.m.upstreamErrors, kind)
