@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +29,12 @@ type Edge interface {
 	Config() *config.Config
 	// Rebuild applies that configuration again, with the overlay.
 	Rebuild(ctx context.Context) error
+	// CheckApp reports whether ApplyApp would accept app (validation
+	// against the other apps served), changing nothing.
+	CheckApp(name string, app *config.App) error
+	// ApplyApp serves app as app name (nil: stops serving it), without
+	// rebuilding the other apps.
+	ApplyApp(ctx context.Context, name string, app *config.App) error
 	// Addrs returns the bound listener addresses.
 	Addrs() edge.Addrs
 }
@@ -193,13 +201,84 @@ func (a *Admin) adopt(ctx context.Context, snap Snapshot) error {
 	if a.edge == nil || a.edge.Config() == nil {
 		return nil // not serving yet: the first build reads the new state
 	}
-	if err := a.edge.Rebuild(ctx); err != nil {
+	if err := a.applyChanged(ctx, old, snap.State); err != nil {
 		a.state.Store(old)
 		a.version.Store(oldVersion)
+		// Some apps may have changed already: serve the previous state
+		// again, whole.
+		if rerr := a.edge.Rebuild(ctx); rerr != nil {
+			a.log.Error("admin: could not rebuild with the previous state", "error", rerr.Error())
+		}
 		return fmt.Errorf("admin: the edge refused state version %d: %w", snap.Version, err)
 	}
 	a.log.Info("admin: state applied", "state_version", snap.Version)
 	return nil
+}
+
+// maxIncremental is the number of changed apps above which a new state
+// is applied by rebuilding the edge's whole table rather than app by app.
+const maxIncremental = 64
+
+// applyChanged makes the edge serve next, which follows prev: app by app
+// for the apps whose state differs, or by a rebuild when many do. Called
+// with a.mu held, next stored.
+func (a *Admin) applyChanged(ctx context.Context, prev, next *State) error {
+	var changed []string
+	for name, s := range next.Apps {
+		if p := prev.Apps[name]; p != s && !reflect.DeepEqual(p, s) {
+			changed = append(changed, name)
+		}
+	}
+	for name := range prev.Apps {
+		if _, ok := next.Apps[name]; !ok {
+			changed = append(changed, name)
+		}
+	}
+	if len(changed) > maxIncremental {
+		return a.edge.Rebuild(ctx)
+	}
+	// Removals first, so that the domains of a deleted app are free
+	// when another app takes them; then by name, to be repeatable.
+	slices.SortFunc(changed, func(x, y string) int {
+		_, xok := next.Apps[x]
+		_, yok := next.Apps[y]
+		if xok != yok {
+			if !xok {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x, y)
+	})
+	for _, name := range changed {
+		if err := a.applyApp(ctx, name); err != nil {
+			// A domain that moved from one app to another is refused
+			// when the app taking it comes first, and two apps may
+			// swap domains: the new state is applied whole instead.
+			a.log.Info("admin: applying the changed apps one by one was refused; rebuilding", "app", name, "error", err.Error())
+			return a.edge.Rebuild(ctx)
+		}
+	}
+	return nil
+}
+
+// applyApp makes the edge serve app name as the current state and
+// configuration define it, or stop serving it when they no longer do.
+// Called with a.mu held.
+func (a *Admin) applyApp(ctx context.Context, name string) error {
+	raw := a.edge.Config()
+	app, until, ok := effectiveApp(raw, a.state.Load(), name, a.now())
+	a.revMu.Lock()
+	if until.IsZero() {
+		delete(a.revoking, name)
+	} else {
+		a.revoking[name] = until
+	}
+	a.revMu.Unlock()
+	if !ok {
+		app = nil
+	}
+	return a.edge.ApplyApp(ctx, name, app)
 }
 
 // Overlay returns cfg with the state applied to its apps; cfg is left
@@ -222,55 +301,87 @@ func overlay(cfg *config.Config, st *State, now time.Time) (*config.Config, map[
 	rev := map[string]time.Time{}
 	for i := range out.Apps {
 		app := &out.Apps[i]
-		s := st.Apps[app.Name]
-		if s == nil {
-			continue
-		}
-		if h := s.HSTS; h != nil {
-			if h.MaxAge != nil {
-				app.HSTS.MaxAge = *h.MaxAge
-			}
-			if h.IncludeSubdomains != nil {
-				app.HSTS.IncludeSubdomains = *h.IncludeSubdomains
-			}
-			if h.Preload != nil {
-				app.HSTS.Preload = *h.Preload
-			}
-		}
-		if r := s.Redirect; r != nil {
-			if r.Status != nil {
-				app.Redirect.Status = *r.Status
-			}
-			if r.UnsafeStatus != nil {
-				app.Redirect.UnsafeStatus = *r.UnsafeStatus
-			}
-			if r.Temporary != nil {
-				app.Redirect.Temporary = *r.Temporary
-			}
-		}
-		if s.ForceHTTPS != nil {
-			app.ForceHTTPS = *s.ForceHTTPS
-		}
-		if app.ForceHTTPS {
-			if s.ForceHTTPS != nil {
-				app.HSTS.Revoke = false
-			}
-			// A ramp goes on after a reset that leaves Force HTTPS on.
-			if s.Ramp && !s.EnabledAt.IsZero() {
-				app.HSTS.RampFrom = s.EnabledAt
-			}
-			continue
-		}
-		// A drain applies while Force HTTPS is off, whether the API or
-		// the file (after a reset) turned it off.
-		if !s.DrainUntil.IsZero() && now.Before(s.DrainUntil) {
-			app.HSTS.Revoke, app.HSTS.Disable = true, false
-			rev[app.Name] = s.DrainUntil
-		} else if s.ForceHTTPS != nil {
-			app.HSTS.Revoke = false
+		if until := applyState(app, st.Apps[app.Name], now); !until.IsZero() {
+			rev[app.Name] = until
 		}
 	}
 	return &out, rev
+}
+
+// effectiveApp returns the configuration of app name under st at now, as
+// [overlay] makes it, computed for that app alone: the file's app, or
+// else the API's definition, with the state's changes; and until when it
+// sends max-age=0 (zero: it does not). ok is false when no app has the
+// name.
+func effectiveApp(raw *config.Config, st *State, name string, now time.Time) (app *config.App, revokeUntil time.Time, ok bool) {
+	s := st.Apps[name]
+	if f := fileApp(raw, name); f != nil {
+		c := *f
+		app = &c
+	} else {
+		if s == nil || len(s.App) == 0 {
+			return nil, time.Time{}, false
+		}
+		var err error
+		if app, err = config.DecodeApp(s.App); err != nil {
+			return nil, time.Time{}, false // refused when it was stored, as apiApps
+		}
+		app.Name = name
+	}
+	return app, applyState(app, s, now), true
+}
+
+// applyState applies the state s (nil: none) of an app to app at now,
+// and returns until when the app sends max-age=0 (zero: it does not).
+func applyState(app *config.App, s *AppState, now time.Time) time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	if h := s.HSTS; h != nil {
+		if h.MaxAge != nil {
+			app.HSTS.MaxAge = *h.MaxAge
+		}
+		if h.IncludeSubdomains != nil {
+			app.HSTS.IncludeSubdomains = *h.IncludeSubdomains
+		}
+		if h.Preload != nil {
+			app.HSTS.Preload = *h.Preload
+		}
+	}
+	if r := s.Redirect; r != nil {
+		if r.Status != nil {
+			app.Redirect.Status = *r.Status
+		}
+		if r.UnsafeStatus != nil {
+			app.Redirect.UnsafeStatus = *r.UnsafeStatus
+		}
+		if r.Temporary != nil {
+			app.Redirect.Temporary = *r.Temporary
+		}
+	}
+	if s.ForceHTTPS != nil {
+		app.ForceHTTPS = *s.ForceHTTPS
+	}
+	if app.ForceHTTPS {
+		if s.ForceHTTPS != nil {
+			app.HSTS.Revoke = false
+		}
+		// A ramp goes on after a reset that leaves Force HTTPS on.
+		if s.Ramp && !s.EnabledAt.IsZero() {
+			app.HSTS.RampFrom = s.EnabledAt
+		}
+		return time.Time{}
+	}
+	// A drain applies while Force HTTPS is off, whether the API or the
+	// file (after a reset) turned it off.
+	if !s.DrainUntil.IsZero() && now.Before(s.DrainUntil) {
+		app.HSTS.Revoke, app.HSTS.Disable = true, false
+		return s.DrainUntil
+	}
+	if s.ForceHTTPS != nil {
+		app.HSTS.Revoke = false
+	}
+	return time.Time{}
 }
 
 // Run checks for ended drains until ctx is done, and rebuilds the edge
@@ -292,28 +403,36 @@ func (a *Admin) Run(ctx context.Context) {
 	}
 }
 
-// Tick rebuilds the edge if a drain has ended since the last build, and
-// reports whether it did.
+// Tick applies again the apps whose drain has ended since they were
+// last applied, so that they stop sending max-age=0, and reports whether
+// there were any.
 func (a *Admin) Tick(ctx context.Context) bool {
 	now := a.now()
 	a.revMu.Lock()
-	due := false
-	for _, until := range a.revoking {
+	var due []string
+	for name, until := range a.revoking {
 		if !now.Before(until) {
-			due = true
+			due = append(due, name)
 		}
 	}
 	a.revMu.Unlock()
-	if !due || a.edge == nil {
+	if len(due) == 0 || a.edge == nil {
 		return false
 	}
+	slices.Sort(due)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.edge.Rebuild(ctx); err != nil {
-		a.log.Error("admin: rebuild after the end of a drain failed", "error", err.Error())
+	ok := true
+	for _, name := range due {
+		if err := a.applyApp(ctx, name); err != nil {
+			a.log.Error("admin: applying an app after the end of its drain failed", "app", name, "error", err.Error())
+			ok = false
+		}
+	}
+	if !ok {
 		return false
 	}
-	a.log.Info("admin: an HSTS drain ended; max-age=0 is no longer sent")
+	a.log.Info("admin: an HSTS drain ended; max-age=0 is no longer sent", "apps", due)
 	return true
 }
 
@@ -329,18 +448,14 @@ var (
 
 // findApp returns the effective configuration of app name under st.
 func (a *Admin) findApp(raw *config.Config, st *State, name string) (*config.App, bool) {
-	eff, _ := overlay(raw, st, a.now())
-	for i := range eff.Apps {
-		if eff.Apps[i].Name == name {
-			return &eff.Apps[i], true
-		}
-	}
-	return nil, false
+	app, _, ok := effectiveApp(raw, st, name, a.now())
+	return app, ok
 }
 
 // change applies f to a copy of the state of app name, read from the
 // store, validates the result against the configuration, commits it to
-// the store if the app did not change meanwhile, and rebuilds the edge.
+// the store if the app did not change meanwhile, and applies the app to
+// the edge.
 // Called without a.mu.
 func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Config, eff *config.App, s *AppState) error) error {
 	if a.edge == nil {
@@ -357,21 +472,22 @@ func (a *Admin) change(ctx context.Context, name string, f func(raw *config.Conf
 	if !ok {
 		return ErrUnknownApp
 	}
-	next := cur.State.clone()
+	next := cur.State.cloneFor(name)
 	s := next.app(name)
 	noteSent(s, eff, a.now())
 	if err := f(raw, eff, s); err != nil {
 		return err
 	}
-	cfg, _ := overlay(raw, next, a.now())
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	if app, _, ok := effectiveApp(raw, next, name, a.now()); ok {
+		if err := a.edge.CheckApp(name, app); err != nil {
+			return fmt.Errorf("%w: app %q: %w", ErrInvalid, name, validationOf(err))
+		}
 	}
 	return a.commit(ctx, name, cur, s)
 }
 
 // commit stores s as the state of app name, based on snapshot cur, and
-// rebuilds the edge; when the edge refuses it, the app's previous state
+// applies the app to the edge; when the edge refuses it, the app's previous state
 // is put back. Called with a.mu held. This is the one place where every
 // change of the state is recorded.
 func (a *Admin) commit(ctx context.Context, name string, cur Snapshot, s *AppState) error {
@@ -389,7 +505,7 @@ func (a *Admin) commit(ctx context.Context, name string, cur Snapshot, s *AppSta
 	old, oldVersion := a.state.Load(), a.version.Load()
 	a.state.Store(snap.State)
 	a.version.Store(snap.Version)
-	if err := a.edge.Rebuild(ctx); err != nil {
+	if err := a.applyApp(ctx, name); err != nil {
 		// Put the app's previous state back in the store, so that no
 		// replica applies what this edge refused.
 		back, serr := a.store.Update(ctx, name, cur.State.Apps[name], snap.Version)
@@ -403,7 +519,7 @@ func (a *Admin) commit(ctx context.Context, name string, cur Snapshot, s *AppSta
 		}
 		// A reload of the configuration file may have picked up the
 		// refused state meanwhile.
-		if rerr := a.edge.Rebuild(ctx); rerr != nil {
+		if rerr := a.applyApp(ctx, name); rerr != nil {
 			a.log.Error("admin: could not rebuild with the previous state", "error", rerr.Error())
 		}
 		return fmt.Errorf("admin: the edge refused the change: %w", err)

@@ -229,7 +229,7 @@ func (a *Admin) define(ctx context.Context, name string, f func(cur *AppState) (
 	if err != nil {
 		return err
 	}
-	next := cur.State.clone()
+	next := cur.State.cloneFor(name)
 	var s *AppState
 	if def != nil {
 		var buf bytes.Buffer
@@ -244,15 +244,12 @@ func (a *Admin) define(ctx context.Context, name string, f func(cur *AppState) (
 	} else {
 		delete(next.Apps, name)
 	}
-	cfg, _ := overlay(raw, next, a.now())
-	// The changed app goes last, so that a domain it shares is reported
-	// on it, not on the app that had it first.
-	if i := slices.IndexFunc(cfg.Apps, func(ap config.App) bool { return ap.Name == name }); i >= 0 {
-		app := cfg.Apps[i]
-		cfg.Apps = append(slices.Delete(cfg.Apps, i, i+1), app)
-	}
-	if err := cfg.Validate(); err != nil {
-		return &InvalidAppError{Errors: relativeErrors(raw, cfg, name, err)}
+	// The app alone is validated, against the apps the edge serves: a
+	// change costs in proportion to the app, not to the number of apps.
+	if app, _, ok := effectiveApp(raw, next, name, a.now()); ok {
+		if err := a.edge.CheckApp(name, app); err != nil {
+			return &InvalidAppError{Errors: sourcedErrors(raw, validationOf(err))}
+		}
 	}
 	return a.commit(ctx, name, cur, s)
 }
@@ -266,26 +263,33 @@ func fieldErrors(err error) []*config.FieldError {
 	return []*config.FieldError{{Message: err.Error()}}
 }
 
-var appRef = regexp.MustCompile(`\(apps\[(\d+)\]\)`)
+// validationOf returns the validation error in err, or err itself.
+func validationOf(err error) error {
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		return ve
+	}
+	return err
+}
 
-// relativeErrors renders the errors of cfg's validation with paths
-// relative to app name, which is cfg's last app, and says where the
-// other apps they name come from.
-func relativeErrors(raw, cfg *config.Config, name string, err error) []*config.FieldError {
-	prefix := fmt.Sprintf("apps[%d]", len(cfg.Apps)-1)
+// otherApp finds the app a message about a domain of another app names.
+var otherApp = regexp.MustCompile(`of app ("(?:[^"\\]|\\.)*")$`)
+
+// sourcedErrors returns the field errors of err, saying where the other
+// apps they name come from.
+func sourcedErrors(raw *config.Config, err error) []*config.FieldError {
 	var out []*config.FieldError
 	for _, fe := range fieldErrors(err) {
 		fe := *fe
-		if len(cfg.Apps) > 0 && cfg.Apps[len(cfg.Apps)-1].Name == name {
-			fe.Path = config.RelativePath(fe.Path, prefix)
-		}
-		fe.Message = appRef.ReplaceAllStringFunc(fe.Message, func(m string) string {
-			i, _ := strconv.Atoi(appRef.FindStringSubmatch(m)[1])
-			if i < len(cfg.Apps) && isFileApp(raw, cfg.Apps[i].Name) {
-				return "(from the configuration file)"
+		if m := otherApp.FindStringSubmatch(fe.Message); m != nil {
+			if other, uerr := strconv.Unquote(m[1]); uerr == nil {
+				if isFileApp(raw, other) {
+					fe.Message += " (from the configuration file)"
+				} else {
+					fe.Message += " (created through the API)"
+				}
 			}
-			return "(created through the API)"
-		})
+		}
 		out = append(out, &fe)
 	}
 	return out

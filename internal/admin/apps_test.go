@@ -1,8 +1,12 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,5 +165,119 @@ timeouts: {shutdown: 5s}
 	}
 	if status, out := in.api("DELETE", "/api/apps/shop", ""); status != 200 {
 		t.Fatalf("delete of the last app = %d %v", status, out)
+	}
+}
+
+// Changes of one app through the API are applied to that app alone: the
+// edge counts them as applied changes, never as reloads, and serves
+// them at once.
+func TestAPIChangesApplyOneApp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	in := e.start(t, newClock())
+	steps := []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/api/apps", `{"name":"shop","domains":["shop.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`, 201},
+		{"POST", "/api/apps/shop/domains", `{"domain":"www.api.test"}`, 200},
+		{"POST", "/api/apps/shop/domains", `{"domain":"good.test"}`, 422}, // refused: not applied
+		{"POST", "/api/apps/shop/enable", `{"force":true}`, 200},
+		{"DELETE", "/api/apps/shop/domains/www.api.test", "", 200},
+		{"POST", "/api/apps/good/disable", `{}`, 200},
+	}
+	for _, s := range steps {
+		if status, out := in.api(s.method, s.path, s.body); status != s.status {
+			t.Fatalf("%s %s = %d %v, want %d", s.method, s.path, status, out, s.status)
+		}
+	}
+	if resp := in.fetch(e, "http://shop.api.test/x"); resp.StatusCode != 301 {
+		t.Errorf("http://shop.api.test/x = %d, want 301 after the enable", resp.StatusCode)
+	}
+	if resp := in.fetch(e, "http://www.api.test/x"); resp.StatusCode != 404 {
+		t.Errorf("http://www.api.test/x = %d, want 404 after the domain's removal", resp.StatusCode)
+	}
+	resp, err := http.Get("http://" + in.addrs.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	m := string(data)
+	for _, want := range []string{
+		`forcehttps_edge_config_reloads_total{result="success"} 0`,
+		"forcehttps_edge_apply_seconds_count 5",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// A state from another replica where a domain moved between two apps is
+// applied, whatever the order of the apps, and so are many changes at
+// once.
+func TestApplyRemoteMoves(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	in := e.start(t, newClock())
+	for _, body := range []string{
+		`{"name":"zz","domains":["x.api.test","z.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+		`{"name":"aa","domains":["a.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+	} {
+		if status, out := in.api("POST", "/api/apps", body); status != 201 {
+			t.Fatalf("create = %d %v", status, out)
+		}
+	}
+	tests := []struct {
+		name  string
+		apps  map[string]string // new definitions; "" deletes
+		serve map[string]string // host -> the app expected ("" none)
+	}{
+		{"move to an app before", map[string]string{
+			"zz": `{"domains":["z.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+			"aa": `{"domains":["a.api.test","x.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+		}, map[string]string{"x.api.test": "aa", "z.api.test": "zz"}},
+		{"swap", map[string]string{
+			"zz": `{"domains":["a.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+			"aa": `{"domains":["z.api.test","x.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`,
+		}, map[string]string{"a.api.test": "zz", "z.api.test": "aa"}},
+		{"delete one, create many", func() map[string]string {
+			m := map[string]string{"zz": ""}
+			for i := range 70 {
+				m[fmt.Sprintf("n%02d", i)] = fmt.Sprintf(`{"domains":["n%d.api.test"],"upstream":"http://127.0.0.1:9","force_https":false}`, i)
+			}
+			return m
+		}(), map[string]string{"a.api.test": "", "n69.api.test": "n69", "x.api.test": "aa"}},
+	}
+	for _, tt := range tests {
+		st := in.adm.State()
+		for name, def := range tt.apps {
+			if def == "" {
+				delete(st.Apps, name)
+				continue
+			}
+			s := st.app(name)
+			s.App = json.RawMessage(def)
+		}
+		if err := in.adm.Apply(context.Background(), Snapshot{State: st, Version: in.adm.Version() + 1}); err != nil {
+			t.Fatalf("%s: Apply: %v", tt.name, err)
+		}
+		for host, app := range tt.serve {
+			status, _ := in.api("GET", "/api/apps?domain="+host, "")
+			v, ok := in.adm.App(app)
+			if app == "" {
+				if resp := in.fetch(e, "http://"+host+"/"); resp.StatusCode != 404 {
+					t.Errorf("%s: %s = %d, want 404", tt.name, host, resp.StatusCode)
+				}
+				continue
+			}
+			if status != 200 || !ok || !slices.Contains(v.Domains, host) {
+				t.Errorf("%s: %s is not a domain of %s: %v", tt.name, host, app, v.Domains)
+			}
+			if resp := in.fetch(e, "http://"+host+"/"); resp.StatusCode != 502 && resp.StatusCode != 200 {
+				t.Errorf("%s: %s = %d, want it served (proxied)", tt.name, host, resp.StatusCode)
+			}
+		}
 	}
 }

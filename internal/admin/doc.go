@@ -56,8 +56,8 @@
 // snapshot's version (optimistic concurrency): a concurrent change of the
 // same app gets a *[ConflictError] holding the current snapshot, and the
 // API answers 409 with the app as it now is. Changes of other replicas
-// arrive through [Watcher] and [Admin.Apply], which rebuilds the edge the
-// same way. Times of enables and drains are stored with the change, so
+// arrive through [Watcher] and [Admin.Apply], which applies them the same
+// way. Times of enables and drains are stored with the change, so
 // every replica computes the same max-age from them. When the store
 // cannot be reached ([ErrStoreUnavailable]) nothing changes, the edge
 // keeps serving, and the API answers 503.
@@ -96,8 +96,8 @@
 // HSTS keep using HTTPS for max-age seconds, so if HSTS was ever sent
 // (the largest max-age sent is recorded), max-age=0 is sent over HTTPS
 // until the drain ends (default: the largest max-age sent; "drain" in the
-// request otherwise), then no header at all. [Admin.Run] rebuilds the edge
-// when a drain ends ([Admin.Tick]); no restart is needed.
+// request otherwise), then no header at all. [Admin.Run] applies the app
+// again when its drain ends ([Admin.Tick]); no restart is needed.
 //
 // A drain shorter than the largest max-age sent is accepted, since the
 // operator may know better, but not silently: the app's "warning" (in
@@ -140,9 +140,15 @@
 // state lives (the state file, or the cluster's database: every replica
 // serves it within the NOTIFY delay), and [Admin.Overlay] adds it after
 // the file's apps at every build, so the edge's atomic reload serves it.
-// A change is validated with the whole configuration by package config,
-// the code that validates the file (names, domain uniqueness across all
-// apps, wildcards, upstream URLs, certificate coverage); a refusal is 422
+// A change of one app is applied to that app alone: the admin computes
+// the app as the overlay would, for that app alone, the edge validates it
+// against the apps it serves with the rules that validate the file
+// (names, domain uniqueness across all apps, wildcards, upstream URLs:
+// config.Config.ValidateApp) before the change is stored, and applies
+// it after, without rebuilding the other apps (edge.Server.ApplyApp): a
+// change costs in proportion to the app, not to the number of apps. Of
+// the changes other replicas made, those of up to 64 apps are applied
+// that way, more by a rebuild. A refusal is 422
 // with "errors": [{"path", "message"}], paths relative to the request's
 // app ("domains[1]") and the other app named with where it comes from
 // ("(from the configuration file)"). The apps of the file are read-only
@@ -167,7 +173,7 @@
 // not_after, source, or missing), enabled_at, drain_until, a message
 // saying in words what the policy does, sources (where each value comes
 // from) and, after a short drain, a warning. Policy changes are validated
-// with the whole configuration, by the code that applies them.
+// and applied like the other changes of one app.
 //
 // Errors are {"error": "..."} without internal details: 400 for bad JSON
 // (unknown fields included) or an invalid change, 401 without the token,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -78,6 +79,35 @@ func (s *State) clone() *State {
 	}
 	if err := json.Unmarshal(data, out); err != nil || out.Apps == nil {
 		out.Apps = map[string]*AppState{}
+	}
+	return out
+}
+
+// cloneFor returns a copy of s that shares the state of every app but
+// name, whose state is copied deeply: what a change of app name may
+// modify. The states of a State are never modified once it is shared,
+// so sharing them is safe, and a change costs in proportion to its app
+// rather than to the number of apps.
+func (s *State) cloneFor(name string) *State {
+	out := &State{Version: stateVersion, Apps: map[string]*AppState{}}
+	if s == nil {
+		return out
+	}
+	out.Apps = maps.Clone(s.Apps)
+	if out.Apps == nil {
+		out.Apps = map[string]*AppState{}
+	}
+	if a := s.Apps[name]; a != nil {
+		out.Apps[name] = a.clone()
+	}
+	return out
+}
+
+// clone returns a deep copy of a.
+func (a *AppState) clone() *AppState {
+	out := &AppState{}
+	if data, err := json.Marshal(a); err == nil {
+		json.Unmarshal(data, out)
 	}
 	return out
 }

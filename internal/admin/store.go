@@ -106,12 +106,11 @@ func (f *FileStore) Update(_ context.Context, name string, s *AppState, base int
 	if f.changed[name] > base {
 		return Snapshot{}, &ConflictError{App: name, Current: f.snap}
 	}
-	next := f.snap.State.clone()
+	next := f.snap.State.cloneFor(name)
 	if s == nil {
 		delete(next.Apps, name)
 	} else {
-		next.Apps[name] = s
-		next = next.clone() // s stays the caller's
+		next.Apps[name] = s.clone() // s stays the caller's
 	}
 	if f.path != "" {
 		if err := SaveState(f.path, next); err != nil {

@@ -144,14 +144,41 @@ func (a *Admin) Apps() []AppView {
 	return out
 }
 
-// App returns one app.
+// App returns one app, computed for it alone.
 func (a *Admin) App(name string) (AppView, bool) {
-	for _, v := range a.Apps() {
-		if v.Name == name {
-			return v, true
-		}
+	if a.edge == nil {
+		return AppView{}, false
 	}
-	return AppView{}, false
+	raw := a.edge.Config()
+	if raw == nil {
+		return AppView{}, false
+	}
+	st := a.state.Load()
+	now := a.now()
+	eff, _, ok := effectiveApp(raw, st, name, now)
+	if !ok {
+		return AppView{}, false
+	}
+	// The app before the state's overrides.
+	origin, base := OriginFile, fileApp(raw, name)
+	if base == nil {
+		origin = OriginAPI
+		var err error
+		if base, err = config.DecodeApp(st.Apps[name].App); err != nil {
+			return AppView{}, false
+		}
+		base.Name = name
+	}
+	var certs []edge.CertificateInfo
+	if a.o.Certificates != nil {
+		certs = a.o.Certificates()
+	}
+	s := st.Apps[name]
+	v := view(eff, s, certs, now)
+	v.Sources = sources(base, s)
+	v.Origin = origin
+	v.Warning = drainWarning(v.ForceHTTPS, s, now)
+	return v, true
 }
 
 func view(app *config.App, s *AppState, certs []edge.CertificateInfo, now time.Time) AppView {

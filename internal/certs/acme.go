@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,8 +20,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
-
-	"github.com/forcehttps/forcehttps"
 )
 
 // ACME configures automatic certificates (RFC 8555) through certmagic.
@@ -450,32 +447,12 @@ func (m *Manager) ManageDomains(ctx context.Context, domains []string) error {
 	var errs []error
 	files := m.files.Load()
 	for _, d := range domains {
-		h, wild, err := forcehttps.ParseHostPattern(d)
+		name, ok, err := m.acmeName(d, files)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("domain %q: %w", d, err))
-			continue
+			errs = append(errs, err)
+		} else if ok {
+			want[name] = struct{}{}
 		}
-		if m.acme == nil {
-			continue
-		}
-		name := h
-		if wild {
-			name = "*." + h
-		}
-		switch _, ipErr := netip.ParseAddr(h); {
-		case files.covers(name):
-			continue
-		case wild:
-			m.log.Warn("certs: a wildcard needs a certificate file (HTTP-01 and TLS-ALPN-01 cannot validate it)", "name", name)
-			continue
-		case ipErr == nil:
-			m.log.Warn("certs: an IP address needs a certificate file; not ordering one by ACME", "name", name)
-			continue
-		case m.acme.publicCA && !certmagic.SubjectQualifiesForPublicCert(name):
-			m.log.Warn("certs: no public CA certifies this name; not ordering one by ACME", "name", name)
-			continue
-		}
-		want[name] = struct{}{}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

@@ -84,3 +84,90 @@ func FuzzDecodeApp(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateApp checks that one app is validated against others with
+// the rules of the whole file, and that the same app in a whole
+// configuration gets the same errors under its path.
+func TestValidateApp(t *testing.T) {
+	base := `listen: {http: ":80", https: ":443"}
+tls: {self_signed: [localhost]}
+apps:
+  - {name: shop, domains: [shop.example, "*.shop.example"], upstream: "http://127.0.0.1:1"}
+`
+	tests := []struct {
+		name, app string
+		want      []string // "path: text in the message"; none: valid
+	}{
+		{"valid", `{"name":"blog","domains":["blog.example"],"upstream":"http://127.0.0.1:2"}`, nil},
+		{"domain of another app", `{"name":"blog","domains":["blog.example","SHOP.example."],"upstream":"http://127.0.0.1:2"}`,
+			[]string{`domains[1]: "SHOP.example." is also a domain of app "shop"`}},
+		{"wildcard of another app", `{"name":"blog","domains":["*.shop.example"],"upstream":"http://127.0.0.1:2"}`,
+			[]string{`domains[0]: "*.shop.example" is also a domain of app "shop"`}},
+		{"under another app's wildcard", `{"name":"blog","domains":["a.shop.example"],"upstream":"http://127.0.0.1:2"}`, nil},
+		{"listed twice", `{"name":"blog","domains":["b.example","B.example"],"upstream":"http://127.0.0.1:2"}`,
+			[]string{`domains[1]: "B.example" is listed twice (domains[0])`}},
+		{"bad wildcard", `{"name":"blog","domains":["a.*.example"],"upstream":"http://127.0.0.1:2"}`, []string{"domains[0]: "}},
+		{"name taken", `{"name":"SHOP","domains":["b.example"],"upstream":"http://127.0.0.1:2"}`, []string{`name: "SHOP" is also the name of`}},
+		{"bad upstream", `{"name":"blog","domains":["b.example"],"upstream":"127.0.0.1:2"}`, []string{"upstream: "}},
+		{"bad policy", `{"name":"blog","domains":["b.example"],"upstream":"http://127.0.0.1:2","hsts":{"max_age":-1}}`, []string{"hsts.max_age: "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(base), YAML)
+			if err != nil {
+				t.Fatal(err)
+			}
+			app, err := DecodeApp([]byte(tt.app))
+			if err != nil {
+				t.Fatal(err)
+			}
+			others := Others{
+				Name: func(n string) (string, bool) {
+					return `app "shop"`, strings.EqualFold(n, "shop")
+				},
+				Domain: func(key string) (string, string, bool) {
+					return "shop", "", key == "shop.example" || key == "*.shop.example"
+				},
+			}
+			alone := fieldMessages(c.ValidateApp(app, others), "")
+			c.Apps = append(c.Apps, *app)
+			whole := fieldMessages(c.Validate(), "apps[1].")
+			if len(alone) != len(tt.want) {
+				t.Fatalf("ValidateApp = %q, want %d errors like %q", alone, len(tt.want), tt.want)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(alone[i], w) && !strings.Contains(alone[i], w) {
+					t.Errorf("ValidateApp error %d = %q, want %q", i, alone[i], w)
+				}
+			}
+			// The whole file says the same, with the app's path and its
+			// own reference to the other app.
+			if len(whole) != len(alone) {
+				t.Fatalf("Validate = %q, ValidateApp = %q: not the same errors", whole, alone)
+			}
+			for i := range whole {
+				common := alone[i]
+				if j := strings.LastIndex(common, " of "); j >= 0 {
+					common = common[:j]
+				}
+				if !strings.HasPrefix(whole[i], common) {
+					t.Errorf("Validate error %q, ValidateApp %q", whole[i], alone[i])
+				}
+			}
+		})
+	}
+}
+
+// fieldMessages returns "path: message" for each field error of err,
+// with prefix removed from the paths; errors on other paths are kept
+// whole.
+func fieldMessages(err error, prefix string) []string {
+	var out []string
+	if err == nil {
+		return out
+	}
+	for _, fe := range err.(*ValidationError).Errors {
+		out = append(out, strings.TrimPrefix(fe.Path, prefix)+": "+fe.Message)
+	}
+	return out
+}

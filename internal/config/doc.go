@@ -102,6 +102,12 @@
 // applies them, and its errors are reported at the app's keys. Static
 // responses are checked as described below.
 //
+// [Config.ValidateApp] checks one app by the same rules, against the
+// other apps as [Others] describes them rather than against Apps: an
+// edge validates a change of one app through its index of domains and
+// names, without going through every app. [Config.Validate] checks each
+// app with the same code.
+//
 // [Load] also checks the files, in the same pass, so that one run still
 // lists every mistake: the CA root must hold a PEM certificate, and each
 // certificate pair is checked by the code the certificate manager serves

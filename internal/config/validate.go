@@ -297,10 +297,47 @@ func (c *Config) validateTLS(v *validator) {
 
 var appName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-// owner says which app declared a domain first.
-type owner struct {
-	app   int
-	index int
+// Others describes the apps an app is validated against ([Config.ValidateApp]):
+// the other apps of the configuration. Both functions are required.
+type Others struct {
+	// Name returns a reference to the other app whose name equals name
+	// ignoring case ("apps[3]", or the app's name quoted), if any.
+	Name func(name string) (ref string, ok bool)
+	// Domain returns the name of the other app that serves key, and where
+	// it is ("apps[3]", or "" when there is nothing to add), if any. key is
+	// a host as [forcehttps.ParseHostPattern] returns it, or "*." and the
+	// parent of a wildcard.
+	Domain func(key string) (app, where string, ok bool)
+}
+
+// DomainKey returns the key of a domain in the index of the apps'
+// domains, as [Others.Domain] takes it: the normalized host, or "*." and
+// the normalized parent of a wildcard.
+func DomainKey(domain string) (key string, err error) {
+	h, wild, err := forcehttps.ParseHostPattern(domain)
+	if err != nil {
+		return "", err
+	}
+	if wild {
+		return "*." + h, nil
+	}
+	return h, nil
+}
+
+// ValidateApp checks one app as [Config.Validate] checks each of c's
+// apps, against the other apps that others describes rather than against
+// c.Apps: the rules are the same (name, domains and their uniqueness
+// across apps, wildcards, upstream URL, policy, static answers), c gives
+// the settings they depend on (trusted proxies, public HTTPS port). It
+// returns every problem at once as a [*ValidationError] whose paths are
+// relative to the app ("domains[1]", "hsts.max_age").
+func (c *Config) ValidateApp(a *App, others Others) error {
+	v := &validator{}
+	c.validateApp(v, "", a, others)
+	if len(v.errs) > 0 {
+		return &ValidationError{Errors: v.errs}
+	}
+	return nil
 }
 
 func (c *Config) validateApps(v *validator) {
@@ -313,57 +350,93 @@ func (c *Config) validateApps(v *validator) {
 		return
 	}
 	names := map[string]int{}
-	domains := map[string]owner{}
+	domains := map[string]int{} // key -> the app that declared it first
+	others := Others{
+		Name: func(name string) (string, bool) {
+			j, ok := names[strings.ToLower(name)]
+			return fmt.Sprintf("apps[%d]", j), ok
+		},
+		Domain: func(key string) (string, string, bool) {
+			j, ok := domains[key]
+			if !ok {
+				return "", "", false
+			}
+			return c.Apps[j].Name, fmt.Sprintf("apps[%d]", j), true
+		},
+	}
 	for i := range c.Apps {
 		a := &c.Apps[i]
-		p := fmt.Sprintf("apps[%d]", i)
-		switch {
-		case a.Name == "":
-			v.add(p+".name", ErrRequired, "a name is required")
-		case !appName.MatchString(a.Name):
-			v.add(p+".name", ErrName, "%q: use letters, digits, '.', '_' and '-' (63 at most), starting with a letter or digit", a.Name)
-		default:
-			key := strings.ToLower(a.Name)
-			if j, dup := names[key]; dup {
-				v.add(p+".name", ErrDuplicateName, "%q is also the name of apps[%d]", a.Name, j)
-			} else {
+		c.validateApp(v, fmt.Sprintf("apps[%d]", i), a, others)
+		if key := strings.ToLower(a.Name); appName.MatchString(a.Name) {
+			if _, dup := names[key]; !dup {
 				names[key] = i
 			}
 		}
-		if len(a.Domains) == 0 {
-			v.add(p+".domains", ErrRequired, "at least one domain is required")
-		}
-		for j, d := range a.Domains {
-			dp := fmt.Sprintf("%s.domains[%d]", p, j)
-			h, wild, err := forcehttps.ParseHostPattern(d)
-			if err != nil {
-				v.add(dp, ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
-				continue
-			}
-			key := h
-			if wild {
-				key = "*." + h
-			}
-			if o, dup := domains[key]; dup {
-				if o.app == i {
-					v.add(dp, ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, o.index)
-				} else {
-					v.add(dp, ErrDuplicateDomain, "%q is also a domain of app %q (apps[%d])", d, c.Apps[o.app].Name, o.app)
+		for _, d := range a.Domains {
+			if key, err := DomainKey(d); err == nil {
+				if _, dup := domains[key]; !dup {
+					domains[key] = i
 				}
-				continue
 			}
-			domains[key] = owner{i, j}
 		}
-		c.validateUpstream(v, p+".upstream", a.Upstream)
-		if a.HTTP2 && !strings.HasPrefix(a.Upstream, "https://") {
-			v.add(p+".http2", ErrUpstream, "only for https upstreams: h2c:// is always HTTP/2, http:// always HTTP/1.1")
-		}
-		if d := a.Timeouts.MaxDuration; d < 0 {
-			v.add(p+".timeouts.max_duration", ErrDuration, "%s is negative", d)
-		}
-		c.validatePolicy(v, p, a)
-		validateRespond(v, p+".respond", a.Respond)
 	}
+}
+
+// joinPath returns the path of key under p ("" for the top).
+func joinPath(p, key string) string {
+	if p == "" {
+		return key
+	}
+	return p + "." + key
+}
+
+// validateApp checks app a at path p ("" for an app alone) against
+// others.
+func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
+	at := func(key string) string { return joinPath(p, key) }
+	switch {
+	case a.Name == "":
+		v.add(at("name"), ErrRequired, "a name is required")
+	case !appName.MatchString(a.Name):
+		v.add(at("name"), ErrName, "%q: use letters, digits, '.', '_' and '-' (63 at most), starting with a letter or digit", a.Name)
+	default:
+		if ref, dup := others.Name(a.Name); dup {
+			v.add(at("name"), ErrDuplicateName, "%q is also the name of %s", a.Name, ref)
+		}
+	}
+	if len(a.Domains) == 0 {
+		v.add(at("domains"), ErrRequired, "at least one domain is required")
+	}
+	own := make(map[string]int, len(a.Domains))
+	for j, d := range a.Domains {
+		dp := fmt.Sprintf("%s[%d]", at("domains"), j)
+		key, err := DomainKey(d)
+		if err != nil {
+			v.add(dp, ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
+			continue
+		}
+		if k, dup := own[key]; dup {
+			v.add(dp, ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, k)
+			continue
+		}
+		own[key] = j
+		if name, where, dup := others.Domain(key); dup {
+			if where != "" {
+				v.add(dp, ErrDuplicateDomain, "%q is also a domain of app %q (%s)", d, name, where)
+			} else {
+				v.add(dp, ErrDuplicateDomain, "%q is also a domain of app %q", d, name)
+			}
+		}
+	}
+	c.validateUpstream(v, at("upstream"), a.Upstream)
+	if a.HTTP2 && !strings.HasPrefix(a.Upstream, "https://") {
+		v.add(at("http2"), ErrUpstream, "only for https upstreams: h2c:// is always HTTP/2, http:// always HTTP/1.1")
+	}
+	if d := a.Timeouts.MaxDuration; d < 0 {
+		v.add(at("timeouts.max_duration"), ErrDuration, "%s is negative", d)
+	}
+	c.validatePolicy(v, p, a)
+	validateRespond(v, at("respond"), a.Respond)
 }
 
 // validateRespond checks the static responses of an app.
@@ -540,13 +613,13 @@ func (c *Config) validatePolicy(v *validator, p string, a *App) {
 	h := &a.HSTS
 	switch {
 	case h.MaxAge == 0 && !h.Revoke && !h.Disable:
-		v.add(p+".hsts.max_age", ErrPolicy, "0 would revoke HSTS: set revoke: true to send max-age=0")
+		v.add(joinPath(p, "hsts.max_age"), ErrPolicy, "0 would revoke HSTS: set revoke: true to send max-age=0")
 	case h.MaxAge < 0 || h.MaxAge > maxHSTSMaxAge:
-		v.add(p+".hsts.max_age", ErrPolicy, "%d is out of range: want 1 to %d seconds", h.MaxAge, maxHSTSMaxAge)
+		v.add(joinPath(p, "hsts.max_age"), ErrPolicy, "%d is out of range: want 1 to %d seconds", h.MaxAge, maxHSTSMaxAge)
 		return
 	}
 	if h.Revoke && h.Disable {
-		v.add(p+".hsts.revoke", ErrPolicy, "revoke sends max-age=0, disable sends nothing: choose one")
+		v.add(joinPath(p, "hsts.revoke"), ErrPolicy, "revoke sends max-age=0, disable sends nothing: choose one")
 	}
 	port := c.PublicHTTPSPort()
 	if port < 0 || port > 65535 {
@@ -600,7 +673,7 @@ func policyError(app string, fe *forcehttps.FieldError) (path, msg string) {
 		path = "listen.https_public_port"
 	default:
 		if key, ok := policyPaths[name]; ok {
-			path = app + "." + key + index
+			path = joinPath(app, key) + index
 		} else {
 			path = app
 		}

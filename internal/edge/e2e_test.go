@@ -785,31 +785,9 @@ func TestWatchConfigFile(t *testing.T) {
 
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	arrived := make(chan struct{})
-	slow := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(arrived)
-		<-release
-		io.WriteString(w, "finished")
-	}))
+	slow, arrived, release := slowServer(t, "finished")
 	h := startEdge(t, fmt.Sprintf("apps:\n  - {name: slow, domains: [shop.example.com], upstream: %q}\n", slow))
-	c := h.client(false)
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	res := make(chan result, 1)
-	go func() {
-		resp, err := c.Get(httpsURL("shop.example.com", "/"))
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		res <- result{resp.StatusCode, string(b), err}
-	}()
+	res := getAsync(h.client(false), httpsURL("shop.example.com", "/"))
 	<-arrived
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.stop() }()

@@ -34,7 +34,9 @@ type Certificates interface {
 	// request and reports whether it did; otherwise it writes nothing.
 	HandleHTTPChallenge(w http.ResponseWriter, r *http.Request) bool
 	// ManageDomains makes the manager obtain and renew certificates for
-	// exactly these domains (the apps'), at start and on every reload.
+	// exactly these domains (the apps'), at start and on every reload;
+	// on every [Server.ApplyApp] too, unless the manager implements
+	// [DomainUpdater].
 	ManageDomains(ctx context.Context, domains []string) error
 }
 
@@ -359,7 +361,7 @@ func (s *Server) Listen() error {
 	if s.ln.admin != nil {
 		admin = s.ln.admin.Addr().String()
 	}
-	s.log.Info("edge: listening", "http", s.ln.http.Addr().String(), "https", s.ln.https.Addr().String(), "admin", admin, "apps", len(snap.apps))
+	s.log.Info("edge: listening", "http", s.ln.http.Addr().String(), "https", s.ln.https.Addr().String(), "admin", admin, "apps", snap.apps.len())
 	return nil
 }
 
@@ -448,7 +450,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	snap := s.snap.Load()
-	if err := s.certs.ManageDomains(ctx, snap.domains); err != nil {
+	if err := s.certs.ManageDomains(ctx, snap.domains()); err != nil {
 		s.shutdown(context.Background())
 		return fmt.Errorf("edge: certificates: %w", err)
 	}

@@ -66,3 +66,64 @@ access_log: {output: "off"}
 	// 200 Location="" HSTS="max-age=31536000" body="hello over https"
 	// <nil>
 }
+
+// ExampleServer_ApplyApp adds a domain to a running edge's app, without
+// rebuilding the other apps, then removes the app.
+func ExampleServer_ApplyApp() {
+	cfg, err := config.Parse([]byte(`
+listen: {http: "127.0.0.1:0", https: "127.0.0.1:0", https_public_port: 443}
+tls: {self_signed: ["*.example.com"]}
+apps:
+  - {name: shop, domains: [shop.example.com], upstream: "http://127.0.0.1:9"}
+  - {name: blog, domains: [blog.example.com], upstream: "http://127.0.0.1:9"}
+access_log: {output: "off"}
+`), config.YAML)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv, err := New(cfg, &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := srv.Listen(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	serveCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- srv.Serve(serveCtx) }()
+	defer func() { stop(); <-done }()
+	client := newClient(srv.Addrs(), false)
+	defer client.CloseIdleConnections()
+	get := func(url string) {
+		resp, err := client.Get(url)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Println(url, resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	ctx := context.Background()
+	shop := cfg.Apps[0] // a copy: what ApplyApp gets must not change afterwards
+	shop.Domains = []string{"shop.example.com", "www.shop.example.com"}
+	if err := srv.ApplyApp(ctx, "shop", &shop); err != nil {
+		fmt.Println(err)
+	}
+	get("http://www.shop.example.com/")
+	// A domain another app serves is refused, and nothing changes.
+	taken := cfg.Apps[0]
+	taken.Domains = []string{"blog.example.com"}
+	fmt.Println(srv.ApplyApp(ctx, "shop", &taken))
+	if err := srv.ApplyApp(ctx, "blog", nil); err != nil {
+		fmt.Println(err)
+	}
+	get("http://blog.example.com/")
+	// Output:
+	// http://www.shop.example.com/ 301 https://www.shop.example.com/
+	// edge: app "shop": invalid configuration: domains[0]: "blog.example.com" is also a domain of app "blog"
+	// http://blog.example.com/ 404
+}

@@ -11,14 +11,17 @@ import (
 // fuzzSnapshot is a routing table with exact, wildcard and IP domains.
 func fuzzSnapshot(t testing.TB) *snapshot {
 	t.Helper()
-	sn := &snapshot{exact: map[string]*app{}, wildcard: map[string]*app{}, httpsPort: "8443"}
-	shop := &app{name: "shop", snap: sn, force: true}
-	web := &app{name: "web", snap: sn, force: true}
-	sn.exact["shop.example.com"] = shop
-	sn.wildcard["shop.example.com"] = shop
-	sn.exact["xn--bcher-kva.example"] = web
-	sn.exact["::1"] = web
-	sn.exact["127.0.0.1"] = web
+	s := &Server{}
+	env := &appEnv{s: s, httpsPort: "8443"}
+	shop := &app{name: "shop", snap: env, force: true}
+	web := &app{name: "web", snap: env, force: true}
+	edit := func(key string, a *app) indexEdit[*app] { return indexEdit[*app]{key: key, v: a} }
+	sn := &snapshot{env: env, exact: newIndex[*app](), wildcard: newIndex[*app]()}
+	sn.exact = sn.exact.with([]indexEdit[*app]{
+		edit("shop.example.com", shop), edit("xn--bcher-kva.example", web), edit("::1", web), edit("127.0.0.1", web),
+	})
+	sn.wildcard = sn.wildcard.with([]indexEdit[*app]{edit("shop.example.com", shop)})
+	s.snap.Store(sn)
 	return sn
 }
 
@@ -39,9 +42,9 @@ func FuzzRoute(f *testing.F) {
 		if err != nil {
 			t.Fatalf("route(%q) = %s for an invalid Host: %v", host, a.name, err)
 		}
-		if sn.exact[n] != a {
+		if e, _ := sn.exact.get(n); e != a {
 			i := strings.IndexByte(n, '.')
-			if i <= 0 || sn.wildcard[n[i+1:]] != a {
+			if i <= 0 || wildcardOf(sn, n[i+1:]) != a {
 				t.Fatalf("route(%q) = %s, but %q is not its domain", host, a.name, n)
 			}
 		}
@@ -57,7 +60,7 @@ func FuzzHTTPSLocation(f *testing.F) {
 		f.Add(s)
 	}
 	sn := fuzzSnapshot(f)
-	shop := sn.exact["shop.example.com"]
+	shop, _ := sn.exact.get("shop.example.com")
 	f.Fuzz(func(t *testing.T, loc string) {
 		got, ok := shop.httpsLocation(loc)
 		if !ok {
@@ -95,4 +98,9 @@ func FuzzRequestID(f *testing.F) {
 			t.Fatalf("requestID(%q) = %q: a valid ID is kept, an invalid one replaced", in, got)
 		}
 	})
+}
+
+func wildcardOf(sn *snapshot, parent string) *app {
+	a, _ := sn.wildcard.get(parent)
+	return a
 }

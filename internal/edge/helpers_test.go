@@ -427,6 +427,44 @@ func newServer(t testing.TB, h http.Handler) string {
 	return srv.URL
 }
 
+// slowServer returns the URL of an app that answers body to its first
+// request once release is closed, and closes arrived when that request
+// has arrived.
+func slowServer(t testing.TB, body string) (url string, arrived <-chan struct{}, release chan struct{}) {
+	t.Helper()
+	in, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	url = newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(in) })
+		<-release
+		io.WriteString(w, body)
+	}))
+	return url, in, release
+}
+
+// fetched is the outcome of a request sent in the background.
+type fetched struct {
+	status int
+	body   string
+	err    error
+}
+
+// getAsync sends GET url with c in the background.
+func getAsync(c *http.Client, url string) <-chan fetched {
+	res := make(chan fetched, 1)
+	go func() {
+		resp, err := c.Get(url)
+		if err != nil {
+			res <- fetched{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- fetched{resp.StatusCode, string(b), err}
+	}()
+	return res
+}
+
 // osWriteFile replaces a file's content through a rename, as editors do,
 // so that a reader never sees it half written.
 func osWriteFile(path string, data []byte) error {

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ type metrics struct {
 	cuts           *prometheus.CounterVec
 	duration       *prometheus.HistogramVec
 	reloads        *prometheus.CounterVec
+	apply          prometheus.Histogram
 	unknown        *appMetrics // requests for hosts no app serves
 }
 
@@ -62,6 +64,11 @@ func newMetrics(version string, certs func() []CertificateInfo) *metrics {
 			Namespace: namespace, Name: "config_reloads_total",
 			Help: "Configuration reloads, by result: success or failure (the previous configuration kept serving).",
 		}, []string{"result"}),
+		apply: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "apply_seconds",
+			Help:    "Time the edge took to apply a change of one app (validation, table, certificate manager), for the changes applied.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
 	}
 	if version == "" {
 		version = "(devel)"
@@ -74,7 +81,7 @@ func newMetrics(version string, certs func() []CertificateInfo) *metrics {
 		Help: "Always 1; the labels say which build is running.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
-	m.reg.MustRegister(m.requests, m.redirects, m.hsts, m.upstreamErrors, m.cuts, m.duration, m.reloads, build,
+	m.reg.MustRegister(m.requests, m.redirects, m.apply, m.hsts, m.upstreamErrors, m.cuts, m.duration, m.reloads, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if certs != nil {
 		m.reg.MustRegister(&certCollector{certs: certs, desc: prometheus.NewDesc(
@@ -109,6 +116,31 @@ type appMetrics struct {
 	redirs   map[forcehttps.Reason]prometheus.Counter
 	upstream map[string]prometheus.Counter
 	cuts     map[string]prometheus.Counter
+
+	mu   sync.Mutex
+	lazy []lazyLabel // series created on first use, to delete with the app
+	// gone is set when the app's series are deleted: a request of the
+	// app still in flight then creates no new one.
+	gone atomic.Bool
+}
+
+// lazyLabel is a series of an app created on first use: its vector and
+// its label besides the app's name.
+type lazyLabel struct {
+	vec   *prometheus.CounterVec
+	value string
+}
+
+// remember records a series created on first use.
+func (am *appMetrics) remember(vec *prometheus.CounterVec, value string) {
+	am.mu.Lock()
+	defer am.mu.Unlock()
+	for _, l := range am.lazy {
+		if l.vec == vec && l.value == value {
+			return
+		}
+	}
+	am.lazy = append(am.lazy, lazyLabel{vec, value})
 }
 
 // The sources of a redirect decision (Decision.Source) counted without a
@@ -167,6 +199,9 @@ func (am *appMetrics) observe(overTLS bool, status int, elapsed time.Duration) {
 	slot := &am.codes[i][status-100]
 	c := slot.Load()
 	if c == nil {
+		if am.gone.Load() {
+			return
+		}
 		scheme := "http"
 		if overTLS {
 			scheme = "https"
@@ -184,6 +219,10 @@ func (am *appMetrics) redirect(source forcehttps.Reason) {
 		c.Inc()
 		return
 	}
+	if am.gone.Load() {
+		return
+	}
+	am.remember(am.m.redirects, string(source))
 	am.m.redirects.WithLabelValues(am.name, string(source)).Inc()
 }
 
@@ -193,6 +232,10 @@ func (am *appMetrics) upstreamError(kind string) {
 		c.Inc()
 		return
 	}
+	if am.gone.Load() {
+		return
+	}
+	am.remember(am.m.upstreamErrors, kind)
 	am.m.upstreamErrors.WithLabelValues(am.name, kind).Inc()
 }
 

@@ -65,16 +65,19 @@ func (s *Server) reload(ctx context.Context, cfg *config.Config) error {
 	sn, err := s.build(cfg)
 	if err != nil {
 		s.stopBuiltins(cur)
+		s.dropStaleMetrics(cur)
 		return fmt.Errorf("edge: reload: %w", err)
 	}
 	if s.o.reloadHook != nil {
 		if err := s.o.reloadHook(ctx, cfg); err != nil {
 			s.stopBuiltins(cur)
+			s.dropStaleMetrics(cur)
 			return fmt.Errorf("edge: reload: %w", err)
 		}
 	}
-	if err := s.certs.ManageDomains(ctx, sn.domains); err != nil {
+	if err := s.certs.ManageDomains(ctx, sn.domains()); err != nil {
 		s.stopBuiltins(cur)
+		s.dropStaleMetrics(cur)
 		return fmt.Errorf("edge: reload: certificates: %w", err)
 	}
 	s.install(sn)

@@ -17,29 +17,48 @@ import (
 
 // snapshot is an immutable routing table built from one configuration.
 // Requests load the current one once and use it to the end, so a reload
-// never changes a request midway.
+// never changes a request midway. A change of one app
+// ([Server.ApplyApp]) makes a new snapshot that shares every other app,
+// and every shard of its indexes the change does not touch, with the
+// previous one.
 type snapshot struct {
+	// cfg holds the settings of the last full build (timeouts, limits,
+	// trusted proxies, public port). Its Apps are those of that build:
+	// the apps served are in apps.
 	cfg       *config.Config
-	apps      []*app
-	exact     map[string]*app // normalized host -> app
-	wildcard  map[string]*app // parent of a "*." domain -> app
-	domains   []string        // for the certificate manager
+	env       *appEnv
+	apps      index[*app]     // lower-cased name -> app
+	exact     index[*app]     // normalized host -> app
+	wildcard  index[*app]     // parent of a "*." domain -> app
 	transport *http.Transport // HTTP/1.1, to http and https upstreams
 	h2c       *http.Transport // HTTP/2 without TLS, to h2c upstreams; nil without
 	h2        *http.Transport // HTTP/2 over TLS, to https upstreams with http2; nil without
-	httpsPort string          // the public HTTPS port, for X-Forwarded-Port
-	httpPort  string          // the bound HTTP port, for X-Forwarded-Port
 	maxBody   int64
 	// builtins are the handlers to install in the builtin servers when
 	// the snapshot goes live, by app name.
 	builtins map[string]http.Handler
 }
 
+// appEnv is what the apps of the snapshots that follow one full build
+// share: the settings of that build, and the way to the live table.
+type appEnv struct {
+	s          *Server
+	cfg        *config.Config // the configuration of that build, for its settings
+	publicPort int
+	httpsPort  string // the public HTTPS port, for X-Forwarded-Port
+	httpPort   string // the bound HTTP port, for X-Forwarded-Port
+	maxBody    int64
+}
+
+// route returns the app serving a Host value in the live table. Apps are
+// shared by several snapshots, so they ask the current one.
+func (e *appEnv) route(hostport string) *app { return e.s.snap.Load().route(hostport) }
+
 // app is one app of a snapshot.
 type app struct {
 	name        string
 	cfg         *config.App
-	snap        *snapshot
+	snap        *appEnv // what the snapshots sharing the app share (named when an app had one snapshot)
 	mw          *forcehttps.Middleware
 	proxy       http.Handler             // the reverse proxy, served through mw.Serve
 	static      map[string]*staticAnswer // the "respond" list, by path
@@ -49,6 +68,7 @@ type app struct {
 	force       bool
 	m           *appMetrics
 	s           *Server
+	builtin     http.Handler // the handler of a "builtin:" upstream; nil for others
 }
 
 // route returns the app serving a Host value (host[:port]), or nil. The
@@ -64,13 +84,49 @@ func (sn *snapshot) route(hostport string) *app {
 
 // lookup returns the app serving a normalized host (no port), or nil.
 func (sn *snapshot) lookup(host string) *app {
-	if a := sn.exact[host]; a != nil {
+	if a, _ := sn.exact.get(host); a != nil {
 		return a
 	}
-	if i := strings.IndexByte(host, '.'); i > 0 && len(sn.wildcard) > 0 {
-		return sn.wildcard[host[i+1:]]
+	if i := strings.IndexByte(host, '.'); i > 0 && sn.wildcard.len() > 0 {
+		a, _ := sn.wildcard.get(host[i+1:])
+		return a
 	}
 	return nil
+}
+
+// app returns the app called name, or nil.
+func (sn *snapshot) app(name string) *app {
+	a, _ := sn.apps.get(strings.ToLower(name))
+	return a
+}
+
+// domains returns the domains of every app, for the certificate
+// manager.
+func (sn *snapshot) domains() []string {
+	var out []string
+	sn.apps.all(func(_ string, a *app) bool {
+		out = append(out, a.cfg.Domains...)
+		return true
+	})
+	return out
+}
+
+// domainEdits returns the edits of the exact and wildcard indexes that
+// make a's domains point to to (nil: remove them).
+func domainEdits(a *app, to *app, exact, wild []indexEdit[*app]) ([]indexEdit[*app], []indexEdit[*app]) {
+	for _, d := range a.cfg.Domains {
+		h, w, err := forcehttps.ParseHostPattern(d)
+		if err != nil {
+			continue // refused by validation
+		}
+		e := indexEdit[*app]{key: h, v: to, delete: to == nil}
+		if w {
+			wild = append(wild, e)
+		} else {
+			exact = append(exact, e)
+		}
+	}
+	return exact, wild
 }
 
 // build makes a snapshot of cfg. It starts the builtin servers cfg needs
@@ -82,13 +138,20 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		publicPort = s.httpsPort
 	}
 	sn := &snapshot{
-		cfg:       cfg,
-		exact:     map[string]*app{},
-		wildcard:  map[string]*app{},
-		httpsPort: strconv.Itoa(publicPort),
-		httpPort:  s.httpPort,
-		maxBody:   cfg.Limits.MaxBodyBytes,
-		builtins:  map[string]http.Handler{},
+		cfg: cfg,
+		env: &appEnv{
+			s:          s,
+			cfg:        cfg,
+			publicPort: publicPort,
+			httpsPort:  strconv.Itoa(publicPort),
+			httpPort:   s.httpPort,
+			maxBody:    cfg.Limits.MaxBodyBytes,
+		},
+		apps:     newIndex[*app](),
+		exact:    newIndex[*app](),
+		wildcard: newIndex[*app](),
+		maxBody:  cfg.Limits.MaxBodyBytes,
+		builtins: map[string]http.Handler{},
 	}
 	old := s.snap.Load()
 	if old != nil && old.cfg.Timeouts.UpstreamDial == cfg.Timeouts.UpstreamDial &&
@@ -98,93 +161,103 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 	} else {
 		sn.transport = newTransport(cfg.Timeouts)
 	}
-	quiet := slog.New(slog.DiscardHandler)
+	var names, exact, wild []indexEdit[*app]
 	for i := range cfg.Apps {
 		ac := &cfg.Apps[i]
-		fc := cfg.Policy(ac, publicPort)
-		fc.Logger = s.log
-		fc.Now = s.now
-		mw, err := forcehttps.New(fc)
+		a, err := s.newApp(sn, ac)
 		if err != nil {
-			return nil, fmt.Errorf("apps[%d]: %w", i, err)
+			return nil, fmt.Errorf("apps[%d]%w", i, err)
 		}
-		a := &app{name: ac.Name, cfg: ac, snap: sn, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond)}
-		if name, ok := ac.BuiltinName(); ok {
-			// The builtin trusts the edge, its only client, as a proxy.
-			bc := fc
-			bc.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
-			bc.DisableSecurityHeaders = false
-			bc.DisableSecureCookies = false
-			bc.Logger = quiet
-			bm, err := forcehttps.New(bc)
-			if err != nil {
-				return nil, fmt.Errorf("apps[%d]: builtin %q: %w", i, name, err)
-			}
-			h, err := s.o.builtins[name](bm)
-			if err != nil {
-				return nil, fmt.Errorf("apps[%d]: builtin %q: %w", i, name, err)
-			}
-			addr, err := s.startBuiltin(ac.Name)
-			if err != nil {
-				return nil, fmt.Errorf("apps[%d]: builtin %q: %w", i, name, err)
-			}
-			sn.builtins[ac.Name] = h
-			a.target = &url.URL{Scheme: "http", Host: addr}
-		} else {
-			u, err := url.Parse(ac.Upstream)
-			if err != nil {
-				return nil, fmt.Errorf("apps[%d].upstream: %w", i, err)
-			}
-			a.target = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		if a.builtin != nil {
+			sn.builtins[ac.Name] = a.builtin
 		}
-		transport := sn.transport
-		switch {
-		case a.target.Scheme == "h2c":
-			if sn.h2c == nil {
-				sn.h2c = newHTTP2Transport(cfg.Timeouts, false)
-			}
-			transport = sn.h2c
-			a.target.Scheme = "http" // h2c is HTTP/2 over plain TCP
-		case ac.HTTP2:
-			if sn.h2 == nil {
-				sn.h2 = newHTTP2Transport(cfg.Timeouts, true)
-			}
-			transport = sn.h2
-		}
-		a.transport = transport
-		proxy := &httputil.ReverseProxy{
-			Rewrite:   a.rewrite,
-			Transport: transport,
-			// Every write is sent at once (request.Write flushes): an
-			// event stream or a slow body reaches the client as it
-			// comes, and the bytes the access log counts are the bytes
-			// sent. The head is sent by the exchange's watchdog if its
-			// body is slow to come. FlushInterval stays 0: -1 would
-			// also start, for every response, a timer that flushes the
-			// head at once, before its body (ReverseProxy still does
-			// for responses without a Content-Length).
-			ModifyResponse: a.modifyResponse,
-			ErrorHandler:   a.proxyError,
-			BufferPool:     bufferPool{},
-			ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		}
-		a.proxy = a.proxyHandler(proxy)
-		a.misdirected = mw.Handler(http.HandlerFunc(writeMisdirected))
-		sn.apps = append(sn.apps, a)
-		for _, d := range ac.Domains {
-			h, wild, err := forcehttps.ParseHostPattern(d)
-			if err != nil {
-				return nil, fmt.Errorf("apps[%d].domains: %w", i, err)
-			}
-			if wild {
-				sn.wildcard[h] = a
-			} else {
-				sn.exact[h] = a
-			}
-			sn.domains = append(sn.domains, d)
-		}
+		names = append(names, indexEdit[*app]{key: strings.ToLower(ac.Name), v: a})
+		exact, wild = domainEdits(a, a, exact, wild)
 	}
+	sn.apps = sn.apps.with(names)
+	sn.exact = sn.exact.with(exact)
+	sn.wildcard = sn.wildcard.with(wild)
 	return sn, nil
+}
+
+// newApp builds app ac for snapshot sn, whose transports it may add to.
+// Its errors start with the key they are about (".upstream: ...", or
+// ": ..." for the app), for the caller to prefix with the app's path.
+func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
+	cfg := sn.cfg
+	fc := cfg.Policy(ac, sn.env.publicPort)
+	fc.Logger = s.log
+	fc.Now = s.now
+	mw, err := forcehttps.New(fc)
+	if err != nil {
+		return nil, fmt.Errorf(": %w", err)
+	}
+	a := &app{name: ac.Name, cfg: ac, snap: sn.env, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond)}
+	if name, ok := ac.BuiltinName(); ok {
+		if s.o.builtins[name] == nil {
+			return nil, fmt.Errorf(".upstream: builtin %q is not available in this program", name)
+		}
+		// The builtin trusts the edge, its only client, as a proxy.
+		bc := fc
+		bc.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
+		bc.DisableSecurityHeaders = false
+		bc.DisableSecureCookies = false
+		bc.Logger = slog.New(slog.DiscardHandler)
+		bm, err := forcehttps.New(bc)
+		if err != nil {
+			return nil, fmt.Errorf(": builtin %q: %w", name, err)
+		}
+		h, err := s.o.builtins[name](bm)
+		if err != nil {
+			return nil, fmt.Errorf(": builtin %q: %w", name, err)
+		}
+		addr, err := s.startBuiltin(ac.Name)
+		if err != nil {
+			return nil, fmt.Errorf(": builtin %q: %w", name, err)
+		}
+		a.builtin = h
+		a.target = &url.URL{Scheme: "http", Host: addr}
+	} else {
+		u, err := url.Parse(ac.Upstream)
+		if err != nil {
+			return nil, fmt.Errorf(".upstream: %w", err)
+		}
+		a.target = &url.URL{Scheme: u.Scheme, Host: u.Host}
+	}
+	transport := sn.transport
+	switch {
+	case a.target.Scheme == "h2c":
+		if sn.h2c == nil {
+			sn.h2c = newHTTP2Transport(cfg.Timeouts, false)
+		}
+		transport = sn.h2c
+		a.target.Scheme = "http" // h2c is HTTP/2 over plain TCP
+	case ac.HTTP2:
+		if sn.h2 == nil {
+			sn.h2 = newHTTP2Transport(cfg.Timeouts, true)
+		}
+		transport = sn.h2
+	}
+	a.transport = transport
+	proxy := &httputil.ReverseProxy{
+		Rewrite:   a.rewrite,
+		Transport: transport,
+		// Every write is sent at once (request.Write flushes): an
+		// event stream or a slow body reaches the client as it
+		// comes, and the bytes the access log counts are the bytes
+		// sent. The head is sent by the exchange's watchdog if its
+		// body is slow to come. FlushInterval stays 0: -1 would
+		// also start, for every response, a timer that flushes the
+		// head at once, before its body (ReverseProxy still does
+		// for responses without a Content-Length).
+		ModifyResponse: a.modifyResponse,
+		ErrorHandler:   a.proxyError,
+		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	a.proxy = a.proxyHandler(proxy)
+	a.misdirected = mw.Handler(http.HandlerFunc(writeMisdirected))
+	return a, nil
 }
 
 // install makes sn the live snapshot. Called with s.mu held.
@@ -194,6 +267,7 @@ func (s *Server) install(sn *snapshot) *snapshot {
 	}
 	old := s.snap.Swap(sn)
 	s.stopBuiltins(sn)
+	s.dropStaleMetrics(sn)
 	if old != nil && old.transport != sn.transport {
 		// Requests in flight keep their connections; idle ones go.
 		for _, t := range []*http.Transport{old.transport, old.h2c, old.h2} {
