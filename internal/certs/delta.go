@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/caddyserver/certmagic"
 
@@ -80,9 +81,40 @@ func (m *Manager) UpdateDomains(ctx context.Context, add, remove []string) error
 	for _, n := range added {
 		want[n] = struct{}{}
 	}
-	// manage does the work of the names that come and go only.
-	m.acme.manage(ctx, want)
+	m.acme.manageDelta(ctx, want, added, removed)
 	return nil
+}
+
+// manageDelta is manage for a change of the names added and removed
+// only, want being the whole new set: its work is in proportion to the
+// delta. Called with Manager.mu held.
+func (a *acmeState) manageDelta(ctx context.Context, want map[string]struct{}, added, removed []string) {
+	a.managed.Store(&want)
+	var gone []string
+	for _, name := range removed {
+		if _, ok := want[name]; ok {
+			continue // also added: stays managed
+		}
+		if _, ok := a.stops[name]; ok {
+			a.drop(name)
+		}
+		if a.known[name] {
+			gone = append(gone, name)
+		}
+	}
+	if len(gone) > 0 {
+		a.removeFromCache(gone)
+	}
+	slices.Sort(added)
+	renewNow := false
+	for _, name := range added {
+		if _, ok := a.stops[name]; !ok {
+			renewNow = a.add(ctx, name) || renewNow
+		}
+	}
+	if renewNow {
+		a.renewSoon()
+	}
 }
 
 // acmeName returns the name under which domain d gets an ACME

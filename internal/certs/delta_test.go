@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -65,6 +66,15 @@ func TestUpdateDomains(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, m.Managed()); diff != "" {
 				t.Errorf("Managed() after UpdateDomains(%q, %q) mismatch (-want +got):\n%s", tt.add, tt.remove, diff)
+			}
+			// Every managed name has a state, and no other name has one.
+			var stated []string
+			for name := range m.DomainStates() {
+				stated = append(stated, name)
+			}
+			slices.Sort(stated)
+			if diff := cmp.Diff(tt.want, stated); diff != "" {
+				t.Errorf("DomainStates() names after UpdateDomains(%q, %q) mismatch (-want +got):\n%s", tt.add, tt.remove, diff)
 			}
 		})
 	}
