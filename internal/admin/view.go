@@ -175,6 +175,7 @@ func (a *Admin) App(name string) (AppView, bool) {
 	}
 	s := st.Apps[name]
 	v := view(eff, s, certs, now)
+	a.certificateStates(&v)
 	v.Sources = sources(base, s)
 	v.Origin = origin
 	v.Warning = drainWarning(v.ForceHTTPS, s, now)
