@@ -3,6 +3,7 @@ package edge
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -276,6 +277,13 @@ func (s *Server) Listen() error {
 	}
 	if s.listening {
 		return nil
+	}
+	if s.o.configFile != "" && s.fileHash == ([32]byte{}) {
+		// The content served from now on: a change made once the edge
+		// says it listens is reloaded, however late watch starts.
+		if data, err := os.ReadFile(s.o.configFile); err == nil {
+			s.fileHash = sha256.Sum256(data)
+		}
 	}
 	var lc net.ListenConfig
 	var opened []net.Listener
