@@ -272,10 +272,6 @@ func (h *head) frame(method string) error {
 	}
 	if hasTE && bodyless {
 		resp.TransferEncoding = []string{"chunked"}
-		resp.ContentLength = -1
-		if method == "HEAD" {
-			resp.ContentLength = length
-		}
 	}
 	resp.Close = !h.keep
 	if vv, ok := hdr["Trailer"]; ok && hasTE {
