@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -96,12 +97,14 @@ func proxies(t *testing.T, addr string) (std, lean *httptest.Server) {
 				pr.Out.Host = pr.In.Host
 			},
 			Transport: rt,
-			ErrorLog:  nil,
+			ErrorLog:  log.New(io.Discard, "", 0),
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				w.WriteHeader(http.StatusBadGateway)
 			},
 		}
-		srv := httptest.NewServer(p)
+		srv := httptest.NewUnstartedServer(p)
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the status 099 case panics in net/http's server
+		srv.Start()
 		t.Cleanup(srv.Close)
 		return srv
 	}
@@ -243,6 +246,11 @@ func TestDifferentialResponses(t *testing.T) {
 				if !strictOK(got) {
 					t.Errorf("lean proxy let through what it must refuse: %+v (net/http: %+v)", got, want)
 				}
+				return
+			}
+			if want.Err && got.Err {
+				// Both failed: whether the head went out before the
+				// failure depends on ReverseProxy's flush timer.
 				return
 			}
 			if diff := cmp.Diff(want, got); diff != "" {

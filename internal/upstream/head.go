@@ -24,10 +24,10 @@ func malformed(format string, args ...any) error {
 type framing int
 
 const (
-	noBody   framing = iota // HEAD, 1xx, 204, 304, or Content-Length: 0
-	sized                   // Content-Length > 0
-	chunked                 // Transfer-Encoding: chunked
-	tillEOF                 // neither: the body ends when the connection closes
+	noBody  framing = iota // HEAD, 1xx, 204, 304, or Content-Length: 0
+	sized                  // Content-Length > 0
+	chunked                // Transfer-Encoding: chunked
+	tillEOF                // neither: the body ends when the connection closes
 )
 
 // head is a parsed response head.
