@@ -122,18 +122,23 @@ func init() {
 }
 
 // readFields reads header fields up to and including the empty line.
+// The values share one string, and the value slices one array, as in
+// net/http, so that a head costs a few allocations whatever its size.
 func readFields(br *bufio.Reader, budget *int) (http.Header, error) {
-	var hdr http.Header
+	type field struct {
+		key      string
+		from, to int
+	}
+	var fieldBuf [32]field
+	var arenaBuf [2048]byte
+	fields, arena := fieldBuf[:0], arenaBuf[:0]
 	for {
 		line, err := readLine(br, budget, nil)
 		if err != nil {
 			return nil, err
 		}
 		if len(line) == 0 {
-			if hdr == nil {
-				hdr = http.Header{}
-			}
-			return hdr, nil
+			break
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
@@ -153,12 +158,25 @@ func readFields(br *bufio.Reader, budget *int) (http.Header, error) {
 				return nil, malformed("header value of %q", trunc(name))
 			}
 		}
-		if hdr == nil {
-			hdr = make(http.Header, 8)
-		}
-		key := canonical(name)
-		hdr[key] = append(hdr[key], string(v))
+		from := len(arena)
+		arena = append(arena, v...)
+		fields = append(fields, field{canonical(name), from, len(arena)})
 	}
+	hdr := make(http.Header, len(fields))
+	if len(fields) == 0 {
+		return hdr, nil
+	}
+	all := string(arena)
+	values := make([]string, len(fields))
+	for i, f := range fields {
+		values[i] = all[f.from:f.to]
+		if vv, ok := hdr[f.key]; ok {
+			hdr[f.key] = append(vv, values[i])
+		} else {
+			hdr[f.key] = values[i : i+1 : i+1]
+		}
+	}
+	return hdr, nil
 }
 
 // readLine returns the next line of a head without its CRLF. The slice
