@@ -559,3 +559,51 @@ func TestTrailersKeys(t *testing.T) {
 		t.Errorf("trailer keys %v", keys)
 	}
 }
+
+// TestStaleIdleConnection checks that a connection the app closed while
+// it was idle is not used for the next request: the check before reuse
+// finds it closed, or the request is sent again on a new connection.
+func TestStaleIdleConnection(t *testing.T) {
+	t.Parallel()
+	up := newScript(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true)
+	tr := &Transport{Fallback: http.DefaultTransport}
+	defer tr.CloseIdleConnections()
+	for i := range 5 {
+		req, _ := http.NewRequest("GET", "http://"+up.ln.Addr().String()+"/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != "ok" {
+			t.Fatalf("request %d: %q, %v", i, b, err)
+		}
+	}
+}
+
+// TestRetryOnlyIdempotent checks which requests are sent again after a
+// reused connection ended before any response byte.
+func TestRetryOnlyIdempotent(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		method string
+		hdr    http.Header
+		want   bool
+	}{
+		{"GET", nil, true},
+		{"HEAD", nil, true},
+		{"OPTIONS", nil, true},
+		{"POST", nil, false},
+		{"DELETE", nil, false},
+		{"POST", http.Header{"Idempotency-Key": {"k"}}, true},
+	} {
+		req, _ := http.NewRequest(tt.method, "http://a.example/", nil)
+		for k, v := range tt.hdr {
+			req.Header[k] = v
+		}
+		if got := idempotent(req); got != tt.want {
+			t.Errorf("%s %v: idempotent = %v, want %v", tt.method, tt.hdr, got, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -51,6 +52,13 @@ type head struct {
 // keys, Transfer-Encoding removed, Pragma: no-cache completed with
 // Cache-Control, announced trailers moved to Trailer).
 func readHead(br *bufio.Reader, max int, method string) (*head, error) {
+	if _, err := br.Peek(1); err != nil {
+		if err == io.EOF || isReset(err) {
+			// Not a byte of a response: the connection was closed.
+			err = fmt.Errorf("%w: %w", errNothingRead, err)
+		}
+		return nil, err
+	}
 	budget := max
 	line, err := readLine(br, &budget, nil)
 	if err != nil {
@@ -135,6 +143,9 @@ func readFields(br *bufio.Reader, budget *int) (http.Header, error) {
 	for {
 		line, err := readLine(br, budget, nil)
 		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, err
 		}
 		if len(line) == 0 {
@@ -199,8 +210,11 @@ func readLine(br *bufio.Reader, budget *int, scratch []byte) ([]byte, error) {
 	if *budget < 0 {
 		return nil, errTooLarge
 	}
+	if err == io.EOF && len(line) > 0 {
+		return nil, io.ErrUnexpectedEOF
+	}
 	if err != nil {
-		return nil, err // io.EOF before a complete head: not a response
+		return nil, err // io.EOF: nothing more
 	}
 	n := len(line)
 	if n < 2 || line[n-2] != '\r' {

@@ -230,10 +230,8 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				return fail(errHeaderTimeout)
 			}
-			if n == 0 && c.br.Buffered() == 0 && (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
-				err = fmt.Errorf("%w: %w", errNothingRead, err)
-			} else if err == io.EOF {
-				err = io.ErrUnexpectedEOF
+			if n > 0 && errors.Is(err, errNothingRead) {
+				err = io.ErrUnexpectedEOF // after an interim response
 			}
 			return fail(err)
 		}
@@ -257,6 +255,11 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if c.t.ResponseHeaderTimeout > 0 {
 		c.nc.SetReadDeadline(time.Time{})
+		if ctx.Err() != nil {
+			// Canceled before the deadline was lifted: the cancellation's
+			// own deadline may have been lifted with it.
+			return fail(ctx.Err())
+		}
 	}
 	resp := h.resp
 	resp.Request = req
