@@ -607,3 +607,39 @@ func TestRetryOnlyIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleSweep checks that idle connections past IdleConnTimeout are
+// closed when another connection goes back to the pool, whatever their
+// address.
+func TestIdleSweep(t *testing.T) {
+	t.Parallel()
+	a := newScript(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false)
+	b := newScript(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false)
+	tr := &Transport{Fallback: http.DefaultTransport, IdleConnTimeout: time.Hour}
+	defer tr.CloseIdleConnections()
+	get := func(s *script) {
+		req, _ := http.NewRequest("GET", "http://"+s.ln.Addr().String()+"/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	get(a)
+	tr.mu.Lock()
+	for _, c := range tr.idle[a.ln.Addr().String()] {
+		c.used = c.used.Add(-2 * time.Hour) // as if idle for two hours
+	}
+	tr.swept = time.Time{}
+	tr.mu.Unlock()
+	get(b)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if n := len(tr.idle[a.ln.Addr().String()]); n != 0 {
+		t.Errorf("%d old idle connections to a kept", n)
+	}
+	if n := len(tr.idle[b.ln.Addr().String()]); n != 1 {
+		t.Errorf("%d idle connections to b, want 1", n)
+	}
+}

@@ -47,7 +47,7 @@ type Transport struct {
 
 	mu     sync.Mutex
 	idle   map[string][]*conn
-	closed bool
+	swept  time.Time // when idle connections past their time were last closed
 }
 
 // conn is one connection to an upstream.
@@ -171,24 +171,55 @@ func (t *Transport) get(ctx context.Context, addr string, fresh bool) (*conn, er
 	return c, nil
 }
 
-// put returns a connection to the idle pool, or closes it.
+// put returns a connection to the idle pool, or closes it. Now and then
+// (every half IdleConnTimeout) it also closes the idle connections past
+// IdleConnTimeout, of every address: those of an app no longer
+// requested would otherwise stay open until the app closes them.
 func (t *Transport) put(c *conn) {
 	max := t.MaxIdleConnsPerHost
 	if max <= 0 {
 		max = defaultMaxIdle
 	}
-	c.used = time.Now()
+	timeout := t.IdleConnTimeout
+	if timeout <= 0 {
+		timeout = defaultIdleTimeout
+	}
+	now := time.Now()
+	c.used = now
+	var old []*conn
 	t.mu.Lock()
-	if !t.closed && len(t.idle[c.addr]) < max {
+	if now.Sub(t.swept) > timeout/2 {
+		t.swept = now
+		for addr, cs := range t.idle {
+			// The oldest are first: the pool is a stack.
+			n := 0
+			for n < len(cs) && now.Sub(cs[n].used) >= timeout {
+				n++
+			}
+			if n > 0 {
+				old = append(old, cs[:n]...)
+				t.idle[addr] = append(cs[:0], cs[n:]...)
+				clear(cs[len(cs)-n:])
+			}
+			if len(t.idle[addr]) == 0 {
+				delete(t.idle, addr)
+			}
+		}
+	}
+	kept := len(t.idle[c.addr]) < max
+	if kept {
 		if t.idle == nil {
 			t.idle = map[string][]*conn{}
 		}
 		t.idle[c.addr] = append(t.idle[c.addr], c)
-		t.mu.Unlock()
-		return
 	}
 	t.mu.Unlock()
-	c.nc.Close()
+	for _, o := range old {
+		o.nc.Close()
+	}
+	if !kept {
+		c.nc.Close()
+	}
 }
 
 // aLongTimeAgo is a deadline in the past, which ends blocked reads.
