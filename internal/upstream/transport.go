@@ -34,7 +34,8 @@ type Transport struct {
 	ResponseHeaderTimeout time.Duration
 
 	// IdleConnTimeout is how long an idle connection may be reused; 0
-	// means 90 seconds. Older ones are closed when next looked at.
+	// means 90 seconds. Older ones are closed when next looked at, or
+	// when a connection goes back to the pool.
 	IdleConnTimeout time.Duration
 
 	// MaxIdleConnsPerHost bounds the idle connections kept per address;
@@ -45,9 +46,9 @@ type Transport struct {
 	// ones each); 0 means 1 MiB.
 	MaxResponseHeaderBytes int
 
-	mu     sync.Mutex
-	idle   map[string][]*conn
-	swept  time.Time // when idle connections past their time were last closed
+	mu    sync.Mutex
+	idle  map[string][]*conn
+	swept time.Time // when idle connections past their time were last closed
 }
 
 // conn is one connection to an upstream.
