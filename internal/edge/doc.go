@@ -89,8 +89,10 @@
 // (timeouts.upstream_dial) and the wait for response headers
 // (timeouts.upstream_response_header), passes bodies and their encodings
 // through untouched, and never uses a proxy from the environment.
-// Requests to http:// apps without a body and without an upgrade (most
-// GET and HEAD requests) take package upstream's lean transport: no
+// Requests to http:// apps without an upgrade and without a body, or
+// with one of at most 16 KiB and a known length (most GET and HEAD
+// requests, forms and API calls), take package upstream's lean
+// transport: no
 // goroutine per connection, one write per request, and a response
 // parser stricter than net/http's (an ambiguous framing such as
 // Content-Length with Transfer-Encoding is answered 502); the others

@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +66,18 @@ func (s *script) serve(c net.Conn) {
 			}
 			if line == "\r\n" {
 				break
+			}
+		}
+		// The body, if the head announces one (the requests sent here
+		// are never chunked).
+		for _, l := range strings.Split(head.String(), "\r\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, "Content-Length") {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				b := make([]byte, n)
+				if _, err := io.ReadFull(br, b); err != nil {
+					return
+				}
+				head.Write(b)
 			}
 		}
 		s.mu.Lock()
@@ -270,23 +283,29 @@ func TestDifferentialRequests(t *testing.T) {
 	tests := []struct {
 		name, method, target string
 		header               http.Header
+		body                 string
 	}{
-		{"get", "GET", "/", nil},
-		{"query", "GET", "/a/b?x=1&y=%20z", nil},
-		{"escaped path", "GET", "/a%2Fb/c%20d", nil},
-		{"odd path bytes", "GET", "/a!b'(c)*~", nil},
-		{"empty query", "GET", "/a?", nil},
-		{"head", "HEAD", "/h", nil},
-		{"delete", "DELETE", "/d", nil},
-		{"options", "OPTIONS", "/o", nil},
-		{"empty post", "POST", "/p", nil},
-		{"empty put", "PUT", "/p", nil},
-		{"empty patch", "PATCH", "/p", nil},
-		{"extension method", "PURGE", "/p", nil},
-		{"headers", "GET", "/", http.Header{"Accept": {"*/*"}, "X-Multi": {"1", " 2 "}, "Cookie": {"a=b"}, "User-Agent": {"agent/1"}}},
-		{"empty agent", "GET", "/", http.Header{"User-Agent": {""}}},
-		{"te trailers", "GET", "/", http.Header{"Te": {"trailers"}}},
-		{"hop-by-hop", "GET", "/", http.Header{"Connection": {"X-Gone"}, "X-Gone": {"1"}, "Keep-Alive": {"1"}, "Proxy-Connection": {"x"}}},
+		{"post form", "POST", "/f", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, "a=1&b=2"},
+		{"put json", "PUT", "/j", http.Header{"Content-Type": {"application/json"}}, `{"x":1}`},
+		{"get with a body", "GET", "/g", nil, "odd"},
+		{"largest inline body", "POST", "/l", nil, strings.Repeat("b", MaxInlineBody)},
+		{"streamed body", "POST", "/s", nil, strings.Repeat("s", MaxInlineBody+1)},
+		{"get", "GET", "/", nil, ""},
+		{"query", "GET", "/a/b?x=1&y=%20z", nil, ""},
+		{"escaped path", "GET", "/a%2Fb/c%20d", nil, ""},
+		{"odd path bytes", "GET", "/a!b'(c)*~", nil, ""},
+		{"empty query", "GET", "/a?", nil, ""},
+		{"head", "HEAD", "/h", nil, ""},
+		{"delete", "DELETE", "/d", nil, ""},
+		{"options", "OPTIONS", "/o", nil, ""},
+		{"empty post", "POST", "/p", nil, ""},
+		{"empty put", "PUT", "/p", nil, ""},
+		{"empty patch", "PATCH", "/p", nil, ""},
+		{"extension method", "PURGE", "/p", nil, ""},
+		{"headers", "GET", "/", http.Header{"Accept": {"*/*"}, "X-Multi": {"1", " 2 "}, "Cookie": {"a=b"}, "User-Agent": {"agent/1"}}, ""},
+		{"empty agent", "GET", "/", http.Header{"User-Agent": {""}}, ""},
+		{"te trailers", "GET", "/", http.Header{"Te": {"trailers"}}, ""},
+		{"hop-by-hop", "GET", "/", http.Header{"Connection": {"X-Gone"}, "X-Gone": {"1"}, "Keep-Alive": {"1"}, "Proxy-Connection": {"x"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,7 +318,11 @@ func TestDifferentialRequests(t *testing.T) {
 				if i == 1 {
 					srv = lean
 				}
-				req, err := http.NewRequest(tt.method, srv.URL+tt.target, nil)
+				var body io.Reader
+				if tt.body != "" {
+					body = strings.NewReader(tt.body)
+				}
+				req, err := http.NewRequest(tt.method, srv.URL+tt.target, body)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -344,7 +367,11 @@ func TestTakes(t *testing.T) {
 	}{
 		{"plain get", mk("GET", "http://a.example/", nil), true},
 		{"https", mk("GET", "https://a.example/", nil), false},
-		{"body", mk("POST", "http://a.example/", func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader("x")); r.ContentLength = 1 }), false},
+		{"small body", mk("POST", "http://a.example/", func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader("x")); r.ContentLength = 1 }), true},
+		{"large body", mk("POST", "http://a.example/", func(r *http.Request) {
+			r.Body = io.NopCloser(strings.NewReader("x"))
+			r.ContentLength = MaxInlineBody + 1
+		}), false},
 		{"unknown length", mk("POST", "http://a.example/", func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader("x")); r.ContentLength = -1 }), false},
 		{"upgrade", mk("GET", "http://a.example/", func(r *http.Request) { r.Header.Set("Upgrade", "websocket") }), false},
 		{"expect", mk("GET", "http://a.example/", func(r *http.Request) { r.Header.Set("Expect", "100-continue") }), false},
@@ -641,5 +668,26 @@ func TestIdleSweep(t *testing.T) {
 	}
 	if n := len(tr.idle[b.ln.Addr().String()]); n != 1 {
 		t.Errorf("%d idle connections to b, want 1", n)
+	}
+}
+
+// TestReadBody checks that a body must have exactly its ContentLength.
+func TestReadBody(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		body   string
+		length int64
+		ok     bool
+	}{
+		{"abc", 3, true},
+		{"ab", 3, false},
+		{"abcd", 3, false},
+	} {
+		req, _ := http.NewRequest("POST", "http://a.example/", io.NopCloser(strings.NewReader(tt.body)))
+		req.ContentLength = tt.length
+		got, err := readBody(req, nil)
+		if (err == nil) != tt.ok || (tt.ok && string(got) != tt.body) {
+			t.Errorf("body %q, length %d: %q, %v", tt.body, tt.length, got, err)
+		}
 	}
 }

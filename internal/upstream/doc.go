@@ -16,12 +16,15 @@
 //
 // See [Transport.Takes]: an http:// request without a body (what
 // httputil.ReverseProxy sends for GET, HEAD, DELETE, OPTIONS and a POST
-// of zero bytes), without Upgrade, Expect, Trailer, Transfer-Encoding or
-// Connection fields, with names and values net/http would send
-// unchanged. Its head is written as net/http writes it (the tests
-// compare both byte for byte). Requests with a body, upgrades
-// (WebSocket), and anything net/http would refuse or rewrite go to the
-// fallback, which answers or fails them as it always did.
+// of zero bytes) or with a body of a known length of at most
+// [MaxInlineBody] (a form, a JSON document), without Upgrade, Expect,
+// Trailer, Transfer-Encoding or Connection fields, with names and
+// values net/http would send unchanged. Its head is written as net/http
+// writes it (the tests compare both byte for byte); a body is read whole
+// first, must have exactly its length, and goes out in the same write.
+// Larger bodies and bodies of unknown length (streamed uploads),
+// upgrades (WebSocket), and anything net/http would refuse or rewrite go
+// to the fallback, which answers or fails them as it always did.
 //
 // # Which responses it reads
 //
@@ -65,7 +68,7 @@
 // goroutine pays the same read after each response); a connection that
 // fails the check is closed. A request written on a reused connection
 // that ended before any byte of a response is sent once more on a new
-// connection if it is idempotent, as net/http does.
+// connection if it is idempotent and has no body, as net/http does.
 //
 // # Timeouts and cancellation
 //

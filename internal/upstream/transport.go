@@ -78,12 +78,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.Fallback.RoundTrip(req)
 	}
 	ctx := req.Context()
+	var body []byte
+	if req.ContentLength > 0 {
+		bp := bodies.Get().(*[]byte)
+		defer bodies.Put(bp)
+		var err error
+		if body, err = readBody(req, *bp); err != nil {
+			return nil, err
+		}
+		*bp = body
+	}
 	for attempt := 0; ; attempt++ {
 		c, err := t.get(ctx, req.URL.Host, attempt > 0)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(req)
+		resp, err := c.roundTrip(req, body)
 		if err == nil {
 			return resp, nil
 		}
@@ -94,12 +104,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// the meantime: the request went nowhere, and a request without
 		// a body may be sent again if it is idempotent (RFC 9110 §9.2.2),
 		// as net/http's Transport does.
-		if c.reuse && errors.Is(err, errNothingRead) && attempt == 0 && idempotent(req) {
+		if c.reuse && errors.Is(err, errNothingRead) && attempt == 0 && body == nil && idempotent(req) {
 			continue
 		}
 		return nil, err
 	}
 }
+
+// bodies holds the buffers request bodies are read into.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
 
 var errNothingRead = errors.New("upstream: the connection closed before a response")
 
@@ -227,7 +240,7 @@ func (t *Transport) put(c *conn) {
 var aLongTimeAgo = time.Unix(1, 0)
 
 // roundTrip writes req on c and reads the response head.
-func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
+func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, error) {
 	ctx := req.Context()
 	// A canceled request ends what waits on the app.
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
@@ -236,8 +249,12 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 		c.nc.Close()
 		return nil, err
 	}
-	c.buf = appendRequest(c.buf[:0], req)
-	if _, err := c.nc.Write(c.buf); err != nil {
+	c.buf = appendRequest(c.buf[:0], req, reqBody)
+	_, err := c.nc.Write(c.buf)
+	if cap(c.buf) > 8<<10 {
+		c.buf = nil // a large body's: not kept by an idle connection
+	}
+	if err != nil {
 		if c.reuse {
 			err = fmt.Errorf("%w: %w", errNothingRead, err)
 		}
