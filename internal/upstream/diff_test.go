@@ -34,6 +34,17 @@ type script struct {
 
 func newScript(t *testing.T, response string, closeAfter bool) *script {
 	t.Helper()
+	return startScript(t, response, closeAfter)
+}
+
+// newScriptB is newScript for benchmarks.
+func newScriptB(b *testing.B, response string) *script {
+	b.Helper()
+	return startScript(b, response, false)
+}
+
+func startScript(t testing.TB, response string, closeAfter bool) *script {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -421,11 +432,7 @@ func TestReuse(t *testing.T) {
 			}}
 			defer tr.CloseIdleConnections()
 			for range 3 {
-				req, _ := http.NewRequest("GET", "http://"+up.ln.Addr().String()+"/", nil)
-				resp, err := tr.RoundTrip(req)
-				if err != nil {
-					t.Fatal(err)
-				}
+				resp := mustGet(t, tr, "http://"+up.ln.Addr().String()+"/")
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
@@ -454,11 +461,7 @@ func TestSSE(t *testing.T) {
 	defer close(next)
 	tr := &Transport{Fallback: http.DefaultTransport}
 	defer tr.CloseIdleConnections()
-	req, _ := http.NewRequest("GET", app.URL, nil)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, tr, app.URL)
 	defer resp.Body.Close()
 	buf := make([]byte, 32<<10)
 	var got []byte
@@ -494,11 +497,7 @@ func TestLargeBody(t *testing.T) {
 			defer app.Close()
 			tr := &Transport{Fallback: http.DefaultTransport}
 			defer tr.CloseIdleConnections()
-			req, _ := http.NewRequest("GET", app.URL, nil)
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := mustGet(t, tr, app.URL)
 			defer resp.Body.Close()
 			buf := make([]byte, 32<<10)
 			var ms0, ms1 runtimeMem
@@ -645,11 +644,7 @@ func TestIdleSweep(t *testing.T) {
 	tr := &Transport{Fallback: http.DefaultTransport, IdleConnTimeout: time.Hour}
 	defer tr.CloseIdleConnections()
 	get := func(s *script) {
-		req, _ := http.NewRequest("GET", "http://"+s.ln.Addr().String()+"/", nil)
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := mustGet(t, tr, "http://"+s.ln.Addr().String()+"/")
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
@@ -690,4 +685,18 @@ func TestReadBody(t *testing.T) {
 			t.Errorf("body %q, length %d: %q, %v", tt.body, tt.length, got, err)
 		}
 	}
+}
+
+// mustGet sends a GET for u through tr, failing the test on an error.
+func mustGet(t *testing.T, tr *Transport, u string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
