@@ -9,7 +9,7 @@
 #   SCENARIOS="1 3" SERVERS="nginx caddy" bench/run.sh
 #
 # Settings (environment):
-#   SCENARIOS        which scenarios, "1 2 3 4 5 6"
+#   SCENARIOS        which scenarios, "1 2 3 4 5 6 7"
 #   SERVERS          which servers, "forcehttps nginx caddy"
 #   LARGE_SERVERS    servers for scenario 6, "forcehttps nginx" (QUICK: and caddy)
 #   DURATION         seconds per measured run, 10 (QUICK: 2)
@@ -17,6 +17,8 @@
 #   ROUNDS           measured rounds, each server once per round, 2 (QUICK: 1)
 #   CONNS            wrk connections (scenarios 1-3, 6), 64
 #   HS_CONNS         concurrent handshakes (scenario 4), 16
+#   H2_CONNS         h2load connections (scenario 7), 4
+#   H2_STREAMS       concurrent streams per h2load connection (scenario 7), 64
 #   IDLE_CONNS       idle TLS connections (scenario 5), 10000 (QUICK: 1000)
 #   DOMAINS          domains of the large configuration (scenario 6), 100000 (QUICK: 10000)
 #   DOMAINS_PER_APP  domains per app in it, 10
@@ -44,7 +46,7 @@ else
 	# Caddy takes minutes to load 100 000 domains as site blocks.
 	def_duration=10 def_rounds=2 def_idle=10000 def_domains=100000 def_large='forcehttps nginx' def_micro=1
 fi
-SCENARIOS=${SCENARIOS:-1 2 3 4 5 6}
+SCENARIOS=${SCENARIOS:-1 2 3 4 5 6 7}
 SERVERS=${SERVERS:-forcehttps nginx caddy}
 LARGE_SERVERS=${LARGE_SERVERS:-$def_large}
 DURATION=${DURATION:-$def_duration}
@@ -52,6 +54,8 @@ WARMUP=${WARMUP:-1}
 ROUNDS=${ROUNDS:-$def_rounds}
 CONNS=${CONNS:-64}
 HS_CONNS=${HS_CONNS:-16}
+H2_CONNS=${H2_CONNS:-4}
+H2_STREAMS=${H2_STREAMS:-64}
 IDLE_CONNS=${IDLE_CONNS:-$def_idle}
 DOMAINS=${DOMAINS:-$def_domains}
 DOMAINS_PER_APP=${DOMAINS_PER_APP:-10}
@@ -67,18 +71,19 @@ die() {
 	exit 1
 }
 
-for v in DURATION WARMUP ROUNDS CONNS HS_CONNS IDLE_CONNS DOMAINS DOMAINS_PER_APP PORT_BASE MICRO_COUNT; do
+for v in DURATION WARMUP ROUNDS CONNS HS_CONNS H2_CONNS H2_STREAMS IDLE_CONNS DOMAINS DOMAINS_PER_APP PORT_BASE MICRO_COUNT; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v=${!v}: want a whole number"
 done
 ((DURATION >= 1 && DURATION <= 300)) || die "DURATION=$DURATION: want 1 to 300 seconds"
 ((ROUNDS >= 1 && ROUNDS <= 20)) || die "ROUNDS=$ROUNDS: want 1 to 20"
+((H2_CONNS >= 1 && H2_STREAMS >= 1)) || die "H2_CONNS and H2_STREAMS must be positive"
 ((PORT_BASE >= 1024 && PORT_BASE <= 63000)) || die "PORT_BASE=$PORT_BASE: want 1024 to 63000"
 ((DOMAINS >= 1 && DOMAINS_PER_APP >= 1)) || die "DOMAINS and DOMAINS_PER_APP must be positive"
 for s in $SERVERS $LARGE_SERVERS; do
 	case $s in forcehttps | nginx | caddy) ;; *) die "unknown server $s (want forcehttps, nginx, caddy)" ;; esac
 done
 for s in $SCENARIOS; do
-	case $s in 1 | 2 | 3 | 4 | 5 | 6) ;; *) die "unknown scenario $s (want 1 to 6)" ;; esac
+	case $s in 1 | 2 | 3 | 4 | 5 | 6 | 7) ;; *) die "unknown scenario $s (want 1 to 7)" ;; esac
 done
 
 if [[ $PIN == 1 ]]; then
@@ -474,6 +479,28 @@ wrk_run() {
 	fi
 }
 
+# h2load_run ARGS... URL: runs h2load, with bench.test resolved to
+# 127.0.0.1 as for wrk.
+h2load_run() {
+	load "${sni_wrap[@]}" h2load "$@"
+}
+
+# parse_h2load FILE LOG: "rps requests p50_us p99_us errors bad_status",
+# the percentiles from h2load's per-request log (its summary has none).
+parse_h2load() {
+	local p
+	p=$(cut -f3 "$2" | sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "0 0"; exit }
+		i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+		i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+		printf "%d %d\n", v[i50], v[i99] }')
+	awk -v p="$p" '
+	/^finished in/ { gsub(",", ""); rps = $4 }
+	/^requests:/ { gsub(",", ""); req = $8; err = $10 + $12 + $14 }
+	/^status codes:/ { gsub(",", ""); bad = $5 + $7 + $9 }
+	END { split(p, q, " "); printf "%s %d %d %d %d %d\n", rps + 0, req, q[1], q[2], err, bad }' "$1"
+}
+
 # wrk_url SERVER VARIANT SCHEME PATH
 wrk_url() {
 	if [[ $3 == https ]]; then
@@ -496,6 +523,12 @@ measure() {
 			die "wrk failed: $(tail -n 3 "$raw")"
 		c1=$(cpu_ticks "${p[@]}")
 		read -r rps req p50 p99 se bad <<<"$(parse_wrk "$raw")"
+	elif [[ $kind == h2load ]]; then
+		h2load_run -t "$((WRK_THREADS < H2_CONNS ? WRK_THREADS : H2_CONNS))" -c "$H2_CONNS" -m "$H2_STREAMS" -D "$DURATION" --log-file="$raw.log" \
+			-H ":authority: $(host_for "$variant")" "$target" >"$raw" 2>&1 || die "h2load failed: $(tail -n 3 "$raw")"
+		c1=$(cpu_ticks "${p[@]}")
+		read -r rps req p50 p99 se bad <<<"$(parse_h2load "$raw" "$raw.log")"
+		rm -f "$raw.log"
 	else
 		load "$loadgen" handshake -connect "127.0.0.1:$(https_port "$server" "$variant")" -host bench.test -path "$target" \
 			-cacert "$tls_cert" -c "$HS_CONNS" -d "${DURATION}s" >"$raw" 2>&1 || die "loadgen handshake failed: $(tail -n 3 "$raw")"
@@ -521,6 +554,10 @@ warm() { # SERVER VARIANT URL
 	wrk_run -t 1 -c 8 -d "${WARMUP}s" -H "Host: $(host_for "$2")" "$3" >/dev/null 2>&1 || true
 }
 
+warm_h2() { # SERVER VARIANT URL
+	h2load_run -t 1 -c 1 -m 8 -D "$WARMUP" -H ":authority: $(host_for "$2")" "$3" >/dev/null 2>&1 || true
+}
+
 # ------------------------------------------------------------- scenarios
 
 scenario_title() {
@@ -531,10 +568,11 @@ scenario_title() {
 	4) echo "4. TLS full handshakes: new connection per request, no resumption (loadgen, $HS_CONNS at a time)" ;;
 	5) echo "5. Memory per idle keep-alive TLS connection ($IDLE_CONNS connections)" ;;
 	6) echo "6. $DOMAINS domains ($DOMAINS_PER_APP per app): load time, memory, lookup (HTTP → 301)" ;;
+	7) echo "7. HTTP/2 clients → proxy to the HTTP/1.1 backend (h2load, $H2_CONNS connections × $H2_STREAMS streams)" ;;
 	esac
 }
 
-# run_throughput SCENARIO KIND SCHEME PATH: scenarios 1 to 4. Every server
+# run_throughput SCENARIO KIND SCHEME PATH: scenarios 1 to 4 and 7. Every server
 # is started fresh for the scenario, warmed up, then measured once per
 # round, in the same order each round (A B C A B C).
 run_throughput() {
@@ -542,12 +580,16 @@ run_throughput() {
 	log "scenario $(scenario_title "$scen")"
 	for s in $SERVERS; do
 		start_server "$s" small
-		warm "$s" small "$(wrk_url "$s" small "$scheme" "$path")"
+		if [[ $kind == h2load ]]; then
+			warm_h2 "$s" small "$(wrk_url "$s" small "$scheme" "$path")"
+		else
+			warm "$s" small "$(wrk_url "$s" small "$scheme" "$path")"
+		fi
 	done
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for s in $SERVERS; do
-			if [[ $kind == wrk ]]; then
-				measure "$scen" "$s" small "$r" wrk "$(wrk_url "$s" small "$scheme" "$path")"
+			if [[ $kind == wrk || $kind == h2load ]]; then
+				measure "$scen" "$s" small "$r" "$kind" "$(wrk_url "$s" small "$scheme" "$path")"
 			else
 				measure "$scen" "$s" small "$r" handshake "$path"
 			fi
@@ -659,7 +701,7 @@ table() {
 	}
 	END {
 		ns = split(servers, srv, " ")
-		if (scen <= 4) {
+		if (scen <= 4 || scen == 7) {
 			print "| server | req/s | p50 | p99 | CPU/req | peak RSS MiB | errors | vs nginx |"
 			print "|---|--:|--:|--:|--:|--:|--:|--:|"
 			base = median(v["nginx/small", "rps"])
@@ -704,7 +746,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r)"
 	echo "- load average before: $load_before"
 	echo "- servers: forcehttps $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') ($(go env GOVERSION)), $(nginx -v 2>&1 | sed 's|.*/|nginx |'), caddy $(caddy version | cut -d' ' -f1) ($(caddy build-info 2>/dev/null | awk '$1 == "go" { print $2 }'))"
-	echo "- settings: PIN=$PIN (server CPUs: ${SERVER_CPUS:-all}, load CPUs: ${LOAD_CPUS:-all}, backend CPUs: ${BACKEND_CPUS:-all}), workers/GOMAXPROCS $server_cores, DURATION=${DURATION}s, ROUNDS=$ROUNDS, CONNS=$CONNS, HS_CONNS=$HS_CONNS, IDLE_CONNS=$IDLE_CONNS, DOMAINS=$DOMAINS, wrk threads $WRK_THREADS"
+	echo "- settings: PIN=$PIN (server CPUs: ${SERVER_CPUS:-all}, load CPUs: ${LOAD_CPUS:-all}, backend CPUs: ${BACKEND_CPUS:-all}), workers/GOMAXPROCS $server_cores, DURATION=${DURATION}s, ROUNDS=$ROUNDS, CONNS=$CONNS, HS_CONNS=$HS_CONNS, H2_CONNS=$H2_CONNS, H2_STREAMS=$H2_STREAMS, IDLE_CONNS=$IDLE_CONNS, DOMAINS=$DOMAINS, wrk threads $WRK_THREADS"
 	echo "- TLS server name sent by wrk: $tls_host"
 	echo "- command: $(if [[ $QUICK == 1 ]]; then printf 'QUICK=1 '; fi)$(if [[ $PIN == 1 ]]; then printf 'PIN=1 '; fi)bench/run.sh"
 	echo
@@ -729,6 +771,7 @@ for scen in $SCENARIOS; do
 	2) run_throughput 2 wrk https /health ;;
 	3) run_throughput 3 wrk https / ;;
 	4) run_throughput 4 handshake https / ;;
+	7) run_throughput 7 h2load https / ;;
 	5) run_idle ;;
 	6) run_domains ;;
 	esac
@@ -759,6 +802,7 @@ fi
 		echo
 		case $scen in
 		4) printf '%s\n\n' "CPU/req is the server's CPU time per new connection: the handshake, one request, the close." ;;
+		7) printf '%s\n\n' "p50 and p99 from h2load's per-request log; errors: failed, errored and timed-out requests." ;;
 		5) printf '%s\n\n' "KiB/conn: (RSS with the connections open and idle − RSS before) ÷ connections open." ;;
 		6) printf '%s\n\n' "Load time: from starting the process to its first redirect for the last domain. Memory: PSS after loading, summed over the server's processes (nginx's workers share the configuration with the master). req/s: a redirect for that domain, against the same server with one domain." ;;
 		esac

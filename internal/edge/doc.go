@@ -94,6 +94,13 @@
 // (timeouts.upstream_dial) and the wait for response headers
 // (timeouts.upstream_response_header), passes bodies and their encodings
 // through untouched, and never uses a proxy from the environment.
+// Requests to http:// apps without an upgrade and without a body, or
+// with one of at most 16 KiB and a known length (most GET and HEAD
+// requests, forms and API calls), take package upstream's lean
+// transport: no goroutine per connection, one write per request, and a
+// response parser stricter than net/http's (an ambiguous framing such
+// as Content-Length with Transfer-Encoding is answered 502); the others
+// take net/http's Transport.
 // Protocol upgrades (WebSocket) pass through; once the app answers 101,
 // the connection is a tunnel bounded by timeouts.stream_idle. An app that
 // cannot be reached gets 502, one that does not answer in time 504, both

@@ -562,6 +562,7 @@ func (s *Server) shutdown(parent context.Context) error {
 	s.mu.Unlock()
 	s.bg.Wait()
 	if snap := s.snap.Load(); snap != nil {
+		snap.lean.CloseIdleConnections()
 		for _, t := range []*http.Transport{snap.transport, snap.h2c, snap.h2} {
 			if t != nil {
 				t.CloseIdleConnections()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/config"
+	"github.com/forcehttps/forcehttps/internal/upstream"
 )
 
 // snapshot is an immutable routing table built from one configuration.
@@ -27,12 +28,13 @@ type snapshot struct {
 	// the apps served are in apps.
 	cfg       *config.Config
 	env       *appEnv
-	apps      index[*app]     // lower-cased name -> app
-	exact     index[*app]     // normalized host -> app
-	wildcard  index[*app]     // parent of a "*." domain -> app
-	transport *http.Transport // HTTP/1.1, to http and https upstreams
-	h2c       *http.Transport // HTTP/2 without TLS, to h2c upstreams; nil without
-	h2        *http.Transport // HTTP/2 over TLS, to https upstreams with http2; nil without
+	apps      index[*app]         // lower-cased name -> app
+	exact     index[*app]         // normalized host -> app
+	wildcard  index[*app]         // parent of a "*." domain -> app
+	transport *http.Transport     // HTTP/1.1, to http and https upstreams
+	lean      *upstream.Transport // HTTP/1.1 to http upstreams: the plainest requests, the others to transport
+	h2c       *http.Transport     // HTTP/2 without TLS, to h2c upstreams; nil without
+	h2        *http.Transport     // HTTP/2 over TLS, to https upstreams with http2; nil without
 	maxBody   int64
 	// builtins are the handlers to install in the builtin servers when
 	// the snapshot goes live, by app name.
@@ -157,9 +159,10 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 	if old != nil && old.cfg.Timeouts.UpstreamDial == cfg.Timeouts.UpstreamDial &&
 		old.cfg.Timeouts.UpstreamResponseHeader == cfg.Timeouts.UpstreamResponseHeader {
 		// Keep the warm connections.
-		sn.transport, sn.h2c, sn.h2 = old.transport, old.h2c, old.h2
+		sn.transport, sn.lean, sn.h2c, sn.h2 = old.transport, old.lean, old.h2c, old.h2
 	} else {
 		sn.transport = newTransport(cfg.Timeouts)
+		sn.lean = newLeanTransport(cfg.Timeouts, sn.transport)
 	}
 	var names, exact, wild []indexEdit[*app]
 	for i := range cfg.Apps {
@@ -239,9 +242,13 @@ func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
 		transport = sn.h2
 	}
 	a.transport = transport
+	var rt http.RoundTripper = transport
+	if transport == sn.transport && a.target.Scheme == "http" {
+		rt = sn.lean
+	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite:   a.rewrite,
-		Transport: transport,
+		Transport: rt,
 		// Every write is sent at once (request.Write flushes): an
 		// event stream or a slow body reaches the client as it
 		// comes, and the bytes the access log counts are the bytes
@@ -270,7 +277,8 @@ func (s *Server) install(sn *snapshot) *snapshot {
 	s.dropStaleMetrics(sn)
 	if old != nil && old.transport != sn.transport {
 		// Requests in flight keep their connections; idle ones go.
-		for _, t := range []*http.Transport{old.transport, old.h2c, old.h2} {
+		old.lean.CloseIdleConnections() // and old.transport's
+		for _, t := range []*http.Transport{old.h2c, old.h2} {
 			if t != nil {
 				t.CloseIdleConnections()
 			}
@@ -298,6 +306,20 @@ func newTransport(t config.Timeouts) *http.Transport {
 		ForceAttemptHTTP2:      false,
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: 1 << 20,
+	}
+}
+
+// newLeanTransport returns the transport to http:// HTTP/1.1 apps: the
+// plainest requests (no body, no upgrade) over package upstream's pool,
+// with the same bounds as newTransport, which carries the others.
+func newLeanTransport(t config.Timeouts, fallback *http.Transport) *upstream.Transport {
+	return &upstream.Transport{
+		Fallback:               fallback,
+		DialContext:            fallback.DialContext,
+		ResponseHeaderTimeout:  t.UpstreamResponseHeader,
+		IdleConnTimeout:        fallback.IdleConnTimeout,
+		MaxIdleConnsPerHost:    fallback.MaxIdleConnsPerHost,
+		MaxResponseHeaderBytes: int(fallback.MaxResponseHeaderBytes),
 	}
 }
 

@@ -2,7 +2,6 @@ package h1
 
 import (
 	"bytes"
-	"net/textproto"
 
 	"github.com/forcehttps/forcehttps/internal/lex"
 )
@@ -267,28 +266,7 @@ func init() {
 
 // canonical returns the canonical form of a token field name, as
 // textproto.CanonicalMIMEHeaderKey writes it (net/http's form).
-func canonical(name []byte) string {
-	var buf [64]byte
-	if len(name) > len(buf) {
-		return textproto.CanonicalMIMEHeaderKey(string(name))
-	}
-	c := buf[:len(name)]
-	upper := true
-	for i, ch := range name {
-		switch {
-		case upper && 'a' <= ch && ch <= 'z':
-			ch -= 'a' - 'A'
-		case !upper && 'A' <= ch && ch <= 'Z':
-			ch += 'a' - 'A'
-		}
-		c[i] = ch
-		upper = ch == '-'
-	}
-	if k, ok := commonKeys[string(c)]; ok {
-		return k
-	}
-	return string(c)
-}
+func canonical(name []byte) string { return lex.CanonicalKey(name, commonKeys) }
 
 func allTokens(b []byte) bool {
 	for _, c := range b {

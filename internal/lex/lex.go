@@ -1,7 +1,10 @@
 // Package lex holds the small pieces of HTTP and URI grammar that several
 // parsers of this module share (RFC 9110 §5.6, RFC 3986 §3.1). The
-// functions work on strings and bytes without allocating.
+// functions work on strings and bytes without allocating (CanonicalKey
+// allocates the names it was not given).
 package lex
+
+import "net/textproto"
 
 // TrimOWS removes optional whitespace (SP and HTAB) from both ends of s.
 func TrimOWS(s string) string {
@@ -73,4 +76,31 @@ func DigitsAndDots(s string) bool {
 		}
 	}
 	return true
+}
+
+// CanonicalKey returns the canonical form of a token field name, as
+// textproto.CanonicalMIMEHeaderKey writes it (net/http's form). A name
+// found in interned (canonical form to itself) is returned from there,
+// without allocating.
+func CanonicalKey(name []byte, interned map[string]string) string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return textproto.CanonicalMIMEHeaderKey(string(name))
+	}
+	c := buf[:len(name)]
+	upper := true
+	for i, ch := range name {
+		switch {
+		case upper && 'a' <= ch && ch <= 'z':
+			ch -= 'a' - 'A'
+		case !upper && 'A' <= ch && ch <= 'Z':
+			ch += 'a' - 'A'
+		}
+		c[i] = ch
+		upper = ch == '-'
+	}
+	if k, ok := interned[string(c)]; ok {
+		return k
+	}
+	return string(c)
 }

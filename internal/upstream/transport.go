@@ -1,0 +1,346 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"time"
+)
+
+// Transport is an [http.RoundTripper] for HTTP/1.1 upstreams that takes
+// the plainest requests itself (see [Transport.Takes]) and gives every
+// other one to Fallback.
+type Transport struct {
+	// Fallback carries the requests this transport does not take. It
+	// must not be nil.
+	Fallback http.RoundTripper
+
+	// DialContext opens connections; nil means a net.Dialer with
+	// DialTimeout.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// DialTimeout bounds a dial when DialContext is nil; 0 means none.
+	DialTimeout time.Duration
+
+	// ResponseHeaderTimeout bounds the wait for a response head once the
+	// request is written; 0 means none.
+	ResponseHeaderTimeout time.Duration
+
+	// IdleConnTimeout is how long an idle connection may be reused; 0
+	// means 90 seconds. Older ones are closed when next looked at, or
+	// when a connection goes back to the pool.
+	IdleConnTimeout time.Duration
+
+	// MaxIdleConnsPerHost bounds the idle connections kept per address;
+	// 0 means 256.
+	MaxIdleConnsPerHost int
+
+	// MaxResponseHeaderBytes bounds a response head (the interim 1xx
+	// ones each); 0 means 1 MiB.
+	MaxResponseHeaderBytes int
+
+	mu    sync.Mutex
+	idle  map[string][]*conn
+	swept time.Time // when idle connections past their time were last closed
+}
+
+// conn is one connection to an upstream.
+type conn struct {
+	t     *Transport
+	addr  string
+	nc    net.Conn
+	br    *bufio.Reader
+	buf   []byte // the request head being written
+	used  time.Time
+	reuse bool // it came from the idle pool
+	check func() bool
+}
+
+const (
+	defaultIdleTimeout = 90 * time.Second
+	defaultMaxIdle     = 256
+	defaultMaxHead     = 1 << 20
+	readBufferSize     = 4 << 10
+	max1xx             = 16 // interim responses before a final one
+)
+
+// RoundTrip sends req and returns the response, through Fallback when
+// the transport does not take req.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.Takes(req) {
+		return t.Fallback.RoundTrip(req)
+	}
+	ctx := req.Context()
+	var body []byte
+	if req.ContentLength > 0 {
+		bp := bodies.Get().(*[]byte)
+		defer bodies.Put(bp)
+		var err error
+		if body, err = readBody(req, *bp); err != nil {
+			return nil, err
+		}
+		*bp = body
+	}
+	for attempt := 0; ; attempt++ {
+		c, err := t.get(ctx, req.URL.Host, attempt > 0)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.roundTrip(req, body)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// A connection that was idle may have been closed by the app in
+		// the meantime: the request went nowhere, and a request without
+		// a body may be sent again if it is idempotent (RFC 9110 §9.2.2),
+		// as net/http's Transport does.
+		if c.reuse && errors.Is(err, errNothingRead) && attempt == 0 && body == nil && idempotent(req) {
+			continue
+		}
+		return nil, err
+	}
+}
+
+// bodies holds the buffers request bodies are read into.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+var errNothingRead = errors.New("upstream: the connection closed before a response")
+
+// idempotent reports whether net/http's Transport would send req again
+// on a new connection.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	_, a := req.Header["Idempotency-Key"]
+	_, b := req.Header["X-Idempotency-Key"]
+	return a || b
+}
+
+// CloseIdleConnections closes the idle connections, and those of
+// Fallback.
+func (t *Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, cs := range idle {
+		for _, c := range cs {
+			c.nc.Close()
+		}
+	}
+	if ci, ok := t.Fallback.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+// get returns an idle connection to addr that is still open and quiet,
+// or a new one (always a new one when fresh).
+func (t *Transport) get(ctx context.Context, addr string, fresh bool) (*conn, error) {
+	if !fresh {
+		timeout := t.IdleConnTimeout
+		if timeout <= 0 {
+			timeout = defaultIdleTimeout
+		}
+		for {
+			t.mu.Lock()
+			cs := t.idle[addr]
+			if len(cs) == 0 {
+				t.mu.Unlock()
+				break
+			}
+			c := cs[len(cs)-1]
+			cs[len(cs)-1] = nil
+			t.idle[addr] = cs[:len(cs)-1]
+			t.mu.Unlock()
+			if time.Since(c.used) < timeout && c.check() {
+				c.reuse = true
+				return c, nil
+			}
+			c.nc.Close()
+		}
+	}
+	dial := t.DialContext
+	if dial == nil {
+		d := net.Dialer{Timeout: t.DialTimeout}
+		dial = d.DialContext
+	}
+	nc, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize)}
+	c.check = quiet(nc)
+	return c, nil
+}
+
+// put returns a connection to the idle pool, or closes it. Now and then
+// (every half IdleConnTimeout) it also closes the idle connections past
+// IdleConnTimeout, of every address: those of an app no longer
+// requested would otherwise stay open until the app closes them.
+func (t *Transport) put(c *conn) {
+	max := t.MaxIdleConnsPerHost
+	if max <= 0 {
+		max = defaultMaxIdle
+	}
+	timeout := t.IdleConnTimeout
+	if timeout <= 0 {
+		timeout = defaultIdleTimeout
+	}
+	now := time.Now()
+	c.used = now
+	var old []*conn
+	t.mu.Lock()
+	if now.Sub(t.swept) > timeout/2 {
+		t.swept = now
+		for addr, cs := range t.idle {
+			// The oldest are first: the pool is a stack.
+			n := 0
+			for n < len(cs) && now.Sub(cs[n].used) >= timeout {
+				n++
+			}
+			if n > 0 {
+				old = append(old, cs[:n]...)
+				t.idle[addr] = append(cs[:0], cs[n:]...)
+				clear(cs[len(cs)-n:])
+			}
+			if len(t.idle[addr]) == 0 {
+				delete(t.idle, addr)
+			}
+		}
+	}
+	kept := len(t.idle[c.addr]) < max
+	if kept {
+		if t.idle == nil {
+			t.idle = map[string][]*conn{}
+		}
+		t.idle[c.addr] = append(t.idle[c.addr], c)
+	}
+	t.mu.Unlock()
+	for _, o := range old {
+		o.nc.Close()
+	}
+	if !kept {
+		c.nc.Close()
+	}
+}
+
+// aLongTimeAgo is a deadline in the past, which ends blocked reads.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// roundTrip writes req on c and reads the response head.
+func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, error) {
+	ctx := req.Context()
+	// A canceled request ends what waits on the app.
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.nc.Close()
+		return nil, err
+	}
+	c.buf = appendRequest(c.buf[:0], req, reqBody)
+	_, err := c.nc.Write(c.buf)
+	if cap(c.buf) > 8<<10 {
+		c.buf = nil // a large body's: not kept by an idle connection
+	}
+	if err != nil {
+		if c.reuse {
+			err = fmt.Errorf("%w: %w", errNothingRead, err)
+		}
+		return fail(err)
+	}
+	if d := c.t.ResponseHeaderTimeout; d > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(d))
+	}
+	max := c.t.MaxResponseHeaderBytes
+	if max <= 0 {
+		max = defaultMaxHead
+	}
+	var h *head
+	for n := 0; ; n++ {
+		var err error
+		h, err = readHead(c.br, max, req.Method)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fail(ctx.Err())
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return fail(errHeaderTimeout)
+			}
+			if n > 0 && errors.Is(err, errNothingRead) {
+				err = io.ErrUnexpectedEOF // after an interim response
+			}
+			return fail(err)
+		}
+		code := h.resp.StatusCode
+		if code/100 != 1 {
+			break
+		}
+		if code == http.StatusSwitchingProtocols {
+			// Nothing was asked to switch to: the connection is the
+			// app's now, and the proxy refuses the answer.
+			return fail(malformed("101 Switching Protocols without an Upgrade request"))
+		}
+		if n+1 >= max1xx {
+			return fail(malformed("too many 1xx responses"))
+		}
+		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(h.resp.Header)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if c.t.ResponseHeaderTimeout > 0 {
+		c.nc.SetReadDeadline(time.Time{})
+		if ctx.Err() != nil {
+			// Canceled before the deadline was lifted: the cancellation's
+			// own deadline may have been lifted with it.
+			return fail(ctx.Err())
+		}
+	}
+	resp := h.resp
+	resp.Request = req
+	if h.framing == noBody {
+		resp.Body = http.NoBody
+		c.done(stop() && h.keep)
+		return resp, nil
+	}
+	b := &body{c: c, h: h, stop: stop, ctx: ctx, remain: h.length}
+	if h.framing == chunked {
+		b.state = stSize
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+// done ends an exchange on c: the connection goes back to the pool if
+// the response was complete and it may carry another, and nothing came
+// after the response.
+func (c *conn) done(keep bool) {
+	if keep && c.br.Buffered() == 0 {
+		c.reuse = false
+		c.t.put(c)
+		return
+	}
+	c.nc.Close()
+}
+
+var errHeaderTimeout = &timeoutError{"upstream: timeout awaiting response headers"}
+
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string   { return e.msg }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
