@@ -35,6 +35,7 @@ done
 
 bin="$(mktemp -d)"
 pid=""
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
 		# applybench stops the edge's process group on SIGTERM.
