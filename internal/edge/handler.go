@@ -396,7 +396,7 @@ func (rq *request) WriteHeader(code int) {
 		}
 		if rq.tls && rq.app != nil && !rq.appHSTS {
 			if _, ok := rq.ResponseWriter.Header()["Strict-Transport-Security"]; ok {
-				rq.app.m.hsts.Inc()
+				rq.app.m.hstsInjected()
 			}
 		}
 		if rq.ex != nil && code >= 200 {

@@ -235,7 +235,7 @@ func (a *app) modifyResponse(resp *http.Response) error {
 			// connection, past the policy's writer: add the policy's
 			// HSTS here. rq.hsts is only set for secure requests.
 			h["Strict-Transport-Security"] = []string{rq.hsts}
-			a.m.hsts.Inc()
+			a.m.hstsInjected()
 		}
 		return nil
 	}
