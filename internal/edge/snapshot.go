@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,6 +41,9 @@ type snapshot struct {
 	// builtins are the handlers to install in the builtin servers when
 	// the snapshot goes live, by app name.
 	builtins map[string]http.Handler
+	// shared holds the static answers made during a full build, for
+	// apps with the same ones to share; nil once built.
+	shared map[staticKey]*staticAnswer
 }
 
 // appEnv is what the apps of the snapshots that follow one full build
@@ -51,6 +55,7 @@ type appEnv struct {
 	httpsPort  string // the public HTTPS port, for X-Forwarded-Port
 	httpPort   string // the bound HTTP port, for X-Forwarded-Port
 	maxBody    int64
+	errorLog   *log.Logger // the reverse proxies' error log, one for all apps
 }
 
 // route returns the app serving a Host value in the live table. Apps are
@@ -63,9 +68,9 @@ type app struct {
 	cfg         *config.App
 	snap        *appEnv // what the snapshots sharing the app share (named when an app had one snapshot)
 	mw          *forcehttps.Middleware
-	proxy       http.Handler             // the reverse proxy, served through mw.Serve
-	static      map[string]*staticAnswer // the "respond" list, by path
-	misdirected http.Handler             // mw.Handler(421)
+	proxy       http.Handler // the reverse proxy, served through mw.Serve
+	static      staticSet    // the "respond" list, by path
+	misdirected http.Handler // mw.Handler(421)
 	target      *url.URL
 	transport   *http.Transport // the one of target's protocol
 	force       bool
@@ -149,12 +154,14 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 			httpsPort:  strconv.Itoa(publicPort),
 			httpPort:   s.httpPort,
 			maxBody:    cfg.Limits.MaxBodyBytes,
+			errorLog:   slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		},
 		apps:     newIndex[*app](),
 		exact:    newIndex[*app](),
 		wildcard: newIndex[*app](),
 		maxBody:  cfg.Limits.MaxBodyBytes,
 		builtins: map[string]http.Handler{},
+		shared:   map[staticKey]*staticAnswer{},
 	}
 	old := s.snap.Load()
 	if old != nil && old.cfg.Timeouts.UpstreamDial == cfg.Timeouts.UpstreamDial &&
@@ -178,6 +185,7 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		names = append(names, indexEdit[*app]{key: strings.ToLower(ac.Name), v: a})
 		exact, wild = domainEdits(a, a, exact, wild)
 	}
+	sn.shared = nil
 	sn.apps = sn.apps.with(names)
 	sn.exact = sn.exact.with(exact)
 	sn.wildcard = sn.wildcard.with(wild)
@@ -196,7 +204,7 @@ func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf(": %w", err)
 	}
-	a := &app{name: ac.Name, cfg: ac, snap: sn.env, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond)}
+	a := &app{name: ac.Name, cfg: ac, snap: sn.env, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond, sn.shared)}
 	if name, ok := ac.BuiltinName(); ok {
 		if s.o.builtins[name] == nil {
 			return nil, fmt.Errorf(".upstream: builtin %q is not available in this program", name)
@@ -261,7 +269,7 @@ func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
 		ModifyResponse: a.modifyResponse,
 		ErrorHandler:   a.proxyError,
 		BufferPool:     bufferPool{},
-		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:       sn.env.errorLog,
 	}
 	a.proxy = a.proxyHandler(proxy)
 	a.misdirected = mw.Handler(http.HandlerFunc(writeMisdirected))
