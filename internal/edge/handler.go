@@ -246,7 +246,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		// whose certificate was chosen for another app (HTTP/2
 		// coalescing) must open a new one (RFC 9110 §15.5.20).
 		rq.action, rq.reason = actionReject, reasonMisdirected
-		a.misdirected.ServeHTTP(rq, r)
+		a.mw.Handler(http.HandlerFunc(writeMisdirected)).ServeHTTP(rq, r) // rare: made when needed
 		return
 	}
 	switch d.Action {

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/forcehttps/forcehttps"
@@ -64,19 +65,20 @@ func (e *appEnv) route(hostport string) *app { return e.s.snap.Load().route(host
 
 // app is one app of a snapshot.
 type app struct {
-	name        string
-	cfg         *config.App
-	snap        *appEnv // what the snapshots sharing the app share (named when an app had one snapshot)
-	mw          *forcehttps.Middleware
-	proxy       http.Handler // the reverse proxy, served through mw.Serve
-	static      staticSet    // the "respond" list, by path
-	misdirected http.Handler // mw.Handler(421)
-	target      *url.URL
-	transport   *http.Transport // the one of target's protocol
-	force       bool
-	m           *appMetrics
-	s           *Server
-	builtin     http.Handler // the handler of a "builtin:" upstream; nil for others
+	name      string
+	cfg       *config.App
+	snap      *appEnv // what the snapshots sharing the app share (named when an app had one snapshot)
+	mw        *forcehttps.Middleware
+	proxy     http.Handler                          // the reverse proxy, served through mw.Serve: an *appProxy
+	rp        atomic.Pointer[httputil.ReverseProxy] // made at the first proxied request
+	rt        http.RoundTripper                     // rp's transport
+	static    staticSet                             // the "respond" list, by path
+	target    *url.URL
+	transport *http.Transport // the one of target's protocol
+	force     bool
+	m         *appMetrics
+	s         *Server
+	builtin   http.Handler // the handler of a "builtin:" upstream; nil for others
 }
 
 // route returns the app serving a Host value (host[:port]), or nil. The
@@ -251,28 +253,11 @@ func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
 		transport = sn.h2
 	}
 	a.transport = transport
-	var rt http.RoundTripper = transport
+	a.rt = transport
 	if transport == sn.transport && a.target.Scheme == "http" {
-		rt = sn.lean
+		a.rt = sn.lean
 	}
-	proxy := &httputil.ReverseProxy{
-		Rewrite:   a.rewrite,
-		Transport: rt,
-		// Every write is sent at once (request.Write flushes): an
-		// event stream or a slow body reaches the client as it
-		// comes, and the bytes the access log counts are the bytes
-		// sent. The head is sent by the exchange's watchdog if its
-		// body is slow to come. FlushInterval stays 0: -1 would
-		// also start, for every response, a timer that flushes the
-		// head at once, before its body (ReverseProxy still does
-		// for responses without a Content-Length).
-		ModifyResponse: a.modifyResponse,
-		ErrorHandler:   a.proxyError,
-		BufferPool:     bufferPool{},
-		ErrorLog:       sn.env.errorLog,
-	}
-	a.proxy = a.proxyHandler(proxy)
-	a.misdirected = mw.Handler(http.HandlerFunc(writeMisdirected))
+	a.proxy = (*appProxy)(a)
 	return a, nil
 }
 
