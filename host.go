@@ -299,7 +299,9 @@ func ParseHostPattern(pattern string) (host string, wildcard bool, err error) {
 // newHostMatcher builds a matcher from allow-list entries, collecting every
 // invalid entry as a *FieldError on field.
 func newHostMatcher(field string, patterns []string) (hostMatcher, []error) {
-	m := hostMatcher{exact: map[string]struct{}{}, wildcard: map[string]struct{}{}}
+	// The maps are made for the kinds of pattern present: an edge holds
+	// one matcher per app, most of them without wildcards.
+	var m hostMatcher
 	var errs []error
 	for i, p := range patterns {
 		h, wild, err := ParseHostPattern(p)
@@ -308,8 +310,14 @@ func newHostMatcher(field string, patterns []string) (hostMatcher, []error) {
 			continue
 		}
 		if wild {
+			if m.wildcard == nil {
+				m.wildcard = map[string]struct{}{}
+			}
 			m.wildcard[h] = struct{}{}
 		} else {
+			if m.exact == nil {
+				m.exact = make(map[string]struct{}, len(patterns))
+			}
 			m.exact[h] = struct{}{}
 		}
 	}

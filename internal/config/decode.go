@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -356,8 +357,23 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// structFields maps the yaml tag names of t's fields to their index.
+// fieldCache holds structFields' maps by type: a configuration of many
+// apps decodes the same few types tens of thousands of times.
+var fieldCache sync.Map // reflect.Type -> map[string]int
+
+// structFields maps the yaml tag names of t's fields to their index. The
+// map is shared: callers must not modify it.
 func structFields(t reflect.Type) map[string]int {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]int)
+	}
+	m := fieldsOf(t)
+	fieldCache.Store(t, m)
+	return m
+}
+
+// fieldsOf is structFields without the cache.
+func fieldsOf(t reflect.Type) map[string]int {
 	m := make(map[string]int, t.NumField())
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")

@@ -349,8 +349,12 @@ func (c *Config) validateApps(v *validator) {
 		}
 		return
 	}
-	names := map[string]int{}
-	domains := map[string]int{} // key -> the app that declared it first
+	n := 0
+	for i := range c.Apps {
+		n += len(c.Apps[i].Domains)
+	}
+	names := make(map[string]int, len(c.Apps))
+	domains := make(map[string]int, n) // key -> the app that declared it first
 	others := Others{
 		Name: func(name string) (string, bool) {
 			j, ok := names[strings.ToLower(name)]
@@ -409,22 +413,24 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
 	}
 	own := make(map[string]int, len(a.Domains))
 	for j, d := range a.Domains {
-		dp := fmt.Sprintf("%s[%d]", at("domains"), j)
+		// The path is made for an error only: a table of many apps
+		// has many domains and, most often, no error.
+		dp := func() string { return fmt.Sprintf("%s[%d]", at("domains"), j) }
 		key, err := DomainKey(d)
 		if err != nil {
-			v.add(dp, ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
+			v.add(dp(), ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
 			continue
 		}
 		if k, dup := own[key]; dup {
-			v.add(dp, ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, k)
+			v.add(dp(), ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, k)
 			continue
 		}
 		own[key] = j
 		if name, where, dup := others.Domain(key); dup {
 			if where != "" {
-				v.add(dp, ErrDuplicateDomain, "%q is also a domain of app %q (%s)", d, name, where)
+				v.add(dp(), ErrDuplicateDomain, "%q is also a domain of app %q (%s)", d, name, where)
 			} else {
-				v.add(dp, ErrDuplicateDomain, "%q is also a domain of app %q", d, name)
+				v.add(dp(), ErrDuplicateDomain, "%q is also a domain of app %q", d, name)
 			}
 		}
 	}
@@ -447,7 +453,7 @@ func validateRespond(v *validator, path string, list []Response) {
 	paths := make(map[string]int, len(list))
 	for i := range list {
 		r := &list[i]
-		p := fmt.Sprintf("%s[%d]", path, i)
+		p := path + "[" + strconv.Itoa(i) + "]"
 		switch msg := checkResponsePath(r.Path); {
 		case r.Path == "":
 			v.add(p+".path", ErrRequired, "a path is required")

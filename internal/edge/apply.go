@@ -214,31 +214,35 @@ func (s *Server) dropMetrics(name string) {
 		return
 	}
 	delete(s.appMetric, name)
-	am.gone.Store(true)
-	m := s.m
-	m.hsts.DeleteLabelValues(name)
-	for _, scheme := range []string{"http", "https"} {
-		m.duration.DeleteLabelValues(name, scheme)
-	}
-	for i := range am.codes {
-		scheme := "http"
-		if i == 1 {
-			scheme = "https"
+	am.mu.Lock()
+	am.gone.Store(true) // under mu: get creates no series after this
+	am.mu.Unlock()
+	if sr := am.series.Load(); sr != nil {
+		m := s.m
+		m.hsts.DeleteLabelValues(name)
+		for _, scheme := range []string{"http", "https"} {
+			m.duration.DeleteLabelValues(name, scheme)
 		}
-		for code := range am.codes[i] {
-			if am.codes[i][code].Load() != nil {
-				m.requests.DeleteLabelValues(name, scheme, fmt.Sprint(code+100))
+		for i := range sr.codes {
+			scheme := "http"
+			if i == 1 {
+				scheme = "https"
+			}
+			for code := range sr.codes[i] {
+				if sr.codes[i][code].Load() != nil {
+					m.requests.DeleteLabelValues(name, scheme, fmt.Sprint(code+100))
+				}
 			}
 		}
-	}
-	for _, r := range cutReasons {
-		m.cuts.DeleteLabelValues(name, r)
-	}
-	for r := range am.redirs {
-		m.redirects.DeleteLabelValues(name, string(r))
-	}
-	for k := range am.upstream {
-		m.upstreamErrors.DeleteLabelValues(name, k)
+		for _, r := range cutReasons {
+			m.cuts.DeleteLabelValues(name, r)
+		}
+		for r := range sr.redirs {
+			m.redirects.DeleteLabelValues(name, string(r))
+		}
+		for k := range sr.upstream {
+			m.upstreamErrors.DeleteLabelValues(name, k)
+		}
 	}
 	am.mu.Lock()
 	for _, l := range am.lazy {

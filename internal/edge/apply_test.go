@@ -296,7 +296,7 @@ func TestApplyAppInFlight(t *testing.T) {
 }
 
 // TestApplyAppMetrics checks that a deleted app's series go and a new
-// app's appear.
+// app's appear at its first request, not before.
 func TestApplyAppMetrics(t *testing.T) {
 	t.Parallel()
 	h := startEdge(t, "apps:\n  - {name: old, domains: [old.example.com], upstream: \"http://127.0.0.1:1\"}\n  - {name: keep, domains: [keep.example.com], upstream: \"http://127.0.0.1:1\"}\n")
@@ -336,7 +336,19 @@ func TestApplyAppMetrics(t *testing.T) {
 	if strings.Contains(m, `app="old"`) {
 		t.Error("the deleted app's series are still there")
 	}
-	for _, want := range []string{`app="new"`, `app="keep",code="301"`, "forcehttps_edge_apply_seconds_count 2"} {
+	if strings.Contains(m, `app="new"`) {
+		t.Error("series of new before its first request")
+	}
+	resp, err := client.Get("http://new.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitFor(t, "the new app's request to be counted", func() bool {
+		return strings.Contains(scrape(), `app="new",code="301"`)
+	})
+	m = scrape()
+	for _, want := range []string{`app="new",reason="plain-http"`, `app="keep",code="301"`, "forcehttps_edge_apply_seconds_count 2"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("no %s in the metrics", want)
 		}

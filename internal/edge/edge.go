@@ -336,6 +336,7 @@ func (s *Server) Listen() error {
 	}
 	s.install(snap)
 	s.raw = s.base
+	releaseBuildGarbage(len(cfg.Apps))
 	s.srv.http = s.newServer(http.HandlerFunc(s.serveHTTP))
 	s.srv.https = s.newServer(http.HandlerFunc(s.serveHTTPS))
 	tc := s.certs.TLSConfig().Clone()
@@ -374,8 +375,10 @@ func (s *Server) Listen() error {
 }
 
 // applyOverlay returns cfg with the overlay of [WithOverlay] applied and
-// validated, or cfg itself without one. Its errors are for the caller to
-// prefix.
+// validated, or cfg itself without one or when the overlay changes
+// nothing. cfg is one its callers have validated (New, reload): it is
+// not validated again, which for a large table costs as much as the
+// build. Its errors are for the caller to prefix.
 func (s *Server) applyOverlay(cfg *config.Config) (*config.Config, error) {
 	if s.o.overlay == nil {
 		return cfg, nil
@@ -383,6 +386,9 @@ func (s *Server) applyOverlay(cfg *config.Config) (*config.Config, error) {
 	out := s.o.overlay(cfg)
 	if out == nil {
 		return nil, errors.New("the overlay returned no configuration")
+	}
+	if out == cfg {
+		return cfg, nil
 	}
 	if err := out.Validate(); err != nil {
 		return nil, fmt.Errorf("overlay: %w", err)

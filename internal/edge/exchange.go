@@ -118,7 +118,11 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 			setReadDeadline(w, time.Time{})
 		}
 	}
+	// Under mu: on a busy machine the first tick may come before the
+	// assignment, and watch resets the timer.
+	ex.mu.Lock()
 	ex.timer = time.AfterFunc(ex.tick, ex.watch)
+	ex.mu.Unlock()
 	rq.ex = ex
 	return ctx
 }

@@ -151,7 +151,7 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	s.holdRedirect(&rt)
-	if rt.d.Action == forcehttps.Serve && rt.a.static[r.URL.Path] == nil {
+	if rt.d.Action == forcehttps.Serve && rt.a.static.get(r.URL.Path) == nil {
 		return false // to the proxy
 	}
 	s.answer(w, r, false, start, sn, &rt)
@@ -163,7 +163,7 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) answerHTTPS(w http.ResponseWriter, r *http.Request) bool {
 	start, sn := s.now(), s.snap.Load()
 	rt := route(sn, r)
-	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Serve || rt.a.static[r.URL.Path] == nil {
+	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Serve || rt.a.static.get(r.URL.Path) == nil {
 		return false
 	}
 	s.answer(w, r, true, start, sn, &rt)
@@ -246,7 +246,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		// whose certificate was chosen for another app (HTTP/2
 		// coalescing) must open a new one (RFC 9110 §15.5.20).
 		rq.action, rq.reason = actionReject, reasonMisdirected
-		a.misdirected.ServeHTTP(rq, r)
+		a.mw.Handler(http.HandlerFunc(writeMisdirected)).ServeHTTP(rq, r) // rare: made when needed
 		return
 	}
 	switch d.Action {
@@ -260,7 +260,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		a.mw.Serve(rq, r, *d, a.proxy)
 		return
 	}
-	if sa := a.static[r.URL.Path]; sa != nil {
+	if sa := a.static.get(r.URL.Path); sa != nil {
 		rq.action = actionRespond
 		a.mw.Serve(rq, r, *d, sa)
 		return
@@ -396,7 +396,7 @@ func (rq *request) WriteHeader(code int) {
 		}
 		if rq.tls && rq.app != nil && !rq.appHSTS {
 			if _, ok := rq.ResponseWriter.Header()["Strict-Transport-Security"]; ok {
-				rq.app.m.hsts.Inc()
+				rq.app.m.hstsInjected()
 			}
 		}
 		if rq.ex != nil && code >= 200 {

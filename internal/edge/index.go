@@ -81,7 +81,10 @@ func (x index[V]) with(edits []indexEdit[V]) index[V] {
 			copied[i/64] |= 1 << (i % 64)
 			m := maps.Clone(out.shards[i]) // a copy of the table, faster than inserting
 			if m == nil {
-				m = map[string]V{}
+				// A full build fills empty shards evenly: sized for
+				// their share (and some), a shard does not grow.
+				per := len(edits) / indexShards
+				m = make(map[string]V, per+per/8+1)
 			}
 			out.shards[i] = m
 		}

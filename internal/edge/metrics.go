@@ -92,9 +92,12 @@ func newMetrics(version string, certs func() []CertificateInfo) *metrics {
 	for _, r := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(r) // so that rates start at 0, not at the first event
 	}
+	// Requests for unknown hosts are counted and timed, nothing else.
 	m.unknown = &appMetrics{m: m, name: unknownApp}
-	m.unknown.duration[0] = m.duration.WithLabelValues(unknownApp, "http")
-	m.unknown.duration[1] = m.duration.WithLabelValues(unknownApp, "https")
+	unknown := &appSeries{}
+	unknown.duration[0] = m.duration.WithLabelValues(unknownApp, "http")
+	unknown.duration[1] = m.duration.WithLabelValues(unknownApp, "https")
+	m.unknown.series.Store(unknown)
 	return m
 }
 
@@ -105,23 +108,50 @@ func (m *metrics) handler() http.Handler {
 	return mux
 }
 
-// appMetrics are one app's counters, resolved once so that a request
-// costs no label lookup; status codes are resolved on first use.
+// appMetrics are one app's metrics. Its series are created at the app's
+// first request, not when the app is built: a table of many apps, most
+// of them idle, costs a few words per app instead of some forty series
+// (and the time to make them) each.
 type appMetrics struct {
-	m        *metrics
-	name     string
-	codes    [2][500]atomic.Pointer[prometheus.Counter] // by scheme (http, https), code-100
-	duration [2]prometheus.Observer
-	hsts     prometheus.Counter
-	redirs   map[forcehttps.Reason]prometheus.Counter
-	upstream map[string]prometheus.Counter
-	cuts     map[string]prometheus.Counter
+	m      *metrics
+	name   string
+	series atomic.Pointer[appSeries] // nil until the first request
 
 	mu   sync.Mutex
 	lazy []lazyLabel // series created on first use, to delete with the app
 	// gone is set when the app's series are deleted: a request of the
 	// app still in flight then creates no new one.
 	gone atomic.Bool
+}
+
+// appSeries are the series of an app, resolved once so that a request
+// costs no label lookup; status codes are resolved on first use.
+type appSeries struct {
+	codes    [2][500]atomic.Pointer[prometheus.Counter] // by scheme (http, https), code-100
+	duration [2]prometheus.Observer
+	hsts     prometheus.Counter
+	redirs   map[forcehttps.Reason]prometheus.Counter
+	upstream map[string]prometheus.Counter
+	cuts     map[string]prometheus.Counter
+}
+
+// get returns the app's series, creating them on first use, or nil once
+// the app's series are deleted.
+func (am *appMetrics) get() *appSeries {
+	if sr := am.series.Load(); sr != nil {
+		return sr
+	}
+	am.mu.Lock()
+	defer am.mu.Unlock()
+	if am.gone.Load() {
+		return nil
+	}
+	sr := am.series.Load()
+	if sr == nil {
+		sr = am.m.newSeries(am.name)
+		am.series.Store(sr)
+	}
+	return sr
 }
 
 // lazyLabel is a series of an app created on first use: its vector and
@@ -152,27 +182,27 @@ var redirectReasons = []forcehttps.Reason{
 
 var upstreamKinds = []string{kindConnect, kindTimeout, kindResponse, kindBodyTooLarge}
 
-func (m *metrics) forApp(name string) *appMetrics {
-	am := &appMetrics{
-		m:        m,
-		name:     name,
+// newSeries creates the series of app name that a request may use,
+// so that their rates start at 0.
+func (m *metrics) newSeries(name string) *appSeries {
+	sr := &appSeries{
 		hsts:     m.hsts.WithLabelValues(name),
-		redirs:   map[forcehttps.Reason]prometheus.Counter{},
-		upstream: map[string]prometheus.Counter{},
-		cuts:     map[string]prometheus.Counter{},
+		redirs:   make(map[forcehttps.Reason]prometheus.Counter, len(redirectReasons)),
+		upstream: make(map[string]prometheus.Counter, len(upstreamKinds)),
+		cuts:     make(map[string]prometheus.Counter, len(cutReasons)),
 	}
 	for _, r := range cutReasons {
-		am.cuts[r] = m.cuts.WithLabelValues(name, r)
+		sr.cuts[r] = m.cuts.WithLabelValues(name, r)
 	}
-	am.duration[0] = m.duration.WithLabelValues(name, "http")
-	am.duration[1] = m.duration.WithLabelValues(name, "https")
+	sr.duration[0] = m.duration.WithLabelValues(name, "http")
+	sr.duration[1] = m.duration.WithLabelValues(name, "https")
 	for _, r := range redirectReasons {
-		am.redirs[r] = m.redirects.WithLabelValues(name, string(r))
+		sr.redirs[r] = m.redirects.WithLabelValues(name, string(r))
 	}
 	for _, k := range upstreamKinds {
-		am.upstream[k] = m.upstreamErrors.WithLabelValues(name, k)
+		sr.upstream[k] = m.upstreamErrors.WithLabelValues(name, k)
 	}
-	return am
+	return sr
 }
 
 // metricsFor returns the metrics of an app, kept across reloads. Called
@@ -180,7 +210,7 @@ func (m *metrics) forApp(name string) *appMetrics {
 func (s *Server) metricsFor(name string) *appMetrics {
 	am := s.appMetric[name]
 	if am == nil {
-		am = s.m.forApp(name)
+		am = &appMetrics{m: s.m, name: name}
 		s.appMetric[name] = am
 	}
 	return am
@@ -188,15 +218,19 @@ func (s *Server) metricsFor(name string) *appMetrics {
 
 // observe counts a finished request.
 func (am *appMetrics) observe(overTLS bool, status int, elapsed time.Duration) {
+	sr := am.get()
+	if sr == nil {
+		return
+	}
 	i := 0
 	if overTLS {
 		i = 1
 	}
-	am.duration[i].Observe(elapsed.Seconds())
+	sr.duration[i].Observe(elapsed.Seconds())
 	if status < 100 || status > 599 {
 		status = 599 // never happens with net/http; keeps the index valid
 	}
-	slot := &am.codes[i][status-100]
+	slot := &sr.codes[i][status-100]
 	c := slot.Load()
 	if c == nil {
 		if am.gone.Load() {
@@ -215,7 +249,11 @@ func (am *appMetrics) observe(overTLS bool, status int, elapsed time.Duration) {
 
 // redirect counts a redirect by the source of the decision.
 func (am *appMetrics) redirect(source forcehttps.Reason) {
-	if c, ok := am.redirs[source]; ok {
+	sr := am.get()
+	if sr == nil {
+		return
+	}
+	if c, ok := sr.redirs[source]; ok {
 		c.Inc()
 		return
 	}
@@ -228,7 +266,11 @@ func (am *appMetrics) redirect(source forcehttps.Reason) {
 
 // upstreamError counts an upstream failure.
 func (am *appMetrics) upstreamError(kind string) {
-	if c, ok := am.upstream[kind]; ok {
+	sr := am.get()
+	if sr == nil {
+		return
+	}
+	if c, ok := sr.upstream[kind]; ok {
 		c.Inc()
 		return
 	}
@@ -241,8 +283,17 @@ func (am *appMetrics) upstreamError(kind string) {
 
 // cutCount counts an exchange cut for one of cutReasons.
 func (am *appMetrics) cutCount(reason string) {
-	if c, ok := am.cuts[reason]; ok {
-		c.Inc()
+	if sr := am.get(); sr != nil {
+		if c, ok := sr.cuts[reason]; ok {
+			c.Inc()
+		}
+	}
+}
+
+// hstsInjected counts a response that got the edge's HSTS header.
+func (am *appMetrics) hstsInjected() {
+	if sr := am.get(); sr != nil {
+		sr.hsts.Inc()
 	}
 }
 

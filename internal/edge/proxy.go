@@ -20,30 +20,60 @@ import (
 	"github.com/forcehttps/forcehttps"
 )
 
-// proxyHandler is what the app's policy wraps: the body limit, then the
-// reverse proxy.
-func (a *app) proxyHandler(proxy *httputil.ReverseProxy) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rq := requestOf(r.Context())
-		if rq == nil {
-			// Only the edge's serve puts requests here; never reached.
-			a.s.log.Error(errNoState.Error())
-			plainError(w, http.StatusInternalServerError, "500 Internal Server Error")
-			return
-		}
-		if max := a.snap.maxBody; max > 0 && r.ContentLength > max {
-			rq.upstreamKind = kindBodyTooLarge
-			a.m.upstreamError(kindBodyTooLarge)
-			a.writeError(w, r, http.StatusRequestEntityTooLarge, "413 Content Too Large: the request body is larger than "+strconv.FormatInt(max, 10)+" bytes. Request ID: "+rq.id)
-			return
-		}
-		if msg := h2Malformed(r); msg != "" {
-			rq.upstreamKind = kindBadBody
-			a.writeError(w, r, http.StatusBadRequest, msg+" Request ID: "+rq.id)
-			return
-		}
-		proxy.ServeHTTP(w, guardH2Body(r))
-	})
+// appProxy is what the app's policy wraps (app.proxy): the body limit,
+// then the reverse proxy. It is the app itself under another type, so
+// that an app costs no handler object.
+type appProxy app
+
+// reverseProxy returns the app's reverse proxy, made at its first use:
+// in a table of many apps, those that only redirect never make one.
+func (a *app) reverseProxy() *httputil.ReverseProxy {
+	if p := a.rp.Load(); p != nil {
+		return p
+	}
+	p := &httputil.ReverseProxy{
+		Rewrite:   a.rewrite,
+		Transport: a.rt,
+		// Every write is sent at once (request.Write flushes): an event
+		// stream or a slow body reaches the client as it comes, and the
+		// bytes the access log counts are the bytes sent. The head is
+		// sent by the exchange's watchdog if its body is slow to come.
+		// FlushInterval stays 0: -1 would also start, for every
+		// response, a timer that flushes the head at once, before its
+		// body (ReverseProxy still does for responses without a
+		// Content-Length).
+		ModifyResponse: a.modifyResponse,
+		ErrorHandler:   a.proxyError,
+		BufferPool:     bufferPool{},
+		ErrorLog:       a.snap.errorLog,
+	}
+	// Two first requests may make one each: the same, one is kept.
+	a.rp.CompareAndSwap(nil, p)
+	return a.rp.Load()
+}
+
+// ServeHTTP limits the body, then proxies to the app.
+func (ap *appProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a := (*app)(ap)
+	rq := requestOf(r.Context())
+	if rq == nil {
+		// Only the edge's serve puts requests here; never reached.
+		a.s.log.Error(errNoState.Error())
+		plainError(w, http.StatusInternalServerError, "500 Internal Server Error")
+		return
+	}
+	if max := a.snap.maxBody; max > 0 && r.ContentLength > max {
+		rq.upstreamKind = kindBodyTooLarge
+		a.m.upstreamError(kindBodyTooLarge)
+		a.writeError(w, r, http.StatusRequestEntityTooLarge, "413 Content Too Large: the request body is larger than "+strconv.FormatInt(max, 10)+" bytes. Request ID: "+rq.id)
+		return
+	}
+	if msg := h2Malformed(r); msg != "" {
+		rq.upstreamKind = kindBadBody
+		a.writeError(w, r, http.StatusBadRequest, msg+" Request ID: "+rq.id)
+		return
+	}
+	a.reverseProxy().ServeHTTP(w, guardH2Body(r))
 }
 
 // rewrite builds the request to the app. The inbound request is not
@@ -235,7 +265,7 @@ func (a *app) modifyResponse(resp *http.Response) error {
 			// connection, past the policy's writer: add the policy's
 			// HSTS here. rq.hsts is only set for secure requests.
 			h["Strict-Transport-Security"] = []string{rq.hsts}
-			a.m.hsts.Inc()
+			a.m.hstsInjected()
 		}
 		return nil
 	}

@@ -35,6 +35,7 @@ func (s *Server) Reload(ctx context.Context, cfg *config.Config) error {
 		s.log.Error("edge: configuration reload refused; the previous configuration keeps serving", "error", err.Error())
 		return err
 	}
+	releaseBuildGarbage(len(cfg.Apps))
 	s.log.Info("edge: configuration reloaded", "apps", len(cfg.Apps))
 	return nil
 }

@@ -2,13 +2,16 @@ package edge
 
 import (
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/forcehttps/forcehttps"
@@ -39,6 +42,9 @@ type snapshot struct {
 	// builtins are the handlers to install in the builtin servers when
 	// the snapshot goes live, by app name.
 	builtins map[string]http.Handler
+	// shared holds the static answers made during a full build, for
+	// apps with the same ones to share; nil once built.
+	shared map[staticKey]*staticAnswer
 }
 
 // appEnv is what the apps of the snapshots that follow one full build
@@ -50,6 +56,7 @@ type appEnv struct {
 	httpsPort  string // the public HTTPS port, for X-Forwarded-Port
 	httpPort   string // the bound HTTP port, for X-Forwarded-Port
 	maxBody    int64
+	errorLog   *log.Logger // the reverse proxies' error log, one for all apps
 }
 
 // route returns the app serving a Host value in the live table. Apps are
@@ -58,19 +65,20 @@ func (e *appEnv) route(hostport string) *app { return e.s.snap.Load().route(host
 
 // app is one app of a snapshot.
 type app struct {
-	name        string
-	cfg         *config.App
-	snap        *appEnv // what the snapshots sharing the app share (named when an app had one snapshot)
-	mw          *forcehttps.Middleware
-	proxy       http.Handler             // the reverse proxy, served through mw.Serve
-	static      map[string]*staticAnswer // the "respond" list, by path
-	misdirected http.Handler             // mw.Handler(421)
-	target      *url.URL
-	transport   *http.Transport // the one of target's protocol
-	force       bool
-	m           *appMetrics
-	s           *Server
-	builtin     http.Handler // the handler of a "builtin:" upstream; nil for others
+	name      string
+	cfg       *config.App
+	snap      *appEnv // what the snapshots sharing the app share (named when an app had one snapshot)
+	mw        *forcehttps.Middleware
+	proxy     http.Handler                          // the reverse proxy, served through mw.Serve: an *appProxy
+	rp        atomic.Pointer[httputil.ReverseProxy] // made at the first proxied request
+	rt        http.RoundTripper                     // rp's transport
+	static    staticSet                             // the "respond" list, by path
+	target    *url.URL
+	transport *http.Transport // the one of target's protocol
+	force     bool
+	m         *appMetrics
+	s         *Server
+	builtin   http.Handler // the handler of a "builtin:" upstream; nil for others
 }
 
 // route returns the app serving a Host value (host[:port]), or nil. The
@@ -148,12 +156,14 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 			httpsPort:  strconv.Itoa(publicPort),
 			httpPort:   s.httpPort,
 			maxBody:    cfg.Limits.MaxBodyBytes,
+			errorLog:   slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		},
 		apps:     newIndex[*app](),
 		exact:    newIndex[*app](),
 		wildcard: newIndex[*app](),
 		maxBody:  cfg.Limits.MaxBodyBytes,
 		builtins: map[string]http.Handler{},
+		shared:   map[staticKey]*staticAnswer{},
 	}
 	old := s.snap.Load()
 	if old != nil && old.cfg.Timeouts.UpstreamDial == cfg.Timeouts.UpstreamDial &&
@@ -177,6 +187,7 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		names = append(names, indexEdit[*app]{key: strings.ToLower(ac.Name), v: a})
 		exact, wild = domainEdits(a, a, exact, wild)
 	}
+	sn.shared = nil
 	sn.apps = sn.apps.with(names)
 	sn.exact = sn.exact.with(exact)
 	sn.wildcard = sn.wildcard.with(wild)
@@ -195,7 +206,7 @@ func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf(": %w", err)
 	}
-	a := &app{name: ac.Name, cfg: ac, snap: sn.env, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond)}
+	a := &app{name: ac.Name, cfg: ac, snap: sn.env, mw: mw, force: ac.ForceHTTPS, s: s, m: s.metricsFor(ac.Name), static: staticAnswers(ac.Respond, sn.shared)}
 	if name, ok := ac.BuiltinName(); ok {
 		if s.o.builtins[name] == nil {
 			return nil, fmt.Errorf(".upstream: builtin %q is not available in this program", name)
@@ -242,29 +253,28 @@ func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
 		transport = sn.h2
 	}
 	a.transport = transport
-	var rt http.RoundTripper = transport
+	a.rt = transport
 	if transport == sn.transport && a.target.Scheme == "http" {
-		rt = sn.lean
+		a.rt = sn.lean
 	}
-	proxy := &httputil.ReverseProxy{
-		Rewrite:   a.rewrite,
-		Transport: rt,
-		// Every write is sent at once (request.Write flushes): an
-		// event stream or a slow body reaches the client as it
-		// comes, and the bytes the access log counts are the bytes
-		// sent. The head is sent by the exchange's watchdog if its
-		// body is slow to come. FlushInterval stays 0: -1 would
-		// also start, for every response, a timer that flushes the
-		// head at once, before its body (ReverseProxy still does
-		// for responses without a Content-Length).
-		ModifyResponse: a.modifyResponse,
-		ErrorHandler:   a.proxyError,
-		BufferPool:     bufferPool{},
-		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-	a.proxy = a.proxyHandler(proxy)
-	a.misdirected = mw.Handler(http.HandlerFunc(writeMisdirected))
+	a.proxy = (*appProxy)(a)
 	return a, nil
+}
+
+// largeTable is the number of apps from which a full build is followed
+// by releaseBuildGarbage.
+const largeTable = 1000
+
+// releaseBuildGarbage returns to the system the memory a full build of
+// apps apps left as garbage (the parsed document, the previous table),
+// when the table is large: parsing and building 10 000 apps takes about
+// three times the memory the table keeps, which the runtime would
+// otherwise hold for minutes. It costs one collection, a few tens of
+// milliseconds at that size, once per full build.
+func releaseBuildGarbage(apps int) {
+	if apps >= largeTable {
+		debug.FreeOSMemory()
+	}
 }
 
 // install makes sn the live snapshot. Called with s.mu held.

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -56,14 +57,54 @@ func TestStaticAnswers(t *testing.T) {
 // the status and type to their defaults.
 func TestStaticAnswersBuiltInCode(t *testing.T) {
 	t.Parallel()
-	m := staticAnswers([]config.Response{{Path: "/a", Body: "x"}, {Path: "/b", Status: http.StatusNoContent}})
-	if a := m["/a"]; a.status != 200 || cmp.Diff(a.ctype, []string{config.DefaultContentType}) != "" || a.length[0] != "1" {
+	m := staticAnswers([]config.Response{{Path: "/a", Body: "x"}, {Path: "/b", Status: http.StatusNoContent}}, nil)
+	if a := m.get("/a"); a.status != 200 || cmp.Diff(a.ctype, []string{config.DefaultContentType}) != "" || a.length[0] != "1" {
 		t.Errorf("/a prepared as %+v", a)
 	}
-	if b := m["/b"]; b.status != 204 || b.ctype != nil || b.length != nil {
+	if b := m.get("/b"); b.status != 204 || b.ctype != nil || b.length != nil {
 		t.Errorf("/b prepared as %+v", b)
 	}
-	if staticAnswers(nil) != nil {
-		t.Error("staticAnswers(nil) != nil")
+	if m.get("/c") != nil {
+		t.Error("an answer for /c, which has none")
+	}
+	if e := staticAnswers(nil, nil); e.get("/a") != nil || e.list != nil || e.byPath != nil {
+		t.Error("staticAnswers(nil) holds something")
+	}
+}
+
+// TestStaticAnswersShared: apps with the same answers share them, the
+// answers differing in any way are apart, and a list of any length finds
+// each path.
+func TestStaticAnswersShared(t *testing.T) {
+	t.Parallel()
+	shared := map[staticKey]*staticAnswer{}
+	one := staticAnswers([]config.Response{{Path: "/health", Body: "ok\n"}}, shared)
+	two := staticAnswers([]config.Response{{Path: "/up", Body: "ok\n", Status: 200, ContentType: config.DefaultContentType}}, shared)
+	if one.get("/health") != two.get("/up") {
+		t.Error("the same answer under two paths is not shared")
+	}
+	for _, other := range []config.Response{
+		{Path: "/up", Body: "ok\n", Status: 201},
+		{Path: "/up", Body: "ok\n", ContentType: "text/html"},
+		{Path: "/up", Body: "ok"},
+	} {
+		if staticAnswers([]config.Response{other}, shared).get("/up") == one.get("/health") {
+			t.Errorf("%+v shares the answer of a different one", other)
+		}
+	}
+	for _, n := range []int{1, smallStatic, smallStatic + 1, 40} {
+		var list []config.Response
+		for i := range n {
+			list = append(list, config.Response{Path: fmt.Sprintf("/p%d", i), Body: fmt.Sprint(i)})
+		}
+		ss := staticAnswers(list, nil)
+		for i := range n {
+			if sa := ss.get(fmt.Sprintf("/p%d", i)); sa == nil || string(sa.body) != fmt.Sprint(i) {
+				t.Errorf("%d answers: /p%d = %+v", n, i, sa)
+			}
+		}
+		if ss.get("/none") != nil {
+			t.Errorf("%d answers: an answer for /none", n)
+		}
 	}
 }
