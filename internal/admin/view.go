@@ -121,10 +121,7 @@ func (a *Admin) Apps() []AppView {
 	st := a.state.Load()
 	now := a.now()
 	eff, _ := overlay(raw, st, now)
-	var certs []edge.CertificateInfo
-	if a.o.Certificates != nil {
-		certs = a.o.Certificates()
-	}
+	certs := a.certificates()
 	out := make([]AppView, 0, len(eff.Apps))
 	// The apps before the state's overrides: the file's, then the API's,
 	// in the overlay's order.
@@ -169,10 +166,7 @@ func (a *Admin) App(name string) (AppView, bool) {
 		}
 		base.Name = name
 	}
-	var certs []edge.CertificateInfo
-	if a.o.Certificates != nil {
-		certs = a.o.Certificates()
-	}
+	certs := a.certificates()
 	s := st.Apps[name]
 	v := view(eff, s, certs, now)
 	a.certificateStates(&v)
@@ -182,7 +176,7 @@ func (a *Admin) App(name string) (AppView, bool) {
 	return v, true
 }
 
-func view(app *config.App, s *AppState, certs []edge.CertificateInfo, now time.Time) AppView {
+func view(app *config.App, s *AppState, certs certIndex, now time.Time) AppView {
 	v := AppView{
 		Name:       app.Name,
 		Domains:    slices.Clone(app.Domains),
@@ -242,7 +236,7 @@ func view(app *config.App, s *AppState, certs []edge.CertificateInfo, now time.T
 		h.MaxAgeSent = m
 	}
 	v.HSTS = h
-	v.Certificates = certificatesFor(app.Domains, certs)
+	v.Certificates = certs.views(app.Domains)
 	v.Message = message(v)
 	return v
 }
@@ -285,39 +279,63 @@ func (a *Admin) certificateStates(v *AppView) {
 	}
 }
 
-// certificatesFor returns, for each domain, the certificate covering it
-// that expires last.
-func certificatesFor(domains []string, certs []edge.CertificateInfo) []CertificateView {
+// certIndex holds the certificates in use by lower-cased name (a
+// wildcard as "*.parent"), each name's with the latest expiry: a view
+// looks a domain up in it instead of scanning every certificate, which
+// an edge with 100 000 ACME names cannot afford per domain.
+type certIndex map[string]indexedCert
+
+type indexedCert struct {
+	info edge.CertificateInfo
+	pos  int // in the list: on equal expiry the first wins
+}
+
+// certificates indexes the certificates in use.
+func (a *Admin) certificates() certIndex {
+	if a.o.Certificates == nil {
+		return nil
+	}
+	return newCertIndex(a.o.Certificates())
+}
+
+func newCertIndex(certs []edge.CertificateInfo) certIndex {
+	ix := make(certIndex, len(certs))
+	for i, c := range certs {
+		for _, n := range c.Names {
+			k := strings.ToLower(n)
+			if cur, ok := ix[k]; !ok || c.NotAfter.After(cur.info.NotAfter) {
+				ix[k] = indexedCert{info: c, pos: i}
+			}
+		}
+	}
+	return ix
+}
+
+// views returns, for each domain, the certificate covering it (by its
+// name or a wildcard) that expires last, or Missing.
+func (ix certIndex) views(domains []string) []CertificateView {
 	out := make([]CertificateView, 0, len(domains))
 	for _, d := range domains {
 		cv := CertificateView{Domain: d, Missing: true}
-		for _, c := range certs {
-			if !covers(c.Names, d) {
-				continue
-			}
-			if cv.Missing || c.NotAfter.After(*cv.NotAfter) {
-				t := c.NotAfter
-				cv = CertificateView{Domain: d, Names: slices.Clone(c.Names), NotAfter: &t, Source: c.Source}
-			}
+		if c, ok := ix.lookup(d); ok {
+			t := c.NotAfter
+			cv = CertificateView{Domain: d, Names: slices.Clone(c.Names), NotAfter: &t, Source: c.Source}
 		}
 		out = append(out, cv)
 	}
 	return out
 }
 
-// covers reports whether a certificate for names serves domain.
-func covers(names []string, domain string) bool {
+// lookup returns the certificate of domain: the one named for it or for
+// its parent's wildcard, whichever expires last.
+func (ix certIndex) lookup(domain string) (edge.CertificateInfo, bool) {
 	d := strings.ToLower(strings.TrimSuffix(domain, "."))
-	for _, n := range names {
-		n = strings.ToLower(n)
-		if n == d {
-			return true
-		}
-		if rest, ok := strings.CutPrefix(n, "*."); ok {
-			if i := strings.IndexByte(d, '.'); i > 0 && d[i+1:] == rest {
-				return true
-			}
+	best, ok := ix[d]
+	if i := strings.IndexByte(d, '.'); i > 0 {
+		if w, wok := ix["*."+d[i+1:]]; wok && (!ok || w.info.NotAfter.After(best.info.NotAfter) ||
+			w.info.NotAfter.Equal(best.info.NotAfter) && w.pos < best.pos) {
+			best, ok = w, true
 		}
 	}
-	return false
+	return best.info, ok
 }
