@@ -370,17 +370,15 @@ func (c *Config) validateApps(v *validator) {
 	}
 	for i := range c.Apps {
 		a := &c.Apps[i]
-		c.validateApp(v, fmt.Sprintf("apps[%d]", i), a, others)
-		if key := strings.ToLower(a.Name); appName.MatchString(a.Name) {
+		nameOK, keys := c.validateApp(v, "apps["+strconv.Itoa(i)+"]", a, others)
+		if key := strings.ToLower(a.Name); nameOK {
 			if _, dup := names[key]; !dup {
 				names[key] = i
 			}
 		}
-		for _, d := range a.Domains {
-			if key, err := DomainKey(d); err == nil {
-				if _, dup := domains[key]; !dup {
-					domains[key] = i
-				}
+		for _, key := range keys {
+			if _, dup := domains[key]; !dup {
+				domains[key] = i
 			}
 		}
 	}
@@ -395,8 +393,9 @@ func joinPath(p, key string) string {
 }
 
 // validateApp checks app a at path p ("" for an app alone) against
-// others.
-func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
+// others. It reports whether the name is well formed, and returns the
+// keys ([DomainKey]) of the app's valid domains, each once.
+func (c *Config) validateApp(v *validator, p string, a *App, others Others) (nameOK bool, keys []string) {
 	at := func(key string) string { return joinPath(p, key) }
 	switch {
 	case a.Name == "":
@@ -404,6 +403,7 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
 	case !appName.MatchString(a.Name):
 		v.add(at("name"), ErrName, "%q: use letters, digits, '.', '_' and '-' (63 at most), starting with a letter or digit", a.Name)
 	default:
+		nameOK = true
 		if ref, dup := others.Name(a.Name); dup {
 			v.add(at("name"), ErrDuplicateName, "%q is also the name of %s", a.Name, ref)
 		}
@@ -411,21 +411,35 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
 	if len(a.Domains) == 0 {
 		v.add(at("domains"), ErrRequired, "at least one domain is required")
 	}
-	own := make(map[string]int, len(a.Domains))
+	keys = make([]string, 0, len(a.Domains))
+	first := make([]int, 0, len(a.Domains)) // the index in a.Domains of each of keys
+	var own map[string]int                  // keys -> index in keys, for long lists only
+	if len(a.Domains) > shortList {
+		own = make(map[string]int, len(a.Domains))
+	}
 	for j, d := range a.Domains {
 		// The path is made for an error only: a table of many apps
 		// has many domains and, most often, no error.
-		dp := func() string { return fmt.Sprintf("%s[%d]", at("domains"), j) }
+		dp := func() string { return at("domains") + "[" + strconv.Itoa(j) + "]" }
 		key, err := DomainKey(d)
 		if err != nil {
 			v.add(dp(), ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
 			continue
 		}
-		if k, dup := own[key]; dup {
-			v.add(dp(), ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, k)
+		k, dup := own[key]
+		if own == nil {
+			k = slices.Index(keys, key)
+			dup = k >= 0
+		}
+		if dup {
+			v.add(dp(), ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, first[k])
 			continue
 		}
-		own[key] = j
+		if own != nil {
+			own[key] = len(keys)
+		}
+		keys = append(keys, key)
+		first = append(first, j)
 		if name, where, dup := others.Domain(key); dup {
 			if where != "" {
 				v.add(dp(), ErrDuplicateDomain, "%q is also a domain of app %q (%s)", d, name, where)
@@ -443,7 +457,13 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
 	}
 	c.validatePolicy(v, p, a)
 	validateRespond(v, at("respond"), a.Respond)
+	return nameOK, keys
 }
+
+// shortList is the length up to which a list is searched for duplicates
+// rather than mapped: most apps have a few domains, and a table of many
+// apps would otherwise make a map per app.
+const shortList = 16
 
 // validateRespond checks the static responses of an app.
 func validateRespond(v *validator, path string, list []Response) {
@@ -632,8 +652,10 @@ func (c *Config) validatePolicy(v *validator, p string, a *App) {
 		port = 0 // reported by validateListen
 	}
 	fc := c.Policy(a, port)
-	// Domains and proxies are checked above, with better messages.
-	fc.AllowedHosts = validOnly(fc.AllowedHosts, func(s string) bool { _, _, err := forcehttps.ParseHostPattern(s); return err == nil })
+	// Domains and proxies are checked above, with better messages; the
+	// domains are the policy's AllowedHosts, which forcehttps.New only
+	// parses, as DomainKey did: left out, they are not parsed twice.
+	fc.AllowedHosts, fc.AllowAnyHost = nil, true
 	fc.TrustedProxies = nil
 	fc.Logger = slog.New(slog.DiscardHandler)
 	_, err := forcehttps.New(fc)
@@ -643,17 +665,6 @@ func (c *Config) validatePolicy(v *validator, p string, a *App) {
 			v.add(path, fmt.Errorf("%w: %w", ErrPolicy, fe), "%s", msg)
 		}
 	}
-}
-
-// validOnly returns the members of list for which ok is true.
-func validOnly(list []string, ok func(string) bool) []string {
-	var out []string
-	for _, s := range list {
-		if ok(s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // policyPaths maps forcehttps.Config fields to app configuration keys.
