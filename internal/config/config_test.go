@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/testutil"
@@ -51,8 +52,11 @@ func TestParseFillsDefaults(t *testing.T) {
 		Limits:    Limits{MaxHeaderBytes: 65536},
 		AccessLog: AccessLog{Format: "json", Output: "stderr"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("Parse(minimal) mismatch (-want +got):\n%s", diff)
+	}
+	if !got.Checked() || want.Checked() {
+		t.Errorf("Checked() = %v for Parse's Config, %v for the same built in code; want true, false", got.Checked(), want.Checked())
 	}
 }
 
@@ -87,7 +91,7 @@ func TestExamplesYAMLAndJSON(t *testing.T) {
 		}
 		got[i] = c
 	}
-	if diff := cmp.Diff(got[0], got[1]); diff != "" {
+	if diff := cmp.Diff(got[0], got[1], cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("examples/edge.yaml and edge.json differ (-yaml +json):\n%s", diff)
 	}
 	if got[0].Apps[1].ForceHTTPS || !got[0].Apps[1].HSTS.Revoke {

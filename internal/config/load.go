@@ -74,6 +74,7 @@ func parse(data []byte, format Format, fc *fileCheck) (*Config, []*FieldError) {
 	if len(v.errs) > 0 {
 		return nil, capErrors(v.sorted())
 	}
+	c.markChecked()
 	return c, nil
 }
 

@@ -246,7 +246,7 @@ func TestRespondJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(JSON): %v", err)
 	}
-	if diff := cmp.Diff(y, j); diff != "" {
+	if diff := cmp.Diff(y, j, cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("Parse(YAML) and Parse(JSON) differ (-yaml +json):\n%s", diff)
 	}
 	if j.Apps[0].Respond[0].Status != 200 || j.Apps[0].Respond[0].ContentType != DefaultContentType {

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -129,4 +130,59 @@ access_log: {output: "off"}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-live")
+}
+
+// TestValidatesWhatIsNotKnownValid checks that New, Reload and the
+// overlay skip validation only for a configuration as config.Parse
+// returned it: one built in code, changed in place or changed in a copy
+// is validated, and refused when invalid.
+func TestValidatesWhatIsNotKnownValid(t *testing.T) {
+	t.Parallel()
+	loadTestCert()
+	apps := "apps:\n  - {name: one, domains: [one.example.com], upstream: \"http://127.0.0.1:1\"}\n"
+	parsed := func() *config.Config { return mustParse(t, base+apps) }
+	invalid := map[string]func() *config.Config{
+		"built in code": func() *config.Config {
+			c := parsed()
+			return &config.Config{Listen: c.Listen, TLS: c.TLS, Apps: []config.App{{Name: "one", Domains: []string{"one.example.com"}, Upstream: "ftp://x"}},
+				Timeouts: c.Timeouts, Limits: c.Limits, AccessLog: c.AccessLog}
+		},
+		"changed in place": func() *config.Config { c := parsed(); c.Apps[0].Upstream = "ftp://x"; return c },
+		"a copy changed": func() *config.Config {
+			c := *parsed()
+			c.Apps = []config.App{c.Apps[0]}
+			c.Apps[0].Domains = []string{"-"}
+			return &c
+		},
+	}
+	for name, cfg := range invalid {
+		t.Run(name, func(t *testing.T) {
+			if !parsed().Checked() {
+				t.Fatal("a parsed configuration is not known valid")
+			}
+			if _, err := New(cfg(), &testCerts{}, WithLogger(slog.New(slog.DiscardHandler))); err == nil {
+				t.Error("New accepted an invalid configuration")
+			}
+			s, err := New(parsed(), &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)), WithAccessLog(nil),
+				WithOverlay(func(*config.Config) *config.Config { return cfg() }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Listen(); err == nil {
+				s.Close()
+				t.Fatal("Listen accepted an overlay that returns an invalid configuration")
+			}
+			s, err = New(parsed(), &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)), WithAccessLog(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Listen(); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Reload(context.Background(), cfg()); err == nil {
+				t.Error("Reload accepted an invalid configuration")
+			}
+		})
+	}
 }
