@@ -61,15 +61,15 @@ func parse(data []byte, format Format, fc *fileCheck) (*Config, []*FieldError) {
 	}
 	c := &Config{}
 	c.setDefaults()
-	lines, errs := decodeDocument(data, format, c)
-	if lines == nil { // the document did not parse
+	root, errs := decodeDocument(data, format, c)
+	if root == nil { // the document did not parse
 		return nil, errs
 	}
 	c.normalize()
 	if fc != nil {
 		c.resolve(fc.dir)
 	}
-	v := &validator{lines: lines, errs: errs, decoded: len(errs), files: fc}
+	v := &validator{root: root, errs: errs, decoded: len(errs), files: fc}
 	c.validate(v)
 	if len(v.errs) > 0 {
 		return nil, capErrors(v.sorted())

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/forcehttps/forcehttps"
 )
 
@@ -35,11 +37,11 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// validator collects errors, finding their line from the decoder's map.
+// validator collects errors, finding their line in the decoded document.
 type validator struct {
 	errs    []*FieldError
-	decoded int // v.errs[:decoded] are the decoder's
-	lines   map[string]int
+	decoded int        // v.errs[:decoded] are the decoder's
+	root    *yaml.Node // the document; nil: no lines (Validate)
 	files   *fileCheck // nil: the files are not checked (Parse, Validate)
 }
 
@@ -61,25 +63,10 @@ func (v *validator) has(path string) bool {
 
 // line returns the line of path, or of its nearest ancestor in the file.
 func (v *validator) line(path string) int {
-	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := v.lines[p]; ok {
-			return l
-		}
+	if v.root == nil {
+		return 0
 	}
-	return 0
-}
-
-// parentPath drops the last segment of a path: ".key", "[i]" or `["k"]`.
-func parentPath(p string) string {
-	if strings.HasSuffix(p, `"]`) {
-		if i := strings.LastIndex(p, `["`); i >= 0 {
-			return p[:i]
-		}
-	}
-	if i := strings.LastIndexAny(p, ".["); i >= 0 {
-		return p[:i]
-	}
-	return ""
+	return lineOf(v.root, path)
 }
 
 // sorted returns the errors by line, keeping the order of equal lines;
