@@ -160,10 +160,12 @@ func (c *Config) validateCoverage(v *validator, fileNames []string) {
 			continue
 		}
 		for j, d := range a.Domains {
-			h, wild, err := forcehttps.ParseHostPattern(d)
-			if err != nil {
+			// The domain as validateApps parsed it.
+			key := v.keys[i][j]
+			if key == "" {
 				continue // reported by validateApps
 			}
+			h, wild := strings.CutPrefix(key, "*.")
 			_, ipErr := netip.ParseAddr(h)
 			ip := ipErr == nil
 			dev := ip || h == "localhost" || strings.HasSuffix(h, ".localhost")

@@ -43,6 +43,9 @@ type validator struct {
 	decoded int        // v.errs[:decoded] are the decoder's
 	root    *yaml.Node // the document; nil: no lines (Validate)
 	files   *fileCheck // nil: the files are not checked (Parse, Validate)
+	// keys holds the key of each domain of each app ([DomainKey], ""
+	// for an invalid one), once the apps are validated.
+	keys [][]string
 }
 
 // add records an error, unless the decoder already reported one at path
@@ -342,30 +345,33 @@ func (c *Config) validateApps(v *validator) {
 	}
 	names := make(map[string]int, len(c.Apps))
 	domains := make(map[string]int, n) // key -> the app that declared it first
+	cur := 0                           // the app being validated
 	others := Others{
 		Name: func(name string) (string, bool) {
 			j, ok := names[strings.ToLower(name)]
 			return fmt.Sprintf("apps[%d]", j), ok
 		},
+		// validateApp asks once for each valid domain of an app, not
+		// repeated in the app: a domain no app has is the current app's
+		// from then on, with one lookup in a table that is large.
 		Domain: func(key string) (string, string, bool) {
 			j, ok := domains[key]
 			if !ok {
+				domains[key] = cur
 				return "", "", false
 			}
 			return c.Apps[j].Name, fmt.Sprintf("apps[%d]", j), true
 		},
 	}
+	v.keys = make([][]string, len(c.Apps))
 	for i := range c.Apps {
 		a := &c.Apps[i]
-		nameOK, keys := c.validateApp(v, "apps["+strconv.Itoa(i)+"]", a, others)
+		cur = i
+		var nameOK bool
+		nameOK, v.keys[i] = c.validateApp(v, "apps["+strconv.Itoa(i)+"]", a, others)
 		if key := strings.ToLower(a.Name); nameOK {
 			if _, dup := names[key]; !dup {
 				names[key] = i
-			}
-		}
-		for _, key := range keys {
-			if _, dup := domains[key]; !dup {
-				domains[key] = i
 			}
 		}
 	}
@@ -380,8 +386,9 @@ func joinPath(p, key string) string {
 }
 
 // validateApp checks app a at path p ("" for an app alone) against
-// others. It reports whether the name is well formed, and returns the
-// keys ([DomainKey]) of the app's valid domains, each once.
+// others, whose Domain it asks once for each valid domain of a that a
+// does not repeat. It reports whether the name is well formed, and
+// returns the key ([DomainKey]) of each domain, "" for an invalid one.
 func (c *Config) validateApp(v *validator, p string, a *App, others Others) (nameOK bool, keys []string) {
 	at := func(key string) string { return joinPath(p, key) }
 	switch {
@@ -398,9 +405,8 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) (nam
 	if len(a.Domains) == 0 {
 		v.add(at("domains"), ErrRequired, "at least one domain is required")
 	}
-	keys = make([]string, 0, len(a.Domains))
-	first := make([]int, 0, len(a.Domains)) // the index in a.Domains of each of keys
-	var own map[string]int                  // keys -> index in keys, for long lists only
+	keys = make([]string, len(a.Domains))
+	var own map[string]int // key -> its first index, for long lists only
 	if len(a.Domains) > shortList {
 		own = make(map[string]int, len(a.Domains))
 	}
@@ -413,20 +419,19 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) (nam
 			v.add(dp(), ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
 			continue
 		}
+		keys[j] = key
 		k, dup := own[key]
 		if own == nil {
-			k = slices.Index(keys, key)
+			k = slices.Index(keys[:j], key)
 			dup = k >= 0
 		}
 		if dup {
-			v.add(dp(), ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, first[k])
+			v.add(dp(), ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, k)
 			continue
 		}
 		if own != nil {
-			own[key] = len(keys)
+			own[key] = j
 		}
-		keys = append(keys, key)
-		first = append(first, j)
 		if name, where, dup := others.Domain(key); dup {
 			if where != "" {
 				v.add(dp(), ErrDuplicateDomain, "%q is also a domain of app %q (%s)", d, name, where)
