@@ -14,6 +14,7 @@ import (
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/certfile"
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // maxPEMFile bounds the size of a certificate, key or CA file.
@@ -166,8 +167,7 @@ func (c *Config) validateCoverage(v *validator, fileNames []string) {
 				continue // reported by validateApps
 			}
 			h, wild := strings.CutPrefix(key, "*.")
-			_, ipErr := netip.ParseAddr(h)
-			ip := ipErr == nil
+			ip := isIP(h)
 			dev := ip || h == "localhost" || strings.HasSuffix(h, ".localhost")
 			if (dev && !a.IncludeDevHosts) || set.covers(h, wild) || (acme && !wild && !ip) {
 				continue
@@ -222,9 +222,21 @@ func (s nameSet) covers(h string, wild bool) bool {
 	if s.exact[h] {
 		return true
 	}
-	if _, err := netip.ParseAddr(h); err == nil {
+	if isIP(h) {
 		return false
 	}
 	_, parent, ok := strings.Cut(h, ".")
 	return ok && s.wildcard[parent]
+}
+
+// isIP reports whether h, a host as [forcehttps.ParseHostPattern]
+// returns it, is an IP address. Only what may be one (IPv6 has a colon,
+// IPv4 is digits and dots) is parsed: a failed netip.ParseAddr makes an
+// error, and a table of many apps has many names.
+func isIP(h string) bool {
+	if strings.IndexByte(h, ':') < 0 && !lex.DigitsAndDots(h) {
+		return false
+	}
+	_, err := netip.ParseAddr(h)
+	return err == nil
 }
