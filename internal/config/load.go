@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"io"
@@ -127,11 +128,14 @@ func readFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("config: %q is not a regular file", path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxInput+1))
-	if err != nil {
+	// Sized for the file, which would otherwise be copied as it is read:
+	// a table of many apps is megabytes.
+	var buf bytes.Buffer
+	buf.Grow(int(min(max(fi.Size(), 0), maxInput)) + bytes.MinRead + 1)
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxInput+1)); err != nil {
 		return nil, fmt.Errorf("config: read %q: %w", path, err)
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
 
 // resolve makes the relative file paths of c relative to dir.

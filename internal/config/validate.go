@@ -547,6 +547,9 @@ func checkResponsePath(p string) string {
 // checkContentType returns what is wrong with a Content-Type value, or ""
 // if nothing is.
 func checkContentType(ct string) string {
+	if ct == DefaultContentType {
+		return "" // most answers have it (TestDefaultContentType)
+	}
 	for i := range len(ct) {
 		if b := ct[i]; b < ' ' || b == 0x7f {
 			return "control characters are not allowed"
