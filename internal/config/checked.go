@@ -71,6 +71,13 @@ func (f *fingerprinter) uint(u uint64) {
 
 func (f *fingerprinter) value(v reflect.Value) {
 	switch v.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		if v.IsNil() {
+			f.uint(0)
+			return
+		}
+	}
+	switch v.Kind() {
 	case reflect.String:
 		s := v.String()
 		f.uint(uint64(len(s)))
@@ -88,10 +95,6 @@ func (f *fingerprinter) value(v reflect.Value) {
 	case reflect.Float32, reflect.Float64:
 		f.uint(math.Float64bits(v.Float()))
 	case reflect.Pointer:
-		if v.IsNil() {
-			f.uint(0)
-			return
-		}
 		f.uint(1)
 		f.value(v.Elem())
 	case reflect.Struct:
@@ -99,19 +102,11 @@ func (f *fingerprinter) value(v reflect.Value) {
 			f.value(v.Field(i))
 		}
 	case reflect.Slice:
-		if v.IsNil() {
-			f.uint(0)
-			return
-		}
 		f.uint(uint64(v.Len()) + 1)
 		for i := range v.Len() {
 			f.value(v.Index(i))
 		}
 	case reflect.Map:
-		if v.IsNil() {
-			f.uint(0)
-			return
-		}
 		f.uint(uint64(v.Len()) + 1)
 		// Each entry is hashed alone and the hashes added up: the sum
 		// does not depend on the map's order.
