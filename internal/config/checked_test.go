@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -206,6 +207,42 @@ func BenchmarkValidate100k(b *testing.B) {
 	for b.Loop() {
 		if err := c.Validate(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestLargeDocumentLines checks the errors of a document large enough for
+// parse to collect its node tree before validating: each has the line it
+// would have with the tree kept, found by parsing the document again.
+func TestLargeDocumentLines(t *testing.T) {
+	t.Parallel()
+	doc := string(largeConfig(4000))
+	for _, app := range []string{"app0", "app2000", "app3999"} {
+		doc = strings.Replace(doc, "  - name: "+app+"\n", "  - name: "+app+"\n    http2: true\n", 1)
+	}
+	data := []byte(doc)
+	if len(data) < largeDocument {
+		t.Fatalf("the document is %d bytes, not large", len(data))
+	}
+	_, err := Parse(data, YAML)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Errors) != 3 {
+		t.Fatalf("Parse = %v, want 3 errors", err)
+	}
+	c := &Config{}
+	c.setDefaults()
+	root, errs := decodeDocument(data, YAML, c)
+	c.normalize()
+	v := &validator{root: root, errs: errs, decoded: len(errs)}
+	c.validate(v)
+	want := v.sorted()
+	lines := strings.Split(doc, "\n")
+	for i, e := range ve.Errors {
+		if e.Path != want[i].Path || e.Line != want[i].Line {
+			t.Errorf("error %d: %s at line %d, want %s at line %d", i, e.Path, e.Line, want[i].Path, want[i].Line)
+		}
+		if e.Line < 1 || !strings.Contains(lines[e.Line-1], "http2: true") {
+			t.Errorf("%s: line %d is not the http2 key's", e.Path, e.Line)
 		}
 	}
 }

@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Format is the syntax of a configuration file.
@@ -71,6 +74,22 @@ func parse(data []byte, format Format, fc *fileCheck) (*Config, []*FieldError) {
 		c.resolve(fc.dir)
 	}
 	v := &validator{root: root, errs: errs, decoded: len(errs), files: fc}
+	if len(data) >= largeDocument {
+		// The node tree is garbage once decoded unless an error needs a
+		// line: it is collected now, and parsed again for an error's
+		// line, so that validating and building the routing table reuse
+		// its memory rather than grow the heap. For 100 000 domains, the
+		// tree is 50 MB and the collection, about 15 ms, saves more in
+		// page faults on fresh memory than it costs, and 40 MB of peak.
+		v.root, root = nil, nil
+		v.document = func() *yaml.Node {
+			again := &Config{}
+			again.setDefaults()
+			r, _ := decodeDocument(data, format, again)
+			return r
+		}
+		runtime.GC()
+	}
 	c.validate(v)
 	if len(v.errs) > 0 {
 		return nil, capErrors(v.sorted())
@@ -78,6 +97,10 @@ func parse(data []byte, format Format, fc *fileCheck) (*Config, []*FieldError) {
 	c.markChecked()
 	return c, nil
 }
+
+// largeDocument is the size from which parse collects the document's
+// node tree before validating (about 3000 apps).
+const largeDocument = 1 << 20
 
 // maxErrors is the number of errors reported; a file that has more is
 // probably not an edge configuration at all.

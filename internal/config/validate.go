@@ -41,8 +41,11 @@ func (c *Config) Validate() error {
 type validator struct {
 	errs    []*FieldError
 	decoded int        // v.errs[:decoded] are the decoder's
-	root    *yaml.Node // the document; nil: no lines (Validate)
+	root    *yaml.Node // the document; nil: no lines (Validate), or see document
 	files   *fileCheck // nil: the files are not checked (Parse, Validate)
+	// document, when set, parses the document again, for the first
+	// error that needs a line (parse of a large document).
+	document func() *yaml.Node
 	// keys holds the key of each domain of each app ([DomainKey], ""
 	// for an invalid one), once the apps are validated.
 	keys [][]string
@@ -66,6 +69,9 @@ func (v *validator) has(path string) bool {
 
 // line returns the line of path, or of its nearest ancestor in the file.
 func (v *validator) line(path string) int {
+	if v.root == nil && v.document != nil {
+		v.root, v.document = v.document(), nil
+	}
 	if v.root == nil {
 		return 0
 	}
