@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -118,6 +120,8 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	listen := listenOverride{http: *httpAddr, https: *httpsAddr}
+	started := startGC()
+	defer started()
 	cfg := config.Default()
 	if *configFile != "" {
 		if cfg, err = config.Load(*configFile); err != nil {
@@ -129,7 +133,7 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if err := serveEdge(ctx, cfg, *configFile, *watch, listen, logger, stdout, stderr); err != nil {
+	if err := serveEdge(ctx, cfg, *configFile, *watch, listen, started, logger, stdout, stderr); err != nil {
 		// err carries its own context ("edge: http listener: ...",
 		// "certificates: ..."): no prefix is added to it.
 		logger.Error("forcehttps edge: exiting on an error", "error", err.Error())
@@ -171,8 +175,9 @@ func (o listenOverride) overlay(cfg *config.Config) *config.Config {
 	return &c
 }
 
-// serveEdge runs the edge until ctx is done.
-func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.Duration, listen listenOverride, logger *slog.Logger, stdout, stderr io.Writer) error {
+// serveEdge runs the edge until ctx is done; it calls started once the
+// routing table is built.
+func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.Duration, listen listenOverride, started func(), logger *slog.Logger, stdout, stderr io.Writer) error {
 	var cluster *pgstate.Store // nil: a single node, with files
 	copts := certOptions(cfg, logger)
 	if cfg.Cluster != nil {
@@ -272,6 +277,7 @@ func serveEdge(ctx context.Context, cfg *config.Config, file string, watch time.
 	if err := srv.Listen(); err != nil {
 		return err
 	}
+	started()
 	if cluster != nil {
 		a := srv.Addrs()
 		cluster.SetAddresses([]string{a.HTTP, a.HTTPS})
@@ -415,4 +421,45 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// startGCPercent is the garbage collector's percent while the edge
+// starts, from reading the configuration to a built routing table:
+// loading 100 000 domains makes 130 MB of garbage, and a collection
+// every doubling of the heap (GOGC=100) costs about 40-70 ms more on one
+// core than one every tripling, for a peak that stays under 100 MiB
+// (91-95 MiB against 90-91), since the configuration package collects the
+// node tree of a large file as soon as it is decoded.
+const startGCPercent = 200
+
+// gcStart counts the edges starting in this process (one, but for
+// tests), so that the first saves the percent and the last restores it.
+var gcStart struct {
+	sync.Mutex
+	n    int
+	prev int
+}
+
+// startGC raises the GC percent to startGCPercent, unless GOGC is set, and
+// returns the function that restores it (once; later calls do nothing).
+func startGC() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	gcStart.Lock()
+	if gcStart.n == 0 {
+		gcStart.prev = debug.SetGCPercent(startGCPercent)
+	}
+	gcStart.n++
+	gcStart.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			gcStart.Lock()
+			defer gcStart.Unlock()
+			if gcStart.n--; gcStart.n == 0 {
+				debug.SetGCPercent(gcStart.prev)
+			}
+		})
+	}
 }

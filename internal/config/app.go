@@ -25,8 +25,8 @@ func DecodeApp(data []byte) (*App, error) {
 	doc = append(doc, "]}"...)
 	c := &Config{}
 	c.setDefaults()
-	lines, errs := decodeDocument(doc, JSON, c)
-	if lines == nil || len(errs) > 0 {
+	root, errs := decodeDocument(doc, JSON, c)
+	if root == nil || len(errs) > 0 {
 		for _, e := range errs {
 			e.Path = RelativePath(e.Path, "apps[0]")
 			e.Line = 0

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -106,6 +107,10 @@ apps:
 		{"under another app's wildcard", `{"name":"blog","domains":["a.shop.example"],"upstream":"http://127.0.0.1:2"}`, nil},
 		{"listed twice", `{"name":"blog","domains":["b.example","B.example"],"upstream":"http://127.0.0.1:2"}`,
 			[]string{`domains[1]: "B.example" is listed twice (domains[0])`}},
+		{"listed twice in a long list", `{"name":"blog","domains":[` + longDomains(20) + `,"D3.example"],"upstream":"http://127.0.0.1:2"}`,
+			[]string{`domains[20]: "D3.example" is listed twice (domains[3])`}},
+		{"long list of another app's", `{"name":"blog","domains":[` + longDomains(20) + `,"shop.example"],"upstream":"http://127.0.0.1:2"}`,
+			[]string{`domains[20]: "shop.example" is also a domain of app "shop"`}},
 		{"bad wildcard", `{"name":"blog","domains":["a.*.example"],"upstream":"http://127.0.0.1:2"}`, []string{"domains[0]: "}},
 		{"name taken", `{"name":"SHOP","domains":["b.example"],"upstream":"http://127.0.0.1:2"}`, []string{`name: "SHOP" is also the name of`}},
 		{"bad upstream", `{"name":"blog","domains":["b.example"],"upstream":"127.0.0.1:2"}`, []string{"upstream: "}},
@@ -170,4 +175,14 @@ func fieldMessages(err error, prefix string) []string {
 		out = append(out, strings.TrimPrefix(fe.Path, prefix)+": "+fe.Message)
 	}
 	return out
+}
+
+// longDomains returns n quoted domains d0.example ... for a JSON list
+// longer than the lists searched without a map.
+func longDomains(n int) string {
+	var list []string
+	for i := range n {
+		list = append(list, fmt.Sprintf("%q", fmt.Sprintf("d%d.example", i)))
+	}
+	return strings.Join(list, ",")
 }

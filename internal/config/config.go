@@ -44,6 +44,10 @@ type Config struct {
 	// certificates and Force HTTPS state through PostgreSQL ("cluster").
 	// Absent: a single node, with files.
 	Cluster *Cluster `yaml:"cluster"`
+
+	// checked is the fingerprint of the Config that Load or Parse
+	// validated; 0: none (see Checked).
+	checked uint64
 }
 
 // Listen holds the listener addresses.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/testutil"
@@ -51,8 +52,11 @@ func TestParseFillsDefaults(t *testing.T) {
 		Limits:    Limits{MaxHeaderBytes: 65536},
 		AccessLog: AccessLog{Format: "json", Output: "stderr"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("Parse(minimal) mismatch (-want +got):\n%s", diff)
+	}
+	if !got.Checked() || want.Checked() {
+		t.Errorf("Checked() = %v for Parse's Config, %v for the same built in code; want true, false", got.Checked(), want.Checked())
 	}
 }
 
@@ -87,7 +91,7 @@ func TestExamplesYAMLAndJSON(t *testing.T) {
 		}
 		got[i] = c
 	}
-	if diff := cmp.Diff(got[0], got[1]); diff != "" {
+	if diff := cmp.Diff(got[0], got[1], cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("examples/edge.yaml and edge.json differ (-yaml +json):\n%s", diff)
 	}
 	if got[0].Apps[1].ForceHTTPS || !got[0].Apps[1].HSTS.Revoke {
@@ -140,6 +144,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key", YAML, app("    upstrem: blue\n"), []string{`apps[0].upstrem: unknown key (did you mean "upstream"?) (line 6)`}, ErrUnknownKey},
 		{"unknown key far from any", YAML, app("    zzzzzzzzzzzz: 1\n"), []string{`apps[0].zzzzzzzzzzzz: unknown key (known keys: domains, exempt_paths, force_https, hsts, http2, include_dev_hosts, name, redirect, respond, secure_cookies, security_headers, timeouts, upstream) (line 6)`}, ErrUnknownKey},
 		{"duplicate key", YAML, app("    name: b\n"), []string{"apps[0].name: key repeated (first at line 3) (line 6)"}, ErrDuplicateKey},
+		{"duplicate key in a long mapping", YAML, app("    security_headers: {headers: {" + manyHeaders(20) + ", X-H3: b}}\n"),
+			[]string{`apps[0].security_headers.headers["X-H3"]: key repeated (first at line 6) (line 6)`}, ErrDuplicateKey},
+		{"a key repeated many times", YAML, app("    hsts: {max_age: 1" + strings.Repeat(", max_age: 2", 17) + "}\n"),
+			slices.Repeat([]string{`apps[0].hsts.max_age: key repeated (first at line 6) (line 6)`}, 17), ErrDuplicateKey},
 		{"bool type", YAML, app("    force_https: maybe\n"), []string{`apps[0].force_https: expected true or false, got "maybe" (line 6)`}, ErrType},
 		{"int type", YAML, app("    hsts: {max_age: 1y}\n"), []string{`apps[0].hsts.max_age: expected an integer, got "1y" (line 6)`}, ErrType},
 		{"list type", YAML, app("    domains: a.example.com\n"), []string{"apps[0].domains: key repeated (first at line 4) (line 6)"}, ErrDuplicateKey},
@@ -427,4 +435,14 @@ apps:
 	if !errors.As(err, &ve) || !errors.Is(err, ErrSyntax) || len(ve.Errors) > maxErrors+1 {
 		t.Errorf("Parse(billion laughs) = %v, want a size error and at most %d errors", err, maxErrors+1)
 	}
+}
+
+// manyHeaders returns n entries "X-Hi: a" of a flow mapping, more than
+// the mappings searched for repeated keys without a map.
+func manyHeaders(n int) string {
+	var list []string
+	for i := range n {
+		list = append(list, fmt.Sprintf("X-H%d: a", i))
+	}
+	return strings.Join(list, ", ")
 }

@@ -31,16 +31,58 @@ const (
 // is found in one pass.
 type decoder struct {
 	errs  []*FieldError
-	lines map[string]int // field path -> line, for later validation errors
 	nodes int
+	segs  []segment // the path of the value being decoded
+	// lines, when set (tests), records the line of every path decoded,
+	// as [lineOf] finds it.
+	lines map[string]int
 }
+
+// segment is one step of the path of the value being decoded: a struct
+// key, a map key (entry) or a list index.
+type segment struct {
+	key   string
+	index int  // when key is "" and entry is false
+	entry bool // key is a map key: ["key"]
+}
+
+// path returns the path of the value being decoded, as errors show it
+// ("apps[3].hsts.max_age", `headers["X-A"]`); "" for the document. The
+// decoder keeps it as a stack of segments and makes the string only for
+// an error, since a large file has hundreds of thousands of values and,
+// most often, no error.
+func (d *decoder) path() string {
+	var b strings.Builder
+	for _, s := range d.segs {
+		switch {
+		case s.entry:
+			b.WriteString("[" + strconv.Quote(s.key) + "]")
+		case s.key != "":
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.key)
+		default:
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		}
+	}
+	return b.String()
+}
+
+func (d *decoder) push(s segment) { d.segs = append(d.segs, s) }
+func (d *decoder) pop()           { d.segs = d.segs[:len(d.segs)-1] }
 
 var durationType = reflect.TypeFor[time.Duration]()
 
 // decodeDocument parses data (YAML, or JSON when format is JSON) into c,
-// which holds the defaults already.
-func decodeDocument(data []byte, format Format, c *Config) (map[string]int, []*FieldError) {
-	d := &decoder{lines: map[string]int{}}
+// which holds the defaults already. It returns the root of the document,
+// where [lineOf] finds the lines of later errors, or nil when the
+// document did not parse.
+func decodeDocument(data []byte, format Format, c *Config) (*yaml.Node, []*FieldError) {
+	return (&decoder{}).document(data, format, c)
+}
+
+func (d *decoder) document(data []byte, format Format, c *Config) (*yaml.Node, []*FieldError) {
 	if len(data) > maxInput {
 		return nil, []*FieldError{{Message: fmt.Sprintf("the file is larger than %d bytes", maxInput), Err: ErrSyntax}}
 	}
@@ -70,13 +112,13 @@ func decodeDocument(data []byte, format Format, c *Config) (map[string]int, []*F
 		}
 		root = root.Content[0]
 	}
-	d.value(root, reflect.ValueOf(c).Elem(), "", 0)
+	d.value(root, reflect.ValueOf(c).Elem(), 0)
 	if d.nodes > maxNodes {
 		// What was decoded is a fragment: validating it would only add
 		// errors about what the limit left out.
 		return nil, d.errs
 	}
-	return d.lines, d.errs
+	return root, d.errs
 }
 
 // checkJSON reports whether data is one JSON value, locating the error.
@@ -118,36 +160,36 @@ func syntaxError(err error) *FieldError {
 	return &FieldError{Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: "), Err: ErrSyntax}
 }
 
-// fail records an error about the value at path.
-func (d *decoder) fail(n *yaml.Node, path string, err error, format string, args ...any) {
-	d.errs = append(d.errs, &FieldError{Path: path, Line: n.Line, Message: fmt.Sprintf(format, args...), Err: err})
+// fail records an error about the value at d.path().
+func (d *decoder) fail(n *yaml.Node, err error, format string, args ...any) {
+	d.errs = append(d.errs, &FieldError{Path: d.path(), Line: n.Line, Message: fmt.Sprintf(format, args...), Err: err})
 }
 
 // value decodes n into v.
-func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, depth int) {
+func (d *decoder) value(n *yaml.Node, v reflect.Value, depth int) {
 	d.nodes++
 	if d.nodes > maxNodes || depth > maxDepth {
 		if d.nodes == maxNodes+1 || depth == maxDepth+1 {
-			d.fail(n, path, ErrSyntax, "the document is too large or too deeply nested")
+			d.fail(n, ErrSyntax, "the document is too large or too deeply nested")
 		}
 		return
 	}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
-			d.fail(n, path, ErrSyntax, "unknown alias")
+			d.fail(n, ErrSyntax, "unknown alias")
 			return
 		}
-		d.value(n.Alias, v, path, depth+1)
+		d.value(n.Alias, v, depth+1)
 		return
 	}
-	if path != "" {
-		d.lines[path] = n.Line
+	if d.lines != nil && len(d.segs) > 0 {
+		d.lines[d.path()] = n.Line
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return // keep the default
 	}
 	if v.Type() == durationType {
-		d.duration(n, v, path)
+		d.duration(n, v)
 		return
 	}
 	switch v.Kind() {
@@ -158,18 +200,18 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, depth int) {
 				df.setDefaults()
 			}
 		}
-		d.value(n, v.Elem(), path, depth+1)
+		d.value(n, v.Elem(), depth+1)
 	case reflect.Struct:
-		d.structure(n, v, path, depth)
+		d.structure(n, v, depth)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.fail(n, path, ErrType, "expected a list, got %s", describe(n))
+			d.fail(n, ErrType, "expected a list, got %s", describe(n))
 			return
 		}
 		if d.nodes+len(n.Content) > maxNodes {
 			// Refuse before allocating the slice, not item by item.
 			d.nodes = maxNodes + 1
-			d.fail(n, path, ErrSyntax, "the document is too large or too deeply nested")
+			d.fail(n, ErrSyntax, "the document is too large or too deeply nested")
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -178,28 +220,30 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, depth int) {
 			if df, ok := e.Addr().Interface().(defaulter); ok {
 				df.setDefaults()
 			}
-			d.value(item, e, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			d.push(segment{index: i})
+			d.value(item, e, depth+1)
+			d.pop()
 		}
 		v.Set(s)
 	case reflect.Map:
-		d.mapping(n, v, path, depth)
+		d.mapping(n, v, depth)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			d.fail(n, path, ErrType, "expected a string, got %s", describe(n))
+			d.fail(n, ErrType, "expected a string, got %s", describe(n))
 			return
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-			d.fail(n, path, ErrType, "expected true or false, got %s", describe(n))
+			d.fail(n, ErrType, "expected true or false, got %s", describe(n))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		var i int64
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil || v.OverflowInt(i) {
-			d.fail(n, path, ErrType, "expected an integer, got %s", describe(n))
+			d.fail(n, ErrType, "expected an integer, got %s", describe(n))
 			return
 		}
 		v.SetInt(i)
@@ -207,43 +251,82 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, depth int) {
 		var f float64
 		tag := n.ShortTag()
 		if n.Kind != yaml.ScalarNode || (tag != "!!float" && tag != "!!int") || n.Decode(&f) != nil {
-			d.fail(n, path, ErrType, "expected a number, got %s", describe(n))
+			d.fail(n, ErrType, "expected a number, got %s", describe(n))
 			return
 		}
 		v.SetFloat(f)
 	default:
-		d.fail(n, path, ErrType, "cannot decode into %s", v.Type())
+		d.fail(n, ErrType, "cannot decode into %s", v.Type())
 	}
 }
 
 // structure decodes a mapping into a struct, by the fields' yaml tags.
-func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, depth int) {
+func (d *decoder) structure(n *yaml.Node, v reflect.Value, depth int) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, ErrType, "expected a mapping, got %s", describe(n))
+		d.fail(n, ErrType, "expected a mapping, got %s", describe(n))
 		return
 	}
 	fields := structFields(v.Type())
-	seen := map[string]int{}
+	var keys repeatedKeys
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.fail(k, path, ErrType, "a key must be a string, got %s", describe(k))
+			d.fail(k, ErrType, "a key must be a string, got %s", describe(k))
 			continue
 		}
-		p := join(path, k.Value)
-		if line, dup := seen[k.Value]; dup {
-			d.fail(k, p, ErrDuplicateKey, "key repeated (first at line %d)", line)
-			continue
-		}
-		seen[k.Value] = k.Line
-		idx, ok := fields[k.Value]
-		if !ok {
-			d.unknownKey(k, p, fields)
-			continue
-		}
-		d.lines[p] = k.Line
-		d.value(val, v.Field(idx), p, depth+1)
+		d.push(segment{key: k.Value})
+		d.field(k, val, v, fields, keys.first(n, i), depth)
+		d.pop()
 	}
+}
+
+// field decodes val, the value of key k, into its field of struct v;
+// d.path() is the key's. first is the line of an earlier key k repeats,
+// 0 for none.
+func (d *decoder) field(k, val *yaml.Node, v reflect.Value, fields map[string]int, first, depth int) {
+	if first > 0 {
+		d.fail(k, ErrDuplicateKey, "key repeated (first at line %d)", first)
+		return
+	}
+	idx, ok := fields[k.Value]
+	if !ok {
+		d.unknownKey(k, fields)
+		return
+	}
+	if d.lines != nil {
+		d.lines[d.path()] = k.Line
+	}
+	d.value(val, v.Field(idx), depth+1)
+}
+
+// repeatedKeys finds the keys of a mapping that an earlier key repeats.
+// The zero value is ready for a mapping; a short one, as most are, is
+// searched rather than mapped.
+type repeatedKeys struct {
+	lines map[string]int // key -> line of its first occurrence, for long mappings
+}
+
+// first returns the line of the earlier key of mapping n that the scalar
+// key n.Content[i] repeats, or 0 if it repeats none (lines start at 1).
+// Call it for the scalar keys of n in order.
+func (r *repeatedKeys) first(n *yaml.Node, i int) int {
+	k := n.Content[i]
+	if len(n.Content) <= 2*shortList {
+		for j := 0; j < i; j += 2 {
+			if e := n.Content[j]; e.Kind == yaml.ScalarNode && e.Value == k.Value {
+				return e.Line
+			}
+		}
+		return 0
+	}
+	if r.lines == nil {
+		r.lines = make(map[string]int, len(n.Content)/2)
+	}
+	if line, dup := r.lines[k.Value]; dup {
+		return line
+	}
+	r.lines[k.Value] = k.Line
+	return 0
 }
 
 // removedKeys are keys of earlier versions whose meaning changed, with
@@ -258,9 +341,9 @@ var removedKeys = map[string]string{
 }
 
 // unknownKey reports a key no field has, suggesting a close one.
-func (d *decoder) unknownKey(k *yaml.Node, path string, fields map[string]int) {
-	if msg, ok := removedKeys[path]; ok {
-		d.fail(k, path, ErrUnknownKey, "%s", msg)
+func (d *decoder) unknownKey(k *yaml.Node, fields map[string]int) {
+	if msg, ok := removedKeys[d.path()]; ok {
+		d.fail(k, ErrUnknownKey, "%s", msg)
 		return
 	}
 	best, bestDist := "", 3
@@ -270,43 +353,43 @@ func (d *decoder) unknownKey(k *yaml.Node, path string, fields map[string]int) {
 		}
 	}
 	if best != "" {
-		d.fail(k, path, ErrUnknownKey, "unknown key (did you mean %q?)", best)
+		d.fail(k, ErrUnknownKey, "unknown key (did you mean %q?)", best)
 		return
 	}
-	d.fail(k, path, ErrUnknownKey, "unknown key (known keys: %s)", strings.Join(sortedKeys(fields), ", "))
+	d.fail(k, ErrUnknownKey, "unknown key (known keys: %s)", strings.Join(sortedKeys(fields), ", "))
 }
 
 // mapping decodes a mapping into a map[string]string.
-func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, depth int) {
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, depth int) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, ErrType, "expected a mapping, got %s", describe(n))
+		d.fail(n, ErrType, "expected a mapping, got %s", describe(n))
 		return
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
-	seen := map[string]int{}
+	var keys repeatedKeys
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.fail(k, path, ErrType, "a key must be a string, got %s", describe(k))
+			d.fail(k, ErrType, "a key must be a string, got %s", describe(k))
 			continue
 		}
-		p := fmt.Sprintf("%s[%q]", path, k.Value)
-		if line, dup := seen[k.Value]; dup {
-			d.fail(k, p, ErrDuplicateKey, "key repeated (first at line %d)", line)
-			continue
+		d.push(segment{key: k.Value, entry: true})
+		if first := keys.first(n, i); first > 0 {
+			d.fail(k, ErrDuplicateKey, "key repeated (first at line %d)", first)
+		} else {
+			e := reflect.New(v.Type().Elem()).Elem()
+			d.value(val, e, depth+1)
+			m.SetMapIndex(reflect.ValueOf(k.Value), e)
 		}
-		seen[k.Value] = k.Line
-		e := reflect.New(v.Type().Elem()).Elem()
-		d.value(val, e, p, depth+1)
-		m.SetMapIndex(reflect.ValueOf(k.Value), e)
+		d.pop()
 	}
 	v.Set(m)
 }
 
 // duration decodes "10s"-style durations; a bare 0 is accepted too.
-func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) duration(n *yaml.Node, v reflect.Value) {
 	if n.Kind != yaml.ScalarNode {
-		d.fail(n, path, ErrType, "expected a duration like \"10s\", got %s", describe(n))
+		d.fail(n, ErrType, "expected a duration like \"10s\", got %s", describe(n))
 		return
 	}
 	if n.ShortTag() == "!!int" && n.Value == "0" {
@@ -319,11 +402,11 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 		if n.ShortTag() == "!!int" {
 			hint = " (add a unit: s, m or h)"
 		}
-		d.fail(n, path, ErrDuration, "%q is not a duration like \"10s\" or \"1m30s\"%s", n.Value, hint)
+		d.fail(n, ErrDuration, "%q is not a duration like \"10s\" or \"1m30s\"%s", n.Value, hint)
 		return
 	}
 	if dur < 0 {
-		d.fail(n, path, ErrDuration, "%q is negative", n.Value)
+		d.fail(n, ErrDuration, "%q is negative", n.Value)
 		return
 	}
 	v.SetInt(int64(dur))

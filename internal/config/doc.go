@@ -102,6 +102,11 @@
 // applies them, and its errors are reported at the app's keys. Static
 // responses are checked as described below.
 //
+// [Config.Checked] reports whether a Config still holds what [Load] or
+// [Parse] validated (a fingerprint of every field, taken then): the edge
+// validates again only what is not, since for a large table validation
+// costs as much as building the routing table.
+//
 // [Config.ValidateApp] checks one app by the same rules, against the
 // other apps as [Others] describes them rather than against Apps: an
 // edge validates a change of one app through its index of domains and

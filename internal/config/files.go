@@ -14,6 +14,7 @@ import (
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/certfile"
+	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
 // maxPEMFile bounds the size of a certificate, key or CA file.
@@ -160,12 +161,13 @@ func (c *Config) validateCoverage(v *validator, fileNames []string) {
 			continue
 		}
 		for j, d := range a.Domains {
-			h, wild, err := forcehttps.ParseHostPattern(d)
-			if err != nil {
+			// The domain as validateApps parsed it.
+			key := v.keys[i][j]
+			if key == "" {
 				continue // reported by validateApps
 			}
-			_, ipErr := netip.ParseAddr(h)
-			ip := ipErr == nil
+			h, wild := strings.CutPrefix(key, "*.")
+			ip := isIP(h)
 			dev := ip || h == "localhost" || strings.HasSuffix(h, ".localhost")
 			if (dev && !a.IncludeDevHosts) || set.covers(h, wild) || (acme && !wild && !ip) {
 				continue
@@ -220,9 +222,21 @@ func (s nameSet) covers(h string, wild bool) bool {
 	if s.exact[h] {
 		return true
 	}
-	if _, err := netip.ParseAddr(h); err == nil {
+	if isIP(h) {
 		return false
 	}
 	_, parent, ok := strings.Cut(h, ".")
 	return ok && s.wildcard[parent]
+}
+
+// isIP reports whether h, a host as [forcehttps.ParseHostPattern]
+// returns it, is an IP address. Only what may be one (IPv6 has a colon,
+// IPv4 is digits and dots) is parsed: a failed netip.ParseAddr makes an
+// error, and a table of many apps has many names.
+func isIP(h string) bool {
+	if strings.IndexByte(h, ':') < 0 && !lex.DigitsAndDots(h) {
+		return false
+	}
+	_, err := netip.ParseAddr(h)
+	return err == nil
 }

@@ -143,3 +143,15 @@ func TestLoadDefault(t *testing.T) {
 		t.Errorf("Load(the embedded default) = %v", err)
 	}
 }
+
+func TestIsIP(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]bool{
+		"192.0.2.1": true, "::1": true, "2001:db8::1": true, "::ffff:192.0.2.1": true,
+		"d1.bench.test": false, "example.com": false, "1.2.3": false, "1.2.3.4.5": false, "": false, "localhost": false,
+	} {
+		if got := isIP(h); got != want {
+			t.Errorf("isIP(%q) = %v, want %v", h, got, want)
+		}
+	}
+}

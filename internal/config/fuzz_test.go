@@ -157,3 +157,63 @@ func FuzzResponsePath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLines checks that the line of every validation error, found in the
+// document when the error is reported ([lineOf]), is the one the
+// decoder saw when it read the value at that path, or at its nearest
+// ancestor: the lines the decoder records when asked to (every path it
+// decodes), looked up as the validator looked them up before it found
+// them in the document.
+func FuzzLines(f *testing.F) {
+	f.Add([]byte(minimal), false)
+	if data, err := os.ReadFile(filepath.Join("testdata", "invalid.yaml")); err == nil {
+		f.Add(data, false)
+	}
+	f.Add([]byte("listen: {http: \":80\", https: \":80\"}\ntls: {self_signed: [a.example]}\napps:\n  - &a {name: a, domains: [a.example, A.example], upstream: \"ftp://x\"}\n  - *a\n"), false)
+	f.Add([]byte("listen: &l {http: \"x\"}\nadmin: {listen: *l}\ntls: {}\napps:\n  - name: x\n    name: y\n    domains: [~, 1]\n    hsts: {max_age: 0}\n    security_headers: {headers: {\"X-A\": \"\\n\", \"X-A\": b}}\n"), false)
+	f.Add([]byte(`{"apps": [{"name": "", "domains": [], "upstream": "", "respond": [{"path": "x", "status": 1}, null]}], "timeouts": {"idle": "-1s"}}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, isJSON bool) {
+		format := YAML
+		if isJSON {
+			format = JSON
+		}
+		c := &Config{}
+		c.setDefaults()
+		d := &decoder{lines: map[string]int{}}
+		root, errs := d.document(data, format, c)
+		if root == nil {
+			return
+		}
+		c.normalize()
+		v := &validator{root: root, errs: errs, decoded: len(errs)}
+		c.validate(v)
+		for _, e := range v.errs[v.decoded:] {
+			if want := recordedLine(d.lines, e.Path); e.Line != want {
+				t.Errorf("%s: line %d, want %d (%s)", e.Path, e.Line, want, e.Message)
+			}
+		}
+		for p, want := range d.lines {
+			if got := lineOf(root, p); got != want {
+				t.Errorf("lineOf(%q) = %d, want %d", p, got, want)
+			}
+		}
+	})
+}
+
+// recordedLine returns the line lines records for path or, if none, for
+// its nearest ancestor; 0 for none.
+func recordedLine(lines map[string]int, path string) int {
+	for p := path; p != ""; {
+		if l, ok := lines[p]; ok {
+			return l
+		}
+		// Drop the last segment: ".key", "[i]" or `["k"]`.
+		switch i := strings.LastIndex(p, `["`); {
+		case strings.HasSuffix(p, `"]`) && i >= 0:
+			p = p[:i]
+		default:
+			p = p[:max(strings.LastIndexAny(p, ".["), 0)]
+		}
+	}
+	return 0
+}

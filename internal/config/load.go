@@ -1,14 +1,18 @@
 package config
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Format is the syntax of a configuration file.
@@ -61,21 +65,42 @@ func parse(data []byte, format Format, fc *fileCheck) (*Config, []*FieldError) {
 	}
 	c := &Config{}
 	c.setDefaults()
-	lines, errs := decodeDocument(data, format, c)
-	if lines == nil { // the document did not parse
+	root, errs := decodeDocument(data, format, c)
+	if root == nil { // the document did not parse
 		return nil, errs
 	}
 	c.normalize()
 	if fc != nil {
 		c.resolve(fc.dir)
 	}
-	v := &validator{lines: lines, errs: errs, decoded: len(errs), files: fc}
+	v := &validator{root: root, errs: errs, decoded: len(errs), files: fc}
+	if len(data) >= largeDocument {
+		// The node tree is garbage once decoded unless an error needs a
+		// line: it is collected now, and parsed again for an error's
+		// line, so that validating and building the routing table reuse
+		// its memory rather than grow the heap. For 100 000 domains, the
+		// tree is 50 MB and the collection, about 15 ms, saves more in
+		// page faults on fresh memory than it costs, and 40 MB of peak.
+		v.root, root = nil, nil
+		v.document = func() *yaml.Node {
+			again := &Config{}
+			again.setDefaults()
+			r, _ := decodeDocument(data, format, again)
+			return r
+		}
+		runtime.GC()
+	}
 	c.validate(v)
 	if len(v.errs) > 0 {
 		return nil, capErrors(v.sorted())
 	}
+	c.markChecked()
 	return c, nil
 }
+
+// largeDocument is the size from which parse collects the document's
+// node tree before validating (about 3000 apps).
+const largeDocument = 1 << 20
 
 // maxErrors is the number of errors reported; a file that has more is
 // probably not an edge configuration at all.
@@ -126,11 +151,14 @@ func readFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("config: %q is not a regular file", path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxInput+1))
-	if err != nil {
+	// Sized for the file, which would otherwise be copied as it is read:
+	// a table of many apps is megabytes.
+	var buf bytes.Buffer
+	buf.Grow(int(min(max(fi.Size(), 0), maxInput)) + bytes.MinRead + 1)
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxInput+1)); err != nil {
 		return nil, fmt.Errorf("config: read %q: %w", path, err)
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
 
 // resolve makes the relative file paths of c relative to dir.

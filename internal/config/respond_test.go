@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"strings"
 	"testing"
 
@@ -246,7 +247,7 @@ func TestRespondJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(JSON): %v", err)
 	}
-	if diff := cmp.Diff(y, j); diff != "" {
+	if diff := cmp.Diff(y, j, cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("Parse(YAML) and Parse(JSON) differ (-yaml +json):\n%s", diff)
 	}
 	if j.Apps[0].Respond[0].Status != 200 || j.Apps[0].Respond[0].ContentType != DefaultContentType {
@@ -297,5 +298,15 @@ func TestValidateRespond(t *testing.T) {
 	want := []string{"apps[0].respond[1].path", "apps[0].respond[1].status", "apps[0].respond[1].content_type"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Validate(bad) error paths mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestDefaultContentType checks that the default content type passes the
+// checks that checkContentType skips for it.
+func TestDefaultContentType(t *testing.T) {
+	t.Parallel()
+	mt, params, err := mime.ParseMediaType(DefaultContentType)
+	if err != nil || !strings.Contains(mt, "/") || strings.ContainsFunc(DefaultContentType, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		t.Errorf("DefaultContentType %q: %q %v %v", DefaultContentType, mt, params, err)
 	}
 }

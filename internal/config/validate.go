@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/forcehttps/forcehttps"
 )
 
@@ -35,12 +37,18 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// validator collects errors, finding their line from the decoder's map.
+// validator collects errors, finding their line in the decoded document.
 type validator struct {
 	errs    []*FieldError
-	decoded int // v.errs[:decoded] are the decoder's
-	lines   map[string]int
+	decoded int        // v.errs[:decoded] are the decoder's
+	root    *yaml.Node // the document; nil: no lines (Validate), or see document
 	files   *fileCheck // nil: the files are not checked (Parse, Validate)
+	// document, when set, parses the document again, for the first
+	// error that needs a line (parse of a large document).
+	document func() *yaml.Node
+	// keys holds the key of each domain of each app ([DomainKey], ""
+	// for an invalid one), once the apps are validated.
+	keys [][]string
 }
 
 // add records an error, unless the decoder already reported one at path
@@ -61,25 +69,13 @@ func (v *validator) has(path string) bool {
 
 // line returns the line of path, or of its nearest ancestor in the file.
 func (v *validator) line(path string) int {
-	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := v.lines[p]; ok {
-			return l
-		}
+	if v.root == nil && v.document != nil {
+		v.root, v.document = v.document(), nil
 	}
-	return 0
-}
-
-// parentPath drops the last segment of a path: ".key", "[i]" or `["k"]`.
-func parentPath(p string) string {
-	if strings.HasSuffix(p, `"]`) {
-		if i := strings.LastIndex(p, `["`); i >= 0 {
-			return p[:i]
-		}
+	if v.root == nil {
+		return 0
 	}
-	if i := strings.LastIndexAny(p, ".["); i >= 0 {
-		return p[:i]
-	}
-	return ""
+	return lineOf(v.root, path)
 }
 
 // sorted returns the errors by line, keeping the order of equal lines;
@@ -355,32 +351,33 @@ func (c *Config) validateApps(v *validator) {
 	}
 	names := make(map[string]int, len(c.Apps))
 	domains := make(map[string]int, n) // key -> the app that declared it first
+	cur := 0                           // the app being validated
 	others := Others{
 		Name: func(name string) (string, bool) {
 			j, ok := names[strings.ToLower(name)]
 			return fmt.Sprintf("apps[%d]", j), ok
 		},
+		// validateApp asks once for each valid domain of an app, not
+		// repeated in the app: a domain no app has is the current app's
+		// from then on, with one lookup in a table that is large.
 		Domain: func(key string) (string, string, bool) {
 			j, ok := domains[key]
 			if !ok {
+				domains[key] = cur
 				return "", "", false
 			}
 			return c.Apps[j].Name, fmt.Sprintf("apps[%d]", j), true
 		},
 	}
+	v.keys = make([][]string, len(c.Apps))
 	for i := range c.Apps {
 		a := &c.Apps[i]
-		c.validateApp(v, fmt.Sprintf("apps[%d]", i), a, others)
-		if key := strings.ToLower(a.Name); appName.MatchString(a.Name) {
+		cur = i
+		var nameOK bool
+		nameOK, v.keys[i] = c.validateApp(v, "apps["+strconv.Itoa(i)+"]", a, others)
+		if key := strings.ToLower(a.Name); nameOK {
 			if _, dup := names[key]; !dup {
 				names[key] = i
-			}
-		}
-		for _, d := range a.Domains {
-			if key, err := DomainKey(d); err == nil {
-				if _, dup := domains[key]; !dup {
-					domains[key] = i
-				}
 			}
 		}
 	}
@@ -395,8 +392,10 @@ func joinPath(p, key string) string {
 }
 
 // validateApp checks app a at path p ("" for an app alone) against
-// others.
-func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
+// others, whose Domain it asks once for each valid domain of a that a
+// does not repeat. It reports whether the name is well formed, and
+// returns the key ([DomainKey]) of each domain, "" for an invalid one.
+func (c *Config) validateApp(v *validator, p string, a *App, others Others) (nameOK bool, keys []string) {
 	at := func(key string) string { return joinPath(p, key) }
 	switch {
 	case a.Name == "":
@@ -404,6 +403,7 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
 	case !appName.MatchString(a.Name):
 		v.add(at("name"), ErrName, "%q: use letters, digits, '.', '_' and '-' (63 at most), starting with a letter or digit", a.Name)
 	default:
+		nameOK = true
 		if ref, dup := others.Name(a.Name); dup {
 			v.add(at("name"), ErrDuplicateName, "%q is also the name of %s", a.Name, ref)
 		}
@@ -411,21 +411,33 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
 	if len(a.Domains) == 0 {
 		v.add(at("domains"), ErrRequired, "at least one domain is required")
 	}
-	own := make(map[string]int, len(a.Domains))
+	keys = make([]string, len(a.Domains))
+	var own map[string]int // key -> its first index, for long lists only
+	if len(a.Domains) > shortList {
+		own = make(map[string]int, len(a.Domains))
+	}
 	for j, d := range a.Domains {
 		// The path is made for an error only: a table of many apps
 		// has many domains and, most often, no error.
-		dp := func() string { return fmt.Sprintf("%s[%d]", at("domains"), j) }
+		dp := func() string { return at("domains") + "[" + strconv.Itoa(j) + "]" }
 		key, err := DomainKey(d)
 		if err != nil {
 			v.add(dp(), ErrDomain, "%q is not a host name, \"*.\" wildcard or IP address: %v", d, unwrapAll(err))
 			continue
 		}
-		if k, dup := own[key]; dup {
+		keys[j] = key
+		k, dup := own[key]
+		if own == nil {
+			k = slices.Index(keys[:j], key)
+			dup = k >= 0
+		}
+		if dup {
 			v.add(dp(), ErrDuplicateDomain, "%q is listed twice (domains[%d])", d, k)
 			continue
 		}
-		own[key] = j
+		if own != nil {
+			own[key] = j
+		}
 		if name, where, dup := others.Domain(key); dup {
 			if where != "" {
 				v.add(dp(), ErrDuplicateDomain, "%q is also a domain of app %q (%s)", d, name, where)
@@ -443,7 +455,13 @@ func (c *Config) validateApp(v *validator, p string, a *App, others Others) {
 	}
 	c.validatePolicy(v, p, a)
 	validateRespond(v, at("respond"), a.Respond)
+	return nameOK, keys
 }
+
+// shortList is the length up to which a list is searched for duplicates
+// rather than mapped: most apps have a few domains, and a table of many
+// apps would otherwise make a map per app.
+const shortList = 16
 
 // validateRespond checks the static responses of an app.
 func validateRespond(v *validator, path string, list []Response) {
@@ -535,6 +553,9 @@ func checkResponsePath(p string) string {
 // checkContentType returns what is wrong with a Content-Type value, or ""
 // if nothing is.
 func checkContentType(ct string) string {
+	if ct == DefaultContentType {
+		return "" // most answers have it (TestDefaultContentType)
+	}
 	for i := range len(ct) {
 		if b := ct[i]; b < ' ' || b == 0x7f {
 			return "control characters are not allowed"
@@ -632,8 +653,10 @@ func (c *Config) validatePolicy(v *validator, p string, a *App) {
 		port = 0 // reported by validateListen
 	}
 	fc := c.Policy(a, port)
-	// Domains and proxies are checked above, with better messages.
-	fc.AllowedHosts = validOnly(fc.AllowedHosts, func(s string) bool { _, _, err := forcehttps.ParseHostPattern(s); return err == nil })
+	// Domains and proxies are checked above, with better messages; the
+	// domains are the policy's AllowedHosts, which forcehttps.New only
+	// parses, as DomainKey did: left out, they are not parsed twice.
+	fc.AllowedHosts, fc.AllowAnyHost = nil, true
 	fc.TrustedProxies = nil
 	fc.Logger = slog.New(slog.DiscardHandler)
 	_, err := forcehttps.New(fc)
@@ -643,17 +666,6 @@ func (c *Config) validatePolicy(v *validator, p string, a *App) {
 			v.add(path, fmt.Errorf("%w: %w", ErrPolicy, fe), "%s", msg)
 		}
 	}
-}
-
-// validOnly returns the members of list for which ok is true.
-func validOnly(list []string, ok func(string) bool) []string {
-	var out []string
-	for _, s := range list {
-		if ok(s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // policyPaths maps forcehttps.Config fields to app configuration keys.

@@ -186,7 +186,8 @@
 // # Reload and shutdown
 //
 // The routing table is an immutable snapshot swapped atomically
-// ([Server.Reload]): a reload validates the whole new configuration,
+// ([Server.Reload]): a reload validates the whole new configuration
+// (unless it is as config.Load returned it: [config.Config.Checked]),
 // builds each app's middleware and proxy, lets the reload hook apply
 // other changes (certificate files), tells the certificate manager the
 // new domains, and only then swaps. A configuration that fails any step

@@ -16,7 +16,8 @@ import (
 // not given a configuration file.
 var ErrNoConfigFile = errors.New("edge: no configuration file to reload (started with the embedded default?)")
 
-// Reload switches to cfg: it validates it, builds a new routing table,
+// Reload switches to cfg: it validates it (unless it is known valid, as
+// for [New]), builds a new routing table,
 // runs the reload hook, tells the certificate manager the new domains,
 // then swaps the table atomically. Requests in flight finish with the
 // table they started with; new requests get the new one. On any error the
@@ -44,7 +45,7 @@ func (s *Server) reload(ctx context.Context, cfg *config.Config) error {
 	if cfg == nil {
 		return errors.New("edge: reload: no configuration")
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := validate(cfg); err != nil {
 		return fmt.Errorf("edge: reload: %w", err)
 	}
 	for i := range cfg.Apps {

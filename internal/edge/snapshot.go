@@ -174,7 +174,15 @@ func (s *Server) build(cfg *config.Config) (*snapshot, error) {
 		sn.transport = newTransport(cfg.Timeouts)
 		sn.lean = newLeanTransport(cfg.Timeouts, sn.transport)
 	}
-	var names, exact, wild []indexEdit[*app]
+	n := 0
+	for i := range cfg.Apps {
+		n += len(cfg.Apps[i].Domains)
+	}
+	// Sized for the whole table, which would otherwise be copied as
+	// the lists grow: most domains are exact names.
+	names := make([]indexEdit[*app], 0, len(cfg.Apps))
+	exact := make([]indexEdit[*app], 0, n)
+	var wild []indexEdit[*app]
 	for i := range cfg.Apps {
 		ac := &cfg.Apps[i]
 		a, err := s.newApp(sn, ac)
