@@ -637,6 +637,10 @@ func (s *Server) startFastPaths(tc *tls.Config) error {
 	}
 	fh, fs := newFast(s.answerHTTP), newFast(s.answerHTTPS)
 	fs.TLSConfig = tc
+	// The requests served on the fast paths' connections run under the
+	// net/http servers behind, as those handed over do.
+	fh.BaseContext = context.WithValue(context.Background(), http.ServerContextKey, s.srv.http)
+	fs.BaseContext = context.WithValue(context.Background(), http.ServerContextKey, s.srv.https)
 	lh, err := fh.Listen(s.ln.http)
 	if err != nil {
 		return fmt.Errorf("http fast path: %w", err)

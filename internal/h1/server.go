@@ -57,6 +57,13 @@ type Server struct {
 	// Clone) or none.
 	TLSConfig *tls.Config
 
+	// BaseContext, when set, is the parent of every request's context,
+	// as http.Server.BaseContext returns it: put http.ServerContextKey
+	// in it, with the http.Server behind, for the handlers that look for
+	// it (httputil.ReverseProxy aborts a response whose body fails to
+	// copy only under a server). Nil: context.Background().
+	BaseContext context.Context
+
 	// Logger receives a panic of Answer, at error level, and TLS
 	// handshake errors, at debug level. Nil: slog.Default().
 	Logger *slog.Logger
@@ -476,7 +483,7 @@ func (c *conn) request(b []byte) bool {
 // answer asks the Server's Answer function and reports whether it
 // answered.
 func (c *conn) answer() (answered bool) {
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancelCause(cmp.Or(c.s.BaseContext, context.Background()))
 	c.req = *c.req.WithContext(ctx)
 	c.cancel = cancel
 	c.w.reset(c, &c.req)
