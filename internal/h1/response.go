@@ -56,6 +56,7 @@ type responseWriter struct {
 	haveDate      bool
 	hasCE         bool   // a non-empty Content-Encoding
 	te            string // the first Transfer-Encoding value
+	clIgnored     bool   // a Content-Length with a Transfer-Encoding: not for the framing
 	trailers      bool   // trailers declared (Trailer) or set (http.TrailerPrefix)
 	declared      []string
 
@@ -363,15 +364,16 @@ func (w *responseWriter) writeHead() {
 		}
 	}
 	status, hasTE := w.status, w.te != ""
-	if w.contentLength != -1 && hasTE && w.te != "identity" {
-		w.contentLength = -1 // net/http ignores the length then
-	}
+	validCL := w.contentLength != -1
+	// net/http ignores a length sent with a transfer coding for the
+	// framing (not for the checks of Write).
+	w.clIgnored = validCL && hasTE && w.te != "identity"
 	noBody := r.Method == http.MethodHead || !bodyAllowed(status)
 	// Whether the body may be chunked: then a field Content-Length (an
 	// invalid one: a valid one prevents chunking) is left out too.
-	mayChunk := !noBody && w.contentLength == -1 && r.ProtoMinor == 1 && !(hasTE && w.te == "identity")
+	mayChunk := !noBody && (!validCL || w.clIgnored) && r.ProtoMinor == 1 && !(hasTE && w.te == "identity")
 	keepTE := mayChunk && hasTE && w.te != "chunked"
-	dropCL := haveCL && (w.contentLength == -1 && (mayChunk || hasTE && w.te != "identity"))
+	dropCL := haveCL && (w.clIgnored || !validCL && mayChunk)
 	b := appendStatusLine(w.out, r.ProtoMinor, status)
 	b, w.connSpan = w.appendFields(b, func(k string) bool {
 		switch k {
@@ -413,6 +415,9 @@ func (w *responseWriter) finalHead(p []byte) {
 	}
 	if w.connFirst == "close" {
 		w.closeAfter = true
+	}
+	if w.clIgnored {
+		hasCL = false
 	}
 	setTE := ""
 	switch {
