@@ -140,6 +140,41 @@ func BenchmarkFastPathRedirect(b *testing.B) {
 	}
 }
 
+// BenchmarkFastPathProxy measures a proxied request on the fast path's
+// connection loop in memory (as BenchmarkFastPathRedirect), with one
+// keep-alive round trip to a loopback app: package h1's parser and
+// response writer, the edge's policy and proxy, the upstream client.
+func BenchmarkFastPathProxy(b *testing.B) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+	}))
+	b.Cleanup(app.Close)
+	s := benchServer(b, app.URL)
+	s.access = nil
+	request := []byte("GET /cart?id=7 HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	fc := &loopConn{req: request, n: b.N, start: make(chan struct{}, 1), done: make(chan struct{})}
+	// TLS is pretended, as in loopHTTPS: the connection is in memory.
+	st := &tls.ConnectionState{ServerName: "shop.example.com", Version: tls.VersionTLS13, HandshakeComplete: true}
+	answer := func(w http.ResponseWriter, r *http.Request) bool {
+		r.TLS = st
+		return s.answerHTTPS(w, r)
+	}
+	f := &h1.Server{Answer: answer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, WriteTimeout: time.Minute}
+	ln, err := f.Listen(&oneConnListener{c: fc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	fc.start <- struct{}{}
+	<-fc.done
+	b.StopTimer()
+	if !bytes.HasPrefix(fc.last, []byte("HTTP/1.1 200 ")) || !bytes.HasSuffix(fc.last, []byte("hello")) {
+		b.Fatalf("not proxied: %q", fc.last)
+	}
+}
+
 // loopConn is a connection whose reads return req n times, then EOF.
 type loopConn struct {
 	net.Conn
