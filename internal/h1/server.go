@@ -33,8 +33,10 @@ type Server struct {
 	// connection's goroutine. It either answers with w and returns true,
 	// or returns false without touching w: the request, and the rest of
 	// the connection, then go to net/http, which reads the request again
-	// from its first byte. r has no body and no context of its own; it
-	// and w must not be used after Answer returns.
+	// from its first byte. r has no body; its context is canceled when
+	// the request ends or the client goes away (see the package
+	// documentation). r and w must not be used after Answer returns;
+	// w may be used from another goroutine meanwhile, one at a time.
 	Answer func(w http.ResponseWriter, r *http.Request) bool
 
 	// ReadHeaderTimeout, IdleTimeout and WriteTimeout mean what they mean
