@@ -145,8 +145,8 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			p = p[len(p):]
 			break
 		}
-		m := copy(w.buf[len(w.buf):chunkingAt], p)
-		w.buf = w.buf[:len(w.buf)+m]
+		m := chunkingAt - len(w.buf)
+		w.buf = append(w.buf, p[:m]...)
 		n += m
 		p = p[m:]
 		w.frame(w.buf)
@@ -155,9 +155,8 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return n, w.err
 	}
-	if w.buf == nil {
-		w.buf = make([]byte, 0, chunkingAt)
-	}
+	// Grown as needed, not to chunkingAt at once: a connection keeps
+	// it while idle.
 	w.buf = append(w.buf, p...)
 	return n + len(p), nil
 }
@@ -476,11 +475,10 @@ func (w *responseWriter) finalHead(p []byte) {
 
 // appendTrailers appends the trailers, as net/http's finalTrailers makes
 // them: the fields named with http.TrailerPrefix, then the declared
-// ones, as they are when Answer returned.
+// ones, as they are when Answer returned. Only chunked bodies have them.
 func (w *responseWriter) appendTrailers(b []byte) []byte {
-	if !w.trailers {
-		return b
-	}
+	// Fields named with the prefix count even when set after the head
+	// went.
 	var t http.Header
 	for k, vv := range w.header {
 		if kk, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
