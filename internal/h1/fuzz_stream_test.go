@@ -19,9 +19,9 @@ var (
 		{"Trailer", "X-T"}, {"Trailer", "Content-Length, X-U"}, {"X-T", "1"}, {http.TrailerPrefix + "X-P", "2"},
 		{"Upgrade", "x"}, {"Link", "</a>"}, {"X-A", " a\r\n"},
 	}
-	fuzzCodes  = []int{200, 204, 304, 103, 100, 101, 299, 404}
-	fuzzSizes  = []int{0, 1, 5, 2047, 2048, 2049, 4096, 6000}
-	fuzzHeads  = []string{
+	fuzzCodes = []int{200, 204, 304, 103, 100, 101, 299, 404}
+	fuzzSizes = []int{0, 1, 5, 2047, 2048, 2049, 4096, 6000}
+	fuzzHeads = []string{
 		req("GET / HTTP/1.1", "Host: example.com"),
 		req("HEAD / HTTP/1.1", "Host: example.com"),
 		req("GET / HTTP/1.0"),
