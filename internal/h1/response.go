@@ -167,16 +167,7 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 // FlushError is Flush for http.ResponseController.
 func (w *responseWriter) FlushError() error {
 	w.touched = true
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.err == nil && len(w.buf) > 0 {
-		w.frame(w.buf)
-		w.buf = w.buf[:0]
-	}
-	if !w.headDone {
-		w.finalHead(nil)
-	}
+	w.passBuffered()
 	w.send()
 	return w.err
 }
@@ -218,6 +209,22 @@ func (w *responseWriter) frame(p []byte) {
 	}
 }
 
+// passBuffered completes the head if it has not gone and passes the
+// buffered body on (net/http's flush of its bufio.Writer, then of its
+// chunkWriter).
+func (w *responseWriter) passBuffered() {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err == nil && len(w.buf) > 0 {
+		w.frame(w.buf)
+		w.buf = w.buf[:0]
+	}
+	if !w.headDone {
+		w.finalHead(nil)
+	}
+}
+
 // send writes what is ready.
 func (w *responseWriter) send() {
 	if len(w.out) == 0 || w.broken {
@@ -238,16 +245,7 @@ func (w *responseWriter) finish() error {
 	if w.broken {
 		return w.err
 	}
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.err == nil && len(w.buf) > 0 {
-		w.frame(w.buf)
-		w.buf = w.buf[:0]
-	}
-	if !w.headDone {
-		w.finalHead(nil)
-	}
+	w.passBuffered()
 	if w.chunking {
 		w.out = append(w.out, "0\r\n"...)
 		w.out = w.appendTrailers(w.out)

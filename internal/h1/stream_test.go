@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,19 +160,8 @@ func TestStreamedSameAsNetHTTP(t *testing.T) {
 	for _, h := range streamed {
 		t.Run(h.name, func(t *testing.T) {
 			t.Parallel()
-			var answered atomic.Int64
-			s := serve(t, h.h, func(*http.Request) bool { answered.Add(1); return true })
-			for _, rq := range requests {
-				slow := exchange(t, s.slow, rq.raw, rq.methods...)
-				before := answered.Load()
-				got := exchange(t, s.fast, rq.raw, rq.methods...)
-				if diff := cmp.Diff(slow, got); diff != "" {
-					t.Errorf("%s: response mismatch (-net/http +fast path):\n%s", rq.name, diff)
-				}
-				if n := answered.Load() - before; rq.fast > 0 && n == 0 {
-					t.Errorf("%s: the fast path answered nothing", rq.name)
-				}
-			}
+			// Some close the connection: at least one is answered.
+			sameAsNetHTTP(t, h.h, func(int) int { return -1 })
 		})
 	}
 }
