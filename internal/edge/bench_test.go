@@ -122,9 +122,18 @@ func BenchmarkProxy(b *testing.B) {
 func BenchmarkFastPathRedirect(b *testing.B) {
 	s := benchServer(b, "http://127.0.0.1:1")
 	s.access = nil // as with access_log: {output: "off"}
+	if last := loopFastPath(b, s.answerHTTP); !bytes.HasPrefix(last, []byte("HTTP/1.1 301 ")) {
+		b.Fatalf("not a redirect: %q", last)
+	}
+}
+
+// loopFastPath serves b.N requests for shop.example.com with answer on
+// one in-memory keep-alive connection through package h1, and returns
+// the last write.
+func loopFastPath(b *testing.B, answer func(http.ResponseWriter, *http.Request) bool) []byte {
 	request := []byte("GET /cart?id=7 HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 	fc := &loopConn{req: request, n: b.N, start: make(chan struct{}, 1), done: make(chan struct{})}
-	f := &h1.Server{Answer: s.answerHTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, WriteTimeout: time.Minute}
+	f := &h1.Server{Answer: answer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, WriteTimeout: time.Minute}
 	ln, err := f.Listen(&oneConnListener{c: fc})
 	if err != nil {
 		b.Fatal(err)
@@ -135,8 +144,28 @@ func BenchmarkFastPathRedirect(b *testing.B) {
 	fc.start <- struct{}{}
 	<-fc.done
 	b.StopTimer()
-	if !bytes.HasPrefix(fc.last, []byte("HTTP/1.1 301 ")) {
-		b.Fatalf("not a redirect: %q", fc.last)
+	return fc.last
+}
+
+// BenchmarkFastPathProxy measures a proxied request on the fast path's
+// connection loop in memory (as BenchmarkFastPathRedirect), with one
+// keep-alive round trip to a loopback app: package h1's parser and
+// response writer, the edge's policy and proxy, the upstream client.
+func BenchmarkFastPathProxy(b *testing.B) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+	}))
+	b.Cleanup(app.Close)
+	s := benchServer(b, app.URL)
+	s.access = nil
+	// TLS is pretended, as in loopHTTPS: the connection is in memory.
+	st := &tls.ConnectionState{ServerName: "shop.example.com", Version: tls.VersionTLS13, HandshakeComplete: true}
+	last := loopFastPath(b, func(w http.ResponseWriter, r *http.Request) bool {
+		r.TLS = st
+		return s.answerHTTPS(w, r)
+	})
+	if !bytes.HasPrefix(last, []byte("HTTP/1.1 200 ")) || !bytes.HasSuffix(last, []byte("hello")) {
+		b.Fatalf("not proxied: %q", last)
 	}
 }
 

@@ -44,14 +44,17 @@
 // their path is exempt, and on HTTPS they get HSTS and the security
 // headers. Every method gets the same answer (HEAD without the body).
 //
-// The HTTP listener has a fast path (package h1): requests in the
-// plainest form of HTTP/1.1 that the edge answers itself (redirects,
-// refusals, static answers) are read, decided and answered without
-// net/http, by the same policy code and with the same bytes, access log
-// line and metrics; every other request (a body, an upgrade, unusual
-// framing, an ACME challenge, an unknown host, a request to proxy) goes
-// to net/http with the bytes already read, and its connection stays
-// there.
+// Both listeners have a fast path (package h1): requests in the
+// plainest form of HTTP/1.1 (no body, no upgrade) are read and decided
+// without net/http, by the same policy code and with the same bytes,
+// access log line and metrics. On the HTTP listener it answers what the
+// edge answers itself (redirects, refusals, static answers); on the
+// HTTPS listener, everything the app's policy serves, proxied requests
+// included: a keep-alive TLS connection doing proxied GETs never reaches
+// net/http's server. Every other request (a body, an upgrade, unusual
+// framing, an ACME challenge, an unknown host, a
+// request to proxy over plain HTTP) goes to net/http with the bytes
+// already read, and its connection stays there.
 //
 // Both listeners bound request heads (timeouts.read_header), keep-alive
 // waits (timeouts.idle) and waits on the client (timeouts.client_idle,

@@ -631,8 +631,9 @@ func (s *Server) Close() error {
 }
 
 // startFastPaths puts the fast paths (package h1) in front of both
-// listeners: they answer redirects, refusals and static answers
-// themselves and hand the other connections to srv.http and srv.https.
+// listeners: they answer redirects, refusals and static answers, and on
+// HTTPS the proxied requests without a body, and hand the other
+// connections to srv.http and srv.https.
 // tc is the fast HTTPS path's own TLS configuration: net/http writes to
 // srv.https's when it sets up HTTP/2.
 func (s *Server) startFastPaths(tc *tls.Config) error {
@@ -642,15 +643,19 @@ func (s *Server) startFastPaths(tc *tls.Config) error {
 			Answer:            answer,
 			ReadHeaderTimeout: t.ReadHeader,
 			IdleTimeout:       cmp.Or(t.Idle, t.ReadHeader),
-			// The fast path writes one short response at a time: a
-			// write that waits client_idle means the client stopped
-			// reading.
+			// A write of the edge's own answers that waits
+			// client_idle means the client stopped reading; a proxied
+			// exchange sets its own deadlines (see exchange).
 			WriteTimeout: t.ClientIdle,
 			Logger:       s.log,
 		}
 	}
 	fh, fs := newFast(s.answerHTTP), newFast(s.answerHTTPS)
 	fs.TLSConfig = tc
+	// The requests served on the fast paths' connections run under the
+	// net/http servers behind, as those handed over do.
+	fh.BaseContext = context.WithValue(context.Background(), http.ServerContextKey, s.srv.http)
+	fs.BaseContext = context.WithValue(context.Background(), http.ServerContextKey, s.srv.https)
 	lh, err := fh.Listen(s.ln.http)
 	if err != nil {
 		return fmt.Errorf("http fast path: %w", err)

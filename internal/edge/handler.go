@@ -158,12 +158,15 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// answerHTTPS is the HTTPS fast path's answer function: it answers the
-// app's static answers and leaves everything else to net/http.
+// answerHTTPS is the HTTPS fast path's answer function: it serves what
+// the app's policy lets through (its static answers, and the requests to
+// proxy: h1 takes no request with a body or an upgrade, which need the
+// connection) on the fast path's connection, and leaves everything else
+// to net/http.
 func (s *Server) answerHTTPS(w http.ResponseWriter, r *http.Request) bool {
 	start, sn := s.now(), s.snap.Load()
 	rt := route(sn, r)
-	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Serve || rt.a.static.get(r.URL.Path) == nil {
+	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Serve {
 		return false
 	}
 	s.answer(w, r, true, start, sn, &rt)

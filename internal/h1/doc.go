@@ -1,6 +1,7 @@
-// Package h1 is a lean HTTP/1.1 server for the answers an edge makes from
-// a request head alone (a redirect to HTTPS, a refusal), in front of a
-// net/http server that handles everything else on the same listener.
+// Package h1 is a lean HTTP/1.1 server for the requests an edge serves
+// without their connection (redirects, refusals, static answers, and
+// requests proxied without a body), in front of a net/http server that
+// handles everything else on the same listener.
 //
 // A plain-HTTP listener under Force HTTPS answers almost every request
 // with a redirect. net/http spends about as much time on its own
@@ -32,14 +33,39 @@
 //
 // # Responses
 //
-// Answer writes through an http.ResponseWriter. The response is sent
-// whole when Answer returns, as net/http writes it: the handler's fields
-// in key order as they were at WriteHeader, then Date, Content-Length, a
-// sniffed Content-Type and Connection unless the handler set them; field
-// values have CR and LF replaced. Unlike net/http, a body of any size is
-// sent with its Content-Length rather than chunked, informational (1xx)
-// statuses are not sent, and the writer has no Flush or Hijack: Answer
-// must only take requests it can answer in full at once.
+// Answer writes through an http.ResponseWriter that writes what
+// net/http's writes, byte for byte (the tests send the same requests to
+// both and compare the bytes and whether the connection stays open):
+// the handler's fields in key order as they were at WriteHeader, then
+// Date, Content-Length, a sniffed Content-Type, Connection and
+// Transfer-Encoding as net/http adds them; field values have CR and LF
+// replaced. A response whose body fits in 2048 bytes and is complete
+// when Answer returns goes out with its Content-Length in one write.
+// Otherwise the head goes with the first 2048 bytes or at the first
+// Flush, and the body follows as net/http frames it: with the
+// Content-Length the handler declared (never more bytes; fewer, and the
+// connection is closed rather than reused), chunked for HTTP/1.1, or
+// until the connection closes for HTTP/1.0. Informational heads (1xx,
+// such as 103 Early Hints) are sent at once, trailers (the Trailer
+// field and [http.TrailerPrefix]) after the last chunk, and the writer
+// has Flush, FlushError, SetWriteDeadline and SetReadDeadline for
+// [http.ResponseController]. It has no Hijack: requests that would need
+// the connection (an upgrade, a body) go to net/http before Answer sees
+// them. A panic in Answer closes the connection without sending more,
+// so that a client reading a streamed response sees it cut;
+// [http.ErrAbortHandler] is not logged.
+//
+// # Request context
+//
+// Each request has a context, derived from BaseContext, canceled when
+// the request ends. net/http also cancels it when the client goes away
+// during the handler, with a background read per request; here a read
+// costs a goroutine and a system call only for requests still running
+// after 100 ms: one sweeper goroutine per Server starts a read of their
+// connection, which cancels the context if the connection ends, and
+// keeps the byte it reads if the client sent its next request already.
+// The read is stopped with a deadline in the past when the request
+// ends.
 //
 // # Timeouts and shutdown
 //

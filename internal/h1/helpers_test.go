@@ -26,7 +26,7 @@ type served struct {
 
 // serve starts h behind the fast path, which answers the requests take
 // accepts (all when take is nil), and behind net/http alone.
-func serve(t *testing.T, h http.Handler, take func(*http.Request) bool) served {
+func serve(t testing.TB, h http.Handler, take func(*http.Request) bool) served {
 	t.Helper()
 	fast := &Server{
 		Answer: func(w http.ResponseWriter, r *http.Request) bool {
@@ -44,14 +44,14 @@ func serve(t *testing.T, h http.Handler, take func(*http.Request) bool) served {
 	return served{fast: listenFast(t, fast, h), slow: listenSlow(t, h), srv: fast}
 }
 
-func listenFast(t *testing.T, fast *Server, fallback http.Handler) string {
+func listenFast(t testing.TB, fast *Server, fallback http.Handler) string {
 	t.Helper()
 	return listenFastWith(t, fast, &http.Server{Handler: fallback, ErrorLog: discardLog()})
 }
 
 // listenFastWith starts fast on a loopback port with hs behind it, and
 // returns the address.
-func listenFastWith(t *testing.T, fast *Server, hs *http.Server) string {
+func listenFastWith(t testing.TB, fast *Server, hs *http.Server) string {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +71,7 @@ func listenFastWith(t *testing.T, fast *Server, hs *http.Server) string {
 	return inner.Addr().String()
 }
 
-func listenSlow(t *testing.T, h http.Handler) string {
+func listenSlow(t testing.TB, h http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,7 +86,7 @@ func listenSlow(t *testing.T, h http.Handler) string {
 // exchange sends raw on a new connection and returns the raw bytes of
 // the responses to the requests whose methods are given, with the Date
 // values masked.
-func exchange(t *testing.T, addr, raw string, methods ...string) string {
+func exchange(t testing.TB, addr, raw string, methods ...string) string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"bytes"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,29 +12,69 @@ import (
 	"github.com/forcehttps/forcehttps/internal/lex"
 )
 
-// responseWriter collects the response Answer writes. It is reused for
-// every request of a connection.
+// Sizes of the response buffers, net/http's: a handler's body is held
+// up to chunkingAt bytes before its head is written (a response whose
+// handler returns within it gets a Content-Length), and what is ready to
+// send goes out once sendAt bytes are waiting (or at a flush, or at the
+// end of the response).
+const (
+	chunkingAt = 2048
+	sendAt     = 4096
+	// keepOut is the largest send buffer a connection keeps between
+	// requests; a larger one, grown by a streamed response, is dropped.
+	keepOut = 8 << 10
+)
+
+// responseWriter is the http.ResponseWriter of a request served here. It
+// is reused for every request of a connection.
+//
+// It writes what net/http's response writer writes, byte for byte: the
+// head as chunkWriter.writeHeader makes it, the body through a
+// 2048-byte buffer (chunked for HTTP/1.1 when the head had to go before
+// the handler returned without a Content-Length, until the close for
+// HTTP/1.0), trailers, and 1xx heads; the tests compare both.
 type responseWriter struct {
+	c       *conn
 	req     *http.Request
 	header  http.Header
 	status  int
-	body    []byte
-	out     []byte
+	buf     []byte // the body not yet framed (net/http's bufio.Writer of chunkingAt bytes)
+	out     []byte // what is ready to send: heads and the framed body
 	keys    []string
-	touched bool // a method was called
-	broken  bool // Answer panicked
+	touched bool  // a method was called
+	broken  bool  // Answer panicked: close without sending more
+	err     error // the first error writing to the connection
 
-	// Noted when the head is written.
-	handlerClose     bool // the handler's Connection has close
-	handlerKeepAlive bool // the handler's Connection has keep-alive
-	haveCL           bool // the handler set Content-Length
-	haveType         bool // the handler set Content-Type
-	haveDate         bool // the handler set Date
+	// Noted at WriteHeader, from the handler's fields.
+	contentLength int64 // the declared length, -1 if none
+	written       int64 // body bytes the handler wrote
+	connSpan      [2]int
+	connFirst     string // the first Connection value
+	haveConn      bool
+	haveCL        bool // a Content-Length field, valid or not
+	haveType      bool
+	haveDate      bool
+	hasCE         bool   // a non-empty Content-Encoding
+	te            string // the first Transfer-Encoding value
+	clIgnored     bool   // a Content-Length with a Transfer-Encoding: not for the framing
+	trailers      bool   // trailers declared (Trailer) or set (http.TrailerPrefix)
+	declared      []string
+
+	// Noted when the head goes.
+	headDone   bool // the head is final (net/http's chunkWriter.wroteHeader)
+	chunking   bool
+	closeAfter bool
+	done       bool // Answer returned
 }
 
-func (w *responseWriter) reset(r *http.Request) {
+func (w *responseWriter) reset(c *conn, r *http.Request) {
 	clear(w.header)
-	*w = responseWriter{req: r, header: w.header, body: w.body[:0], out: w.out[:0], keys: w.keys[:0]}
+	out := w.out[:0]
+	if cap(out) > keepOut {
+		out = nil
+	}
+	*w = responseWriter{c: c, req: r, header: w.header, buf: w.buf[:0], out: out, keys: w.keys[:0],
+		contentLength: -1, declared: w.declared[:0]}
 }
 
 // Header returns the response header map.
@@ -42,34 +83,186 @@ func (w *responseWriter) Header() http.Header {
 	return w.header
 }
 
-// WriteHeader sets the status and takes a copy of the header fields, as
-// net/http does: later changes to the map do not count. Informational
-// statuses (1xx) are ignored: none is sent here. The first final status
-// wins.
+// WriteHeader sends an informational head (1xx other than 101) at once,
+// with the handler's fields as they are, or sets the final status and
+// takes the handler's fields as they are now, as net/http does: later
+// changes to the map do not count, trailers aside. The first final
+// status wins.
 func (w *responseWriter) WriteHeader(code int) {
 	w.touched = true
 	if code < 100 || code > 999 {
 		panic("h1: invalid WriteHeader code " + strconv.Itoa(code))
 	}
-	if code < 200 || w.status != 0 {
+	if w.status != 0 {
+		return
+	}
+	if code < 200 && code != http.StatusSwitchingProtocols {
+		w.informational(code)
 		return
 	}
 	w.status = code
 	w.writeHead()
 }
 
-// Write appends to the body; the response is sent whole when Answer
-// returns, with its Content-Length.
+// informational sends a 1xx head, as net/http does: the status line and
+// the handler's fields but Content-Length and Transfer-Encoding.
+func (w *responseWriter) informational(code int) {
+	if w.err != nil || w.broken {
+		return
+	}
+	b := appendStatusLine(w.out, w.req.ProtoMinor, code)
+	b, _ = w.appendFields(b, func(k string) bool { return k == "Content-Length" || k == "Transfer-Encoding" })
+	w.out = append(b, "\r\n"...)
+	w.send()
+}
+
+// Write adds to the body, as net/http's writer does: through a buffer of
+// chunkingAt bytes, never beyond a declared Content-Length.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	w.touched = true
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
 	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
-	w.body = append(w.body, p...)
-	return len(p), nil
+	w.written += int64(len(p))
+	if w.contentLength != -1 && w.written > w.contentLength {
+		return 0, http.ErrContentLength
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := 0
+	for len(p) > chunkingAt-len(w.buf) && w.err == nil {
+		if len(w.buf) == 0 {
+			// A large write, nothing buffered: framed as one piece.
+			w.frame(p)
+			n += len(p)
+			p = p[len(p):]
+			break
+		}
+		m := chunkingAt - len(w.buf)
+		w.buf = append(w.buf, p[:m]...)
+		n += m
+		p = p[m:]
+		w.frame(w.buf)
+		w.buf = w.buf[:0]
+	}
+	if w.err != nil {
+		return n, w.err
+	}
+	// Grown as needed, not to chunkingAt at once: a connection keeps
+	// it while idle.
+	w.buf = append(w.buf, p...)
+	return n + len(p), nil
+}
+
+// Flush sends the head and the body written so far.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush for http.ResponseController.
+func (w *responseWriter) FlushError() error {
+	w.touched = true
+	w.passBuffered()
+	w.send()
+	return w.err
+}
+
+// SetWriteDeadline sets the connection's write deadline, for
+// http.ResponseController. It may be called from another goroutine.
+func (w *responseWriter) SetWriteDeadline(t time.Time) error {
+	w.c.dlTouched.Store(true)
+	return w.c.rw.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the connection's read deadline, for
+// http.ResponseController. No request here has a body: it bounds
+// nothing the handler reads.
+func (w *responseWriter) SetReadDeadline(t time.Time) error {
+	w.c.dlTouched.Store(true)
+	return w.c.rw.SetReadDeadline(t)
+}
+
+// frame passes a piece of the body on (net/http's chunkWriter.Write):
+// the head first if it has not gone, then the piece, chunked or not.
+func (w *responseWriter) frame(p []byte) {
+	if !w.headDone {
+		w.finalHead(p)
+	}
+	if w.req.Method == http.MethodHead {
+		return
+	}
+	if w.chunking {
+		w.out = strconv.AppendInt(w.out, int64(len(p)), 16)
+		w.out = append(w.out, "\r\n"...)
+		w.out = append(w.out, p...)
+		w.out = append(w.out, "\r\n"...)
+	} else {
+		w.out = append(w.out, p...)
+	}
+	if len(w.out) >= sendAt {
+		w.send()
+	}
+}
+
+// passBuffered completes the head if it has not gone and passes the
+// buffered body on (net/http's flush of its bufio.Writer, then of its
+// chunkWriter).
+func (w *responseWriter) passBuffered() {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err == nil && len(w.buf) > 0 {
+		w.frame(w.buf)
+		w.buf = w.buf[:0]
+	}
+	if !w.headDone {
+		w.finalHead(nil)
+	}
+}
+
+// send writes what is ready.
+func (w *responseWriter) send() {
+	if len(w.out) == 0 || w.broken {
+		return
+	}
+	if w.err == nil {
+		_, w.err = w.c.rw.Write(w.out)
+	}
+	w.out = w.out[:0]
+}
+
+// finish completes the response once Answer returned, as net/http's
+// finishRequest does: the buffered body, the head if it has not gone
+// (with a Content-Length, the whole body being known), the last chunk
+// and the trailers; then it sends.
+func (w *responseWriter) finish() error {
+	w.done = true
+	if w.broken {
+		return w.err
+	}
+	w.passBuffered()
+	if w.chunking {
+		w.out = append(w.out, "0\r\n"...)
+		w.out = w.appendTrailers(w.out)
+		w.out = append(w.out, "\r\n"...)
+	}
+	w.send()
+	return w.err
+}
+
+// closes reports whether the connection must close after this response;
+// cut, whether the response is incomplete (a body shorter than its
+// Content-Length, a write error): the connection is then closed at
+// once, without a graceful end.
+func (w *responseWriter) closes() (closes, cut bool) {
+	short := w.req.Method != http.MethodHead && w.contentLength != -1 && bodyAllowed(w.status) && w.contentLength != w.written
+	cut = short || w.err != nil || w.broken
+	return cut || w.closeAfter, cut
 }
 
 // bodyAllowed reports whether a response with status may have a body.
@@ -77,39 +270,41 @@ func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
-// writeHead writes the status line and the handler's fields, in key
-// order, and notes the fields the serializer would otherwise add.
-func (w *responseWriter) writeHead() {
-	r, h, b := w.req, w.header, w.out[:0]
-	if r.ProtoMinor == 0 {
+// appendStatusLine appends a status line as net/http writes it.
+func appendStatusLine(b []byte, minor, code int) []byte {
+	if minor == 0 {
 		b = append(b, "HTTP/1.0 "...)
 	} else {
 		b = append(b, "HTTP/1.1 "...)
 	}
-	b = strconv.AppendInt(b, int64(w.status), 10)
+	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
-	if text := http.StatusText(w.status); text != "" {
+	if text := http.StatusText(code); text != "" {
 		b = append(b, text...)
 	} else {
 		b = append(b, "status code "...)
-		b = strconv.AppendInt(b, int64(w.status), 10)
+		b = strconv.AppendInt(b, int64(code), 10)
 	}
-	b = append(b, "\r\n"...)
+	return append(b, "\r\n"...)
+}
 
-	w.handlerClose = hasToken(h["Connection"], "close")
-	w.handlerKeepAlive = hasToken(h["Connection"], "keep-alive")
-	closing := w.handlerClose || r.Close
-	_, w.haveCL = h["Content-Length"]
-	_, w.haveType = h["Content-Type"]
-	_, w.haveDate = h["Date"]
+// appendFields appends the handler's fields in key order, as
+// http.Header.WriteSubset does, but those skip excludes. It returns
+// where the Connection field(s) are in b.
+func (w *responseWriter) appendFields(b []byte, skip func(string) bool) ([]byte, [2]int) {
+	h := w.header
 	w.keys = w.keys[:0]
 	for k := range h {
 		w.keys = append(w.keys, k)
 	}
 	slices.Sort(w.keys)
+	var conn [2]int
 	for _, k := range w.keys {
-		if !validFieldName(k) || k == "Connection" && closing && !w.handlerClose {
+		if !validFieldName(k) || skip(k) {
 			continue
+		}
+		if k == "Connection" {
+			conn[0] = len(b)
 		}
 		for _, v := range h[k] {
 			b = append(b, k...)
@@ -117,62 +312,217 @@ func (w *responseWriter) writeHead() {
 			b = appendFieldValue(b, v)
 			b = append(b, "\r\n"...)
 		}
+		if k == "Connection" {
+			conn[1] = len(b)
+		}
 	}
+	return b, conn
+}
+
+// writeHead notes what the final head depends on and writes its status
+// line and the handler's fields, leaving out those net/http would leave
+// out whatever comes next; only the Connection field's fate waits for
+// the body (see finalHead).
+func (w *responseWriter) writeHead() {
+	r, h := w.req, w.header
+	first := func(k string) (string, bool) {
+		v, ok := h[k]
+		if len(v) == 0 {
+			return "", ok
+		}
+		return v[0], ok
+	}
+	cl, haveCL := first("Content-Length")
+	w.haveCL = haveCL
+	if cl != "" {
+		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
+			w.contentLength = v
+		}
+	}
+	w.connFirst, w.haveConn = first("Connection")
+	_, w.haveType = h["Content-Type"]
+	_, w.haveDate = h["Date"]
+	ce, _ := first("Content-Encoding")
+	w.hasCE = ce != ""
+	w.te, _ = first("Transfer-Encoding")
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			w.trailers = true
+			break
+		}
+	}
+	for _, v := range h["Trailer"] {
+		w.trailers = true
+		for name := range strings.SplitSeq(v, ",") {
+			name = http.CanonicalHeaderKey(strings.Trim(name, " \t"))
+			if name != "" && validTrailer(name) {
+				w.declared = append(w.declared, name)
+			}
+		}
+	}
+	status, hasTE := w.status, w.te != ""
+	validCL := w.contentLength != -1
+	// net/http ignores a length sent with a transfer coding for the
+	// framing (not for the checks of Write).
+	w.clIgnored = validCL && hasTE && w.te != "identity"
+	noBody := r.Method == http.MethodHead || !bodyAllowed(status)
+	// Whether the body may be chunked: then a field Content-Length (an
+	// invalid one: a valid one prevents chunking) is left out too.
+	mayChunk := !noBody && (!validCL || w.clIgnored) && r.ProtoMinor == 1 && !(hasTE && w.te == "identity")
+	keepTE := mayChunk && hasTE && w.te != "chunked"
+	dropCL := haveCL && (w.clIgnored || !validCL && mayChunk)
+	b := appendStatusLine(w.out, r.ProtoMinor, status)
+	b, w.connSpan = w.appendFields(b, func(k string) bool {
+		switch k {
+		case "Content-Length":
+			return dropCL || !bodyAllowed(status)
+		case "Transfer-Encoding":
+			return !keepTE
+		case "Content-Type":
+			return status == http.StatusNotModified
+		}
+		return strings.HasPrefix(k, http.TrailerPrefix)
+	})
 	w.out = b
 }
 
-// serialize completes the response: what net/http adds to the handler's
-// fields (Date, Content-Length, a sniffed Content-Type, Connection), then
-// the body.
-func (w *responseWriter) serialize(now time.Time) []byte {
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK)
+// finalHead completes the head before the first piece of the body, p
+// (net/http's chunkWriter.writeHeader): it decides the framing and adds
+// what net/http adds to the handler's fields (Date, Content-Length,
+// a sniffed Content-Type, Connection, Transfer-Encoding).
+func (w *responseWriter) finalHead(p []byte) {
+	w.headDone = true
+	r, status := w.req, w.status
+	isHead := r.Method == http.MethodHead
+	hasTE := w.te != ""
+	autoCL := w.done && !w.trailers && !hasTE && bodyAllowed(status) && !w.haveCL && (!isHead || len(p) > 0)
+	if autoCL {
+		w.contentLength = int64(len(p))
 	}
-	r, b := w.req, w.out
-	allowed := bodyAllowed(w.status)
-	head := r.Method == http.MethodHead
+	hasCL := w.contentLength != -1
+	wants10KeepAlive := r.ProtoMinor == 0 && w.c.head.keepAlive
+	wantsClose := r.Close
+	setConn := ""
+	if wants10KeepAlive && (isHead || hasCL || !bodyAllowed(status)) {
+		if !w.haveConn {
+			setConn = "keep-alive"
+		}
+	} else if r.ProtoMinor == 0 || wantsClose {
+		w.closeAfter = true
+	}
+	if w.connFirst == "close" {
+		w.closeAfter = true
+	}
+	if w.clIgnored {
+		hasCL = false
+	}
+	setTE := ""
+	switch {
+	case isHead || !bodyAllowed(status):
+	case hasCL:
+	case r.ProtoMinor == 1:
+		if hasTE && w.te == "identity" {
+			w.closeAfter = true
+		} else {
+			w.chunking = true
+			setTE = "chunked"
+		}
+	default:
+		w.closeAfter = true
+	}
+	b := w.out
+	if w.closeAfter && !hasToken1(w.connFirst, "close") && !(status == http.StatusSwitchingProtocols && len(w.header["Upgrade"]) > 0) {
+		if s := w.connSpan; s[1] > s[0] {
+			b = append(b[:s[0]], b[s[1]:]...)
+		}
+		if r.ProtoMinor == 1 {
+			setConn = "close"
+		}
+	}
 	if !w.haveDate {
 		b = append(b, "Date: "...)
+		now := w.c.now // when the request was read: close enough for a response sent whole
+		if !w.done {
+			now = time.Now()
+		}
 		b = append(b, httpDate(now)...)
 		b = append(b, "\r\n"...)
 	}
-	if !w.haveCL && allowed && (!head || len(w.body) > 0) {
+	if autoCL {
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(w.body)), 10)
+		b = strconv.AppendInt(b, w.contentLength, 10)
 		b = append(b, "\r\n"...)
 	}
-	if !w.haveType && allowed && len(w.body) > 0 {
+	if bodyAllowed(status) && !w.hasCE && !w.haveType && !hasTE && len(p) > 0 {
 		b = append(b, "Content-Type: "...)
-		b = append(b, http.DetectContentType(w.body)...)
+		b = append(b, http.DetectContentType(p)...)
 		b = append(b, "\r\n"...)
 	}
-	switch {
-	case w.handlerClose || r.Close:
-		if r.ProtoMinor == 1 && !w.handlerClose {
-			b = append(b, "Connection: close\r\n"...)
-		}
-	case r.ProtoMinor == 0 && !w.handlerKeepAlive:
-		b = append(b, "Connection: keep-alive\r\n"...)
+	if setConn != "" {
+		b = append(b, "Connection: "...)
+		b = append(b, setConn...)
+		b = append(b, "\r\n"...)
 	}
-	b = append(b, "\r\n"...)
-	if allowed && !head {
-		b = append(b, w.body...)
+	if setTE != "" {
+		b = append(b, "Transfer-Encoding: "...)
+		b = append(b, setTE...)
+		b = append(b, "\r\n"...)
 	}
-	w.out = b
-	return b
+	w.out = append(b, "\r\n"...)
 }
 
-// closes reports whether the connection closes after this response.
-func (w *responseWriter) closes() bool { return w.handlerClose || w.req.Close }
+// appendTrailers appends the trailers, as net/http's finalTrailers makes
+// them: the fields named with http.TrailerPrefix, then the declared
+// ones, as they are when Answer returned. Only chunked bodies have them.
+func (w *responseWriter) appendTrailers(b []byte) []byte {
+	// Fields named with the prefix count even when set after the head
+	// went.
+	var t http.Header
+	for k, vv := range w.header {
+		if kk, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			if t == nil {
+				t = make(http.Header)
+			}
+			t[kk] = vv
+		}
+	}
+	for _, k := range w.declared {
+		if t == nil {
+			t = make(http.Header)
+		}
+		for _, v := range w.header[k] {
+			t.Add(k, v)
+		}
+	}
+	if t == nil {
+		return b
+	}
+	var buf bytes.Buffer
+	t.Write(&buf)
+	return append(b, buf.Bytes()...)
+}
 
-// appendFieldValue appends v with CR and LF turned into spaces and
-// surrounding whitespace trimmed, as net/http writes field values, so that
-// no value can start a field of its own.
+// validTrailer reports whether a declared trailer may be sent, as
+// httpguts.ValidTrailerHeader says.
+func validTrailer(name string) bool {
+	switch name {
+	case "Authorization", "Cache-Control", "Connection", "Content-Encoding", "Content-Length",
+		"Content-Range", "Content-Type", "Expect", "Host", "Keep-Alive", "Max-Forwards", "Pragma",
+		"Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Range", "Realm", "Te",
+		"Trailer", "Transfer-Encoding", "Www-Authenticate":
+		return false
+	}
+	return true
+}
+
+// appendFieldValue appends v as net/http writes field values: CR and LF
+// turned into spaces, then surrounding whitespace trimmed, so that no
+// value can start a field of its own.
 func appendFieldValue(b []byte, v string) []byte {
 	if plainValue(v) {
 		return append(b, v...)
 	}
-	v = strings.Trim(v, " \t")
+	start := len(b)
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c == '\r' || c == '\n' {
@@ -180,7 +530,9 @@ func appendFieldValue(b []byte, v string) []byte {
 		}
 		b = append(b, c)
 	}
-	return b
+	val := bytes.Trim(b[start:], " \t")
+	n := copy(b[start:], val)
+	return b[:start+n]
 }
 
 // plainValue reports whether v can be written as is: no CR or LF, no
@@ -202,14 +554,29 @@ func plainValue(v string) bool {
 // written.
 func validFieldName(k string) bool { return k != "" && lex.TokenLen(k) == len(k) }
 
-// hasToken reports whether a comma-separated list field has the option
-// token, ignoring ASCII case.
-func hasToken(vals []string, token string) bool {
-	for _, v := range vals {
-		for opt := range strings.SplitSeq(v, ",") {
-			if asciiEqualFold([]byte(strings.Trim(opt, " \t")), token) {
-				return true
-			}
+// hasToken1 reports whether a field value has the option token, as
+// net/http's hasToken reads it: ignoring ASCII case, between spaces,
+// tabs and commas.
+func hasToken1(v, token string) bool {
+	if len(token) > len(v) || token == "" {
+		return false
+	}
+	if v == token {
+		return true
+	}
+	boundary := func(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
+	for sp := 0; sp <= len(v)-len(token); sp++ {
+		if b := v[sp]; b != token[0] && b|0x20 != token[0] {
+			continue
+		}
+		if sp > 0 && !boundary(v[sp-1]) {
+			continue
+		}
+		if end := sp + len(token); end != len(v) && !boundary(v[end]) {
+			continue
+		}
+		if asciiEqualFold([]byte(v[sp:sp+len(token)]), token) {
+			return true
 		}
 	}
 	return false

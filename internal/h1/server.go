@@ -33,8 +33,10 @@ type Server struct {
 	// connection's goroutine. It either answers with w and returns true,
 	// or returns false without touching w: the request, and the rest of
 	// the connection, then go to net/http, which reads the request again
-	// from its first byte. r has no body and no context of its own; it
-	// and w must not be used after Answer returns.
+	// from its first byte. r has no body; its context is canceled when
+	// the request ends or the client goes away (see the package
+	// documentation). r and w must not be used after Answer returns;
+	// w may be used from another goroutine meanwhile, one at a time.
 	Answer func(w http.ResponseWriter, r *http.Request) bool
 
 	// ReadHeaderTimeout, IdleTimeout and WriteTimeout mean what they mean
@@ -57,6 +59,13 @@ type Server struct {
 	// Clone) or none.
 	TLSConfig *tls.Config
 
+	// BaseContext, when set, is the parent of every request's context,
+	// as http.Server.BaseContext returns it: put http.ServerContextKey
+	// in it, with the http.Server behind, for the handlers that look for
+	// it (httputil.ReverseProxy aborts a response whose body fails to
+	// copy only under a server). Nil: context.Background().
+	BaseContext context.Context
+
 	// Logger receives a panic of Answer, at error level, and TLS
 	// handshake errors, at debug level. Nil: slog.Default().
 	Logger *slog.Logger
@@ -66,6 +75,9 @@ type Server struct {
 	ln       *Listener
 	shutdown atomic.Bool
 	wg       sync.WaitGroup
+	inflight atomic.Int64  // requests in Answer
+	stop     chan struct{} // closed when the server stops: ends the sweeper
+	stopOnce sync.Once
 }
 
 // ErrServerClosed is returned by [Listener.Accept] once the listener or the
@@ -90,10 +102,15 @@ func (s *Server) Listen(inner net.Listener) (*Listener, error) {
 	s.conns = map[*conn]struct{}{}
 	l := &Listener{inner: inner, handoff: make(chan net.Conn), done: make(chan struct{})}
 	s.ln = l
-	s.wg.Add(1)
+	s.stop = make(chan struct{})
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.accept(l)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.sweep()
 	}()
 	return l, nil
 }
@@ -203,6 +220,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if s.closeIdle() {
+			s.stopSweeper()
 			s.wg.Wait()
 			return nil
 		}
@@ -218,6 +236,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes the listener and every connection at once.
 func (s *Server) Close() error {
 	s.shutdown.Store(true)
+	s.stopSweeper()
 	s.mu.Lock()
 	l := s.ln
 	for c := range s.conns {
@@ -270,6 +289,21 @@ type conn struct {
 	read     deadline
 	wdl      deadline
 	now      time.Time // when the current request was read
+
+	// The request's context, canceled when the request ends or the
+	// client goes away during Answer.
+	cancel    context.CancelCauseFunc
+	dlTouched atomic.Bool // Answer set a deadline itself
+
+	// The watch for the client going away, started by the sweeper for a
+	// request still in Answer after a while (see watch).
+	wmu       sync.Mutex
+	active    bool          // in Answer
+	watching  bool          // a watch read runs
+	watchDone chan struct{} // closed when it ended
+	wb        [1]byte       // what it read: the first byte of a pipelined request
+	wn        int
+	gone      bool // it saw the connection end
 }
 
 // serve answers requests until the connection closes, goes idle too
@@ -335,15 +369,20 @@ func (c *conn) serve() {
 			return
 		}
 		end := c.head.end
-		if !c.answer() {
-			c.handOver(buf[:n])
+		c.wdl.arm(c.rw, c.now, s.WriteTimeout, armWrite)
+		answered := c.answer()
+		extra, gone := c.endRequest()
+		if !answered {
+			c.handOver(append(buf[:n:n], extra...))
 			return
 		}
-		if err := c.write(); err != nil || c.w.closes() || s.shutdown.Load() {
-			c.closeAfterReply(err == nil)
+		err := c.w.finish()
+		if closes, cut := c.w.closes(); closes || gone || s.shutdown.Load() {
+			c.closeAfterReply(err == nil && !cut && !gone)
 			return
 		}
 		n = copy(buf, buf[end:n])
+		n += copy(buf[n:], extra) // a byte the watch read: the next request's
 	}
 }
 
@@ -446,12 +485,22 @@ func (c *conn) request(b []byte) bool {
 // answer asks the Server's Answer function and reports whether it
 // answered.
 func (c *conn) answer() (answered bool) {
-	c.w.reset(&c.req)
+	ctx, cancel := context.WithCancelCause(cmp.Or(c.s.BaseContext, context.Background()))
+	c.req = *c.req.WithContext(ctx)
+	c.cancel = cancel
+	c.w.reset(c, &c.req)
+	c.wmu.Lock()
+	c.active = true
+	c.wmu.Unlock()
+	c.s.inflight.Add(1)
 	defer func() {
 		if p := recover(); p != nil {
-			c.s.logger().Error("h1: panic answering a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			// Nothing was sent yet: close without an answer, as net/http
-			// does after a handler's panic.
+			if p != http.ErrAbortHandler {
+				c.s.logger().Error("h1: panic answering a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+			// Close without sending more, as net/http does after a
+			// handler's panic: a client reading a streamed response
+			// sees it cut.
 			c.w.broken = true
 			answered = true
 		}
@@ -465,15 +514,104 @@ func (c *conn) answer() (answered bool) {
 	return true
 }
 
-// write sends the response Answer made.
-func (c *conn) write() error {
-	if c.w.broken {
-		return net.ErrClosed
+// endRequest ends the request once Answer returned: it cancels the
+// request's context and stops the watch of the client, if one started.
+// It returns the byte the watch read, if any (the start of a pipelined
+// request), and whether the watch saw the connection end.
+func (c *conn) endRequest() (extra []byte, gone bool) {
+	c.s.inflight.Add(-1)
+	c.wmu.Lock()
+	c.active = false
+	watching := c.watching
+	if watching {
+		c.rw.SetReadDeadline(aLongTimeAgo)
 	}
-	out := c.w.serialize(c.now)
-	c.wdl.arm(c.rw, c.now, c.s.WriteTimeout, armWrite)
-	_, err := c.rw.Write(out)
-	return err
+	c.wmu.Unlock()
+	c.cancel(nil)
+	if c.dlTouched.Swap(false) {
+		c.wdl, c.read = deadline{}, deadline{} // set exactly next time
+	}
+	if !watching {
+		return nil, false
+	}
+	<-c.watchDone
+	c.watching, c.read = false, deadline{}
+	return c.wb[:c.wn], c.gone
+}
+
+// aLongTimeAgo is a deadline in the past, which ends a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// watchAfter is how long a request runs before the sweeper watches its
+// client: a short request pays nothing for the watch, a long one (a
+// stream, a long poll, a slow app) learns within about twice this that
+// its client went away.
+const watchAfter = 100 * time.Millisecond
+
+// errClientGone is the cause of a request's context canceled because its
+// client closed the connection.
+var errClientGone = errors.New("h1: the client closed the connection")
+
+// sweep starts a watch for every request in Answer for watchAfter or
+// more, until the server stops.
+func (s *Server) sweep() {
+	t := time.NewTicker(watchAfter)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			if s.inflight.Load() == 0 {
+				continue
+			}
+			s.mu.Lock()
+			for c := range s.conns {
+				c.watch(now)
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Server) stopSweeper() {
+	s.stopOnce.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+		}
+	})
+}
+
+// watch starts, for a request in Answer since watchAfter or more, a read
+// of the connection in the background, as net/http reads during every
+// request: a request has no body here, so a read that ends with an error
+// means the client went away, and cancels the request's context. A byte
+// read is the start of the next request, kept for it. endRequest stops
+// the read with a deadline in the past.
+func (c *conn) watch(now time.Time) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.active || c.watching || now.Sub(c.now) < watchAfter {
+		return
+	}
+	c.watching, c.wn, c.gone = true, 0, false
+	c.watchDone = make(chan struct{})
+	// A request may rightly wait long for its answer: the head's
+	// deadline does not bound the wait for the client's next byte.
+	c.rw.SetReadDeadline(time.Time{})
+	go func() {
+		n, err := c.rw.Read(c.wb[:])
+		c.wmu.Lock()
+		stopped := !c.active
+		c.wmu.Unlock()
+		c.wn = n
+		var ne net.Error
+		if n == 0 && err != nil && !(stopped && errors.As(err, &ne) && ne.Timeout()) {
+			c.gone = true
+			c.cancel(errClientGone)
+		}
+		close(c.watchDone)
+	}()
 }
 
 // closeAfterReply closes the connection after a response, sending FIN
