@@ -311,7 +311,7 @@ func (c *conn) loop(first bool) {
 		s.track(c, false)
 	}()
 	if c.w.header == nil {
-		c.w.header = make(http.Header, 16)
+		c.w.header = make(http.Header) // grows to what the responses need
 	}
 	// A TLS connection waits for its next request with a small buffer
 	// and holds the scratch space only while it reads and answers one:
