@@ -41,6 +41,11 @@ var requests = []struct {
 	{"ipv6 host", req("GET / HTTP/1.1", "Host: [::1]:80"), get, 1},
 	{"pipelined", req("GET /1 HTTP/1.1", "Host: example.com") + req("HEAD /2 HTTP/1.1", "Host: example.com") + req("GET /3 HTTP/1.1", "Host: example.com"), []string{"GET", "HEAD", "GET"}, 3},
 	{"request id", req("GET / HTTP/1.1", "Host: example.com", "X-Request-Id: abc"), get, 1},
+	// Around the buffer a TLS connection waits for a request with.
+	{"head of the idle buffer's size", sized(smallSize), get, 1},
+	{"head one byte longer", sized(smallSize + 1), get, 1},
+	{"head three times longer", sized(3 * smallSize), get, 1},
+	{"pipelined past the idle buffer", sized(smallSize-100) + sized(300) + sized(smallSize+7), []string{"GET", "GET", "GET"}, 3},
 
 	// Declined: net/http reads these.
 	{"no host", req("GET / HTTP/1.1"), get, 0},
@@ -72,6 +77,12 @@ var requests = []struct {
 	{"big head", req("GET / HTTP/1.1", "Host: example.com", "Cookie: "+strings.Repeat("c", 5000)), get, 0},
 	{"fast then slow then fast", req("GET /1 HTTP/1.1", "Host: example.com") + "POST /2 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc" + req("GET /3 HTTP/1.1", "Host: example.com"), []string{"GET", "POST", "GET"}, 1},
 	{"garbage", "\x16\x03\x01\x00\x05hello\r\n\r\n", get, 0},
+}
+
+// sized is a GET request whose head is n bytes long (n ≥ 60).
+func sized(n int) string {
+	r := req("GET /sized HTTP/1.1", "Host: example.com", "X-Pad: ")
+	return req("GET /sized HTTP/1.1", "Host: example.com", "X-Pad: "+strings.Repeat("p", n-len(r)))
 }
 
 var (

@@ -76,4 +76,16 @@
 // timeouts afresh. [Server.Shutdown] closes the connections waiting for
 // a request and lets the others finish their response; the connections
 // handed over are net/http's to shut down.
+//
+// # Memory per connection
+//
+// A TLS connection waiting for its next request holds a 512-byte buffer
+// and its goroutine, not the 4 KiB read buffer, the parsed head, the
+// request's header and the response's byte buffers, which come from a
+// pool when a request arrives and go back when the connection waits
+// again (a response writer refuses writes once its response is
+// finished). The goroutine that waits
+// after a connection's first request is a fresh one, with a small
+// stack (see loop in server.go). A plain-HTTP connection keeps its
+// buffer: reading in two steps there would cost a system call more.
 package h1

@@ -111,17 +111,18 @@ func TestParseLikeNetHTTP(t *testing.T) {
 // the request, compares it with what http.ReadRequest reads.
 func checkLikeNetHTTP(t *testing.T, in []byte) {
 	t.Helper()
-	c := &conn{remote: "192.0.2.1:1234", header: http.Header{}}
+	c := &conn{remote: "192.0.2.1:1234", sc: getScratch()}
+	defer putScratch(c.sc)
 	buf := make([]byte, min(len(in), bufSize))
 	copy(buf, in)
-	if parse(buf, &c.head) != complete || !c.request(buf[:c.head.end]) {
+	if parse(buf, &c.sc.head) != complete || !c.request(buf[:c.sc.head.end]) {
 		return
 	}
 	want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(string(in))))
 	if err != nil {
 		t.Fatalf("fast path took %q, net/http refuses it: %v", in, err)
 	}
-	got := &c.req
+	got := &c.sc.req
 	if got.Method != want.Method || got.RequestURI != want.RequestURI || got.Host != want.Host ||
 		got.Proto != want.Proto || got.ProtoMinor != want.ProtoMinor || got.Close != want.Close ||
 		want.ContentLength != 0 || len(want.TransferEncoding) != 0 {

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,7 +21,7 @@ import (
 const (
 	chunkingAt = 2048
 	sendAt     = 4096
-	// keepOut is the largest send buffer a connection keeps between
+	// keepOut is the largest send buffer kept between
 	// requests; a larger one, grown by a streamed response, is dropped.
 	keepOut = 8 << 10
 )
@@ -67,14 +68,23 @@ type responseWriter struct {
 	done       bool // Answer returned
 }
 
+// reset readies w for the request r of c, with the byte buffers of c's
+// scratch space.
 func (w *responseWriter) reset(c *conn, r *http.Request) {
 	clear(w.header)
-	out := w.out[:0]
-	if cap(out) > keepOut {
-		out = nil
-	}
-	*w = responseWriter{c: c, req: r, header: w.header, buf: w.buf[:0], out: out, keys: w.keys[:0],
+	*w = responseWriter{c: c, req: r, header: w.header, buf: c.sc.body[:0], out: c.sc.out[:0], keys: w.keys[:0],
 		contentLength: -1, declared: w.declared[:0]}
+	c.sc.body, c.sc.out = nil, nil
+}
+
+// returnBuffers gives the byte buffers back to sc once the response is
+// finished: an idle connection holds none.
+func (w *responseWriter) returnBuffers(sc *scratch) {
+	sc.body = w.buf[:0]
+	if cap(w.out) <= keepOut {
+		sc.out = w.out[:0]
+	}
+	w.buf, w.out = nil, nil
 }
 
 // Header returns the response header map.
@@ -119,6 +129,9 @@ func (w *responseWriter) informational(code int) {
 // Write adds to the body, as net/http's writer does: through a buffer of
 // chunkingAt bytes, never beyond a declared Content-Length.
 func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errFinished
+	}
 	w.touched = true
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -155,17 +168,23 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return n, w.err
 	}
-	// Grown as needed, not to chunkingAt at once: a connection keeps
-	// it while idle.
+	// Grown as needed, not to chunkingAt at once: the pooled scratch
+	// space keeps it between responses.
 	w.buf = append(w.buf, p...)
 	return n + len(p), nil
 }
+
+// errFinished is the error of a write after Answer returned.
+var errFinished = errors.New("h1: write after the response was finished")
 
 // Flush sends the head and the body written so far.
 func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // FlushError is Flush for http.ResponseController.
 func (w *responseWriter) FlushError() error {
+	if w.done {
+		return errFinished
+	}
 	w.touched = true
 	w.passBuffered()
 	w.send()
@@ -400,7 +419,7 @@ func (w *responseWriter) finalHead(p []byte) {
 		w.contentLength = int64(len(p))
 	}
 	hasCL := w.contentLength != -1
-	wants10KeepAlive := r.ProtoMinor == 0 && w.c.head.keepAlive
+	wants10KeepAlive := r.ProtoMinor == 0 && w.c.sc.head.keepAlive
 	wantsClose := r.Close
 	setConn := ""
 	if wants10KeepAlive && (isHead || hasCL || !bodyAllowed(status)) {

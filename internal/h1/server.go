@@ -278,14 +278,9 @@ type conn struct {
 	tlsState *tls.ConnectionState
 	idle     atomic.Bool // waiting for the first byte of a request
 	remote   string
-	req      http.Request
-	header   http.Header
-	vals     []string // backing store of the header's values
-	url      url.URL  // the request's URL, reused
-	last     string   // the target url was parsed from
-	lastU    url.URL
+	sc       *scratch // while a request is read and answered; see scratch
+	small    []byte   // a TLS connection's wait for a request; see loop
 	w        responseWriter
-	head     head
 	read     deadline
 	wdl      deadline
 	now      time.Time // when the current request was read
@@ -309,23 +304,77 @@ type conn struct {
 // serve answers requests until the connection closes, goes idle too
 // long, or is handed over.
 func (c *conn) serve() {
-	s := c.s
-	defer s.track(c, false)
 	c.remote = c.nc.RemoteAddr().String()
 	c.rw = c.nc
-	if s.TLSConfig != nil && !c.handshake() {
+	if c.s.TLSConfig == nil {
+		c.loop(true)
 		return
 	}
-	c.header = make(http.Header, 16)
-	c.w.header = make(http.Header, 16)
-	buf := make([]byte, bufSize)
+	if !c.handshake() {
+		c.s.track(c, false)
+		return
+	}
+	// The handshake grew this goroutine's stack to several times what
+	// waiting for a request needs: the requests get a fresh goroutine.
+	go c.loop(true)
+}
+
+// loop reads and answers requests; first: from the connection's first.
+//
+// Memory of a TLS connection waiting for its next request: the
+// goroutine's stack is the largest part. It grows while a request is
+// answered and shrinks only at a garbage collection, by half, and only
+// if less than a quarter is in use: waiting in crypto/tls's Read uses
+// more than a quarter of 8 KiB, so a goroutine that answered a request
+// through the edge keeps 8 KiB for as long as it waits. So the wait
+// after a connection's first request (many connections make one or a
+// few requests, then wait for the idle timeout) is in a fresh
+// goroutine, which starts with the runtime's usual stack size; a
+// connection that keeps working pays this once.
+func (c *conn) loop(first bool) {
+	s := c.s
+	moved := false // the connection went on in another goroutine
+	defer func() {
+		if moved {
+			return
+		}
+		if c.sc != nil {
+			putScratch(c.sc)
+			c.sc = nil
+		}
+		s.track(c, false)
+	}()
+	if c.w.header == nil {
+		c.w.header = make(http.Header) // grows to what the responses need
+	}
+	// A TLS connection waits for its next request with a small buffer
+	// and holds the scratch space only while it reads and answers one:
+	// an idle connection then costs a fraction of a busy one. Reading
+	// the start of a request into the small buffer costs nothing more:
+	// crypto/tls has decrypted the whole record, and the rest of it is
+	// read from memory. A plain connection keeps its scratch space: a
+	// second read there is a second system call.
+	release := c.rw != c.nc
+	if !release {
+		c.sc = getScratch()
+	} else if c.small == nil {
+		c.small = make([]byte, smallSize)
+	}
+	var buf []byte
+	if c.sc != nil {
+		buf = c.sc.buf[:]
+	}
 	n := 0 // bytes in buf
-	first := true
+	fresh := first
 	for {
 		// Wait for a request, then read its head. A connection's first
 		// request has ReadHeaderTimeout from the accept; later ones wait
 		// IdleTimeout for their first byte, then ReadHeaderTimeout.
 		if n == 0 {
+			if release && c.sc != nil {
+				putScratch(c.sc)
+				c.sc, buf = nil, nil
+			}
 			c.idle.Store(true)
 			if s.shutdown.Load() {
 				c.nc.Close()
@@ -337,15 +386,25 @@ func (c *conn) serve() {
 				// c.now is when the last request was read: close enough.
 				c.read.arm(c.rw, c.now, cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
 			}
-			m, _ := c.rw.Read(buf)
+			var m int
+			if release {
+				m, _ = c.rw.Read(c.small)
+			} else {
+				m, _ = c.rw.Read(buf)
+			}
 			c.idle.Store(false)
 			if m == 0 {
 				c.nc.Close()
 				return
 			}
+			if release {
+				c.sc = getScratch()
+				buf = c.sc.buf[:]
+				copy(buf, c.small[:m])
+			}
 			n = m
 		}
-		st := parse(buf[:n], &c.head)
+		st := parse(buf[:n], &c.sc.head)
 		if st == partial && !first {
 			c.read.arm(c.rw, time.Now(), s.ReadHeaderTimeout, armHeader)
 		}
@@ -360,15 +419,15 @@ func (c *conn) serve() {
 				c.nc.Close()
 				return
 			}
-			st = parse(buf[:n], &c.head)
+			st = parse(buf[:n], &c.sc.head)
 		}
 		first = false
 		c.now = time.Now() // one clock read per request: deadlines and Date
-		if st == decline || !c.request(buf[:c.head.end]) {
+		if st == decline || !c.request(buf[:c.sc.head.end]) {
 			c.handOver(buf[:n])
 			return
 		}
-		end := c.head.end
+		end := c.sc.head.end
 		c.wdl.arm(c.rw, c.now, s.WriteTimeout, armWrite)
 		answered := c.answer()
 		extra, gone := c.endRequest()
@@ -377,13 +436,60 @@ func (c *conn) serve() {
 			return
 		}
 		err := c.w.finish()
+		c.w.returnBuffers(c.sc)
 		if closes, cut := c.w.closes(); closes || gone || s.shutdown.Load() {
 			c.closeAfterReply(err == nil && !cut && !gone)
 			return
 		}
 		n = copy(buf, buf[end:n])
 		n += copy(buf[n:], extra) // a byte the watch read: the next request's
+		if n == 0 && release && fresh {
+			putScratch(c.sc)
+			c.sc, moved = nil, true
+			go c.loop(false)
+			return
+		}
+		fresh = false
 	}
+}
+
+// smallSize is the buffer a TLS connection waits for a request with.
+// Most request heads fit; the rest of a longer one is read on.
+const smallSize = 512
+
+// scratch is the space a connection uses only while it reads and answers
+// a request: the read buffer, the parsed head and the request's header.
+// The response's header stays with the connection: a handler that
+// wrongly kept it after its request could then only write into its own
+// connection's next response, never another client's. The response
+// writer's byte buffers are here, and a writer refuses writes once its
+// response is finished.
+type scratch struct {
+	buf    [bufSize]byte
+	head   head
+	header http.Header
+	vals   []string // backing store of the header's values
+	req    http.Request
+	url    url.URL // the request's URL
+	last   string  // the last request-target parsed, and its URL
+	lastU  url.URL
+	body   []byte // the response writer's buffers, between responses
+	out    []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{header: make(http.Header, 16)} }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+// putScratch returns sc to the pool without the last request's header
+// values. The cached request-target stays: it is only ever used for a
+// request with the very same target.
+func putScratch(sc *scratch) {
+	clear(sc.header)
+	clear(sc.vals)
+	sc.vals = sc.vals[:0]
+	sc.req = http.Request{}
+	scratchPool.Put(sc)
 }
 
 // Kinds of read deadline.
@@ -430,52 +536,52 @@ func (d *deadline) set(nc net.Conn, kind int, t time.Time) {
 	}
 }
 
-// request builds c.req from the head in b.
+// request builds c.sc.req from the head in b.
 func (c *conn) request(b []byte) bool {
-	h := &c.head
+	h, sc := &c.sc.head, c.sc
 	if !httpguts.ValidHostHeader(string(b[h.host[0]:h.host[1]])) {
 		return false
 	}
-	if string(b[h.target[0]:h.target[1]]) != c.last {
+	if string(b[h.target[0]:h.target[1]]) != sc.last {
 		u, err := url.ParseRequestURI(string(b[h.target[0]:h.target[1]]))
 		if err != nil {
 			return false
 		}
-		c.last, c.lastU = string(b[h.target[0]:h.target[1]]), *u
+		sc.last, sc.lastU = string(b[h.target[0]:h.target[1]]), *u
 	}
 	// One string holds every value of the request.
 	hs := string(b)
-	clear(c.header)
-	c.vals = c.vals[:0]
+	clear(sc.header)
+	sc.vals = sc.vals[:0]
 	for i := range h.n {
 		f := &h.fields[i]
 		v := hs[f.from:f.to]
-		if old, ok := c.header[f.name]; ok {
-			c.header[f.name] = append(old[:len(old):len(old)], v)
+		if old, ok := sc.header[f.name]; ok {
+			sc.header[f.name] = append(old[:len(old):len(old)], v)
 			continue
 		}
-		c.vals = append(c.vals, v)
-		c.header[f.name] = c.vals[len(c.vals)-1 : len(c.vals) : len(c.vals)]
+		sc.vals = append(sc.vals, v)
+		sc.header[f.name] = sc.vals[len(sc.vals)-1 : len(sc.vals) : len(sc.vals)]
 	}
 	if h.pragma && !h.cacheCtl {
-		c.header["Cache-Control"] = []string{"no-cache"}
+		sc.header["Cache-Control"] = []string{"no-cache"}
 	}
-	c.url = c.lastU
+	sc.url = sc.lastU
 	proto, minor := "HTTP/1.1", 1
 	if h.minor == 0 {
 		proto, minor = "HTTP/1.0", 0
 	}
-	c.req = http.Request{
+	sc.req = http.Request{
 		Method:     h.method,
-		URL:        &c.url,
+		URL:        &sc.url,
 		Proto:      proto,
 		ProtoMajor: 1,
 		ProtoMinor: minor,
-		Header:     c.header,
+		Header:     sc.header,
 		Body:       http.NoBody,
 		Host:       hs[h.host[0]:h.host[1]],
 		RemoteAddr: c.remote,
-		RequestURI: c.last,
+		RequestURI: sc.last,
 		Close:      h.close || minor == 0 && !h.keepAlive,
 		TLS:        c.tlsState,
 	}
@@ -486,9 +592,9 @@ func (c *conn) request(b []byte) bool {
 // answered.
 func (c *conn) answer() (answered bool) {
 	ctx, cancel := context.WithCancelCause(cmp.Or(c.s.BaseContext, context.Background()))
-	c.req = *c.req.WithContext(ctx)
+	c.sc.req = *c.sc.req.WithContext(ctx)
 	c.cancel = cancel
-	c.w.reset(c, &c.req)
+	c.w.reset(c, &c.sc.req)
 	c.wmu.Lock()
 	c.active = true
 	c.wmu.Unlock()
@@ -505,7 +611,7 @@ func (c *conn) answer() (answered bool) {
 			answered = true
 		}
 	}()
-	if !c.s.Answer(&c.w, &c.req) {
+	if !c.s.Answer(&c.w, &c.sc.req) {
 		if c.w.touched {
 			panic("h1: Answer used the ResponseWriter and returned false")
 		}

@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -23,6 +24,7 @@ type tlsPair struct {
 	fast, slow string
 	client     *tls.Config
 	answered   *atomic.Int64
+	srv        *Server // the fast path
 }
 
 func serveTLS(t *testing.T, h http.Handler) tlsPair {
@@ -51,7 +53,7 @@ func serveTLS(t *testing.T, h http.Handler) tlsPair {
 	go slow.ServeTLS(slowLn, "", "")
 	t.Cleanup(func() { slow.Close() })
 	return tlsPair{
-		fast: fastAddr, slow: slowLn.Addr().String(), answered: &answered,
+		fast: fastAddr, slow: slowLn.Addr().String(), answered: &answered, srv: fast,
 		client: &tls.Config{RootCAs: ca.Pool(), ServerName: "example.com", NextProtos: []string{"http/1.1"}},
 	}
 }
@@ -135,5 +137,81 @@ func TestTLSHandshakeFailure(t *testing.T) {
 	}
 	if got := exchangeTLS(t, s.fast, s.client, req("GET / HTTP/1.1", "Host: example.com"), "GET"); !strings.HasPrefix(got, "HTTP/1.1 200 OK") {
 		t.Errorf("after a failed handshake: %q", got)
+	}
+}
+
+// TestTLSIdleBuffer: a TLS connection waits for its requests with a
+// small buffer and keeps no scratch space while it waits; heads that
+// come in pieces, in one record or several, longer than that buffer or
+// not, are read whole, and the connection keeps serving after the wait
+// that follows its first request, which runs in another goroutine.
+func TestTLSIdleBuffer(t *testing.T) {
+	t.Parallel()
+	s := serveTLS(t, tlsEcho)
+	long := sized(2*smallSize + 13)
+	tests := []struct {
+		name   string
+		pieces []string
+	}{
+		{"one record", []string{long}},
+		{"split at the buffer's size", []string{long[:smallSize], long[smallSize:]}},
+		{"split before it", []string{long[:100], long[100:]}},
+		{"byte by byte at the end", []string{long[:len(long)-3], long[len(long)-3 : len(long)-2], long[len(long)-2 : len(long)-1], long[len(long)-1:]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tls.Dial("tcp", s.fast, s.client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i := range 3 { // the first request, then two after waits
+				for _, p := range tt.pieces {
+					if _, err := io.WriteString(c, p); err != nil {
+						t.Fatal(err)
+					}
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.Contains(string(body), `X-Pad=["ppp`) {
+					t.Fatalf("request %d: %s\n%s", i, resp.Status, body)
+				}
+				waitIdleWithoutScratch(t, s.srv)
+			}
+		})
+	}
+}
+
+// waitIdleWithoutScratch waits until every connection of srv waits for
+// a request, and checks that none holds scratch space then.
+func waitIdleWithoutScratch(t *testing.T, srv *Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		srv.mu.Lock()
+		idle, busy := 0, 0
+		for c := range srv.conns {
+			if !c.idle.Load() {
+				busy++
+				continue
+			}
+			idle++
+			if c.sc != nil || c.w.buf != nil || c.w.out != nil {
+				t.Errorf("an idle TLS connection holds its scratch space or its response buffers")
+			}
+		}
+		srv.mu.Unlock()
+		if busy == 0 && idle > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connections did not go idle: %d busy, %d idle", busy, idle)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
