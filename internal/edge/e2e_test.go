@@ -342,6 +342,28 @@ func TestTrustedProxy(t *testing.T) {
 			t.Errorf("app saw %s mismatch (-want +got):\n%s", k, diff)
 		}
 	}
+	// The proxy names the client only in X-Forwarded-For: the edge's own
+	// fields say who the client is, each with one value of its own.
+	resp, body = h.do(c, "GET", httpURL("shop.example.com", "/"), http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-For": {"203.0.113.9"}}, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET from a trusted proxy naming its client = %d, want 200", resp.StatusCode)
+	}
+	s = decodeSeen(t, body)
+	want = http.Header{
+		"X-Forwarded-Proto": {"https"},
+		"X-Forwarded-For":   {"203.0.113.9, 127.0.0.1"},
+		"X-Forwarded-Host":  {"shop.example.com"},
+		"X-Real-Ip":         {"203.0.113.9"},
+		"X-Request-Id":      {resp.Header.Get("X-Request-Id")},
+	}
+	for k, v := range want {
+		if diff := cmp.Diff(v, s.Header.Values(k)); diff != "" {
+			t.Errorf("app saw %s mismatch (-want +got):\n%s", k, diff)
+		}
+	}
+	if v := s.Header.Values("X-Request-Start"); len(v) != 1 || !regexp.MustCompile(`^t=[0-9]{13}$`).MatchString(v[0]) {
+		t.Errorf("app saw X-Request-Start %q, want one t=<milliseconds>", v)
+	}
 	// The proxy says http: redirect, counted by its header.
 	resp, _ = h.do(c, "GET", httpURL("shop.example.com", "/"), http.Header{"X-Forwarded-Proto": {"http"}}, nil)
 	if resp.StatusCode != 301 {

@@ -99,6 +99,16 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	stripAliases(h, "x-request-id")
 	sn := a.snap
 
+	// The fields set here share one backing array of values: one
+	// allocation per request rather than one per field. Each field's
+	// slice is capped at its own value, so that appending to one cannot
+	// overwrite the next.
+	vals := make([]string, 0, 7)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
+	}
 	proto := "http"
 	if rq.secure {
 		proto = "https"
@@ -106,33 +116,39 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	// One value, always http or https: what the client used, as the edge
 	// saw it or as a trusted proxy said (ws and wss count as http and
 	// https).
-	h["X-Forwarded-Proto"] = []string{proto}
+	set("X-Forwarded-Proto", proto)
 
-	peer := rq.peer.String()
+	peerIP := rq.peer.String()
+	peer := peerIP
 	if rq.trusted {
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
 			peer = strings.Join(prior, ", ") + ", " + peer
 		}
 		keep(h, in.Header, "Forwarded")
 	}
-	h["X-Forwarded-For"] = []string{peer}
+	set("X-Forwarded-For", peer)
 	if !rq.trusted || !keep(h, in.Header, "X-Forwarded-Host") {
-		h["X-Forwarded-Host"] = []string{rq.host}
+		set("X-Forwarded-Host", rq.host)
 	}
 	if !rq.trusted || !keep(h, in.Header, "X-Forwarded-Port") {
 		port := sn.httpPort
 		if rq.tls {
 			port = sn.httpsPort
 		}
-		h["X-Forwarded-Port"] = []string{port}
+		set("X-Forwarded-Port", port)
 	}
 	if !rq.trusted || !keep(h, in.Header, "X-Real-Ip") {
-		h["X-Real-Ip"] = []string{rq.clientIP.String()}
+		client := peerIP // the client is most often the peer itself
+		if rq.clientIP != rq.peer {
+			client = rq.clientIP.String()
+		}
+		set("X-Real-Ip", client)
 	}
 	if !rq.trusted || !keep(h, in.Header, "X-Request-Start") {
-		h["X-Request-Start"] = []string{"t=" + strconv.FormatInt(rq.start.UnixMilli(), 10)}
+		var b [24]byte
+		set("X-Request-Start", string(strconv.AppendInt(append(b[:0], "t="...), rq.start.UnixMilli(), 10)))
 	}
-	h["X-Request-Id"] = []string{rq.id}
+	set("X-Request-Id", rq.id)
 }
 
 // keep copies header k of a trusted proxy's request, reporting whether
