@@ -84,8 +84,8 @@
 // request's header and the response's byte buffers, which come from a
 // pool when a request arrives and go back when the connection waits
 // again (a response writer refuses writes once its response is
-// finished). The goroutine that waits
-// after a connection's first request is a fresh one, with a small
-// stack (see loop in server.go). A plain-HTTP connection keeps its
-// buffer: reading in two steps there would cost a system call more.
+// finished). The goroutine that waits after a connection's first
+// request is a fresh one, with a small stack (see loop in server.go). A
+// plain-HTTP connection keeps its buffer: reading in two steps there
+// would cost a system call more.
 package h1
