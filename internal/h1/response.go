@@ -258,8 +258,9 @@ func (w *responseWriter) send() {
 // finish completes the response once Answer returned, as net/http's
 // finishRequest does: the buffered body, the head if it has not gone
 // (with a Content-Length, the whole body being known), the last chunk
-// and the trailers; then it sends.
-func (w *responseWriter) finish() error {
+// and the trailers; then it sends, unless hold: the bytes then stay in
+// w.out, for the connection to send (see conn.loop).
+func (w *responseWriter) finish(hold bool) error {
 	w.done = true
 	if w.broken {
 		return w.err
@@ -270,7 +271,9 @@ func (w *responseWriter) finish() error {
 		w.out = w.appendTrailers(w.out)
 		w.out = append(w.out, "\r\n"...)
 	}
-	w.send()
+	if !hold {
+		w.send()
+	}
 	return w.err
 }
 

@@ -14,9 +14,12 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/forcehttps/forcehttps/internal/rawio"
 )
 
 // bufSize is the read buffer of a connection, and so the largest request
@@ -278,8 +281,9 @@ type conn struct {
 	tlsState *tls.ConnectionState
 	idle     atomic.Bool // waiting for the first byte of a request
 	remote   string
-	sc       *scratch // while a request is read and answered; see scratch
-	small    []byte   // a TLS connection's wait for a request; see loop
+	raw      syscall.RawConn // a plain connection's, or nil; see loop
+	sc       *scratch        // while a request is read and answered; see scratch
+	small    []byte          // a TLS connection's wait for a request; see loop
 	w        responseWriter
 	read     deadline
 	wdl      deadline
@@ -307,6 +311,7 @@ func (c *conn) serve() {
 	c.remote = c.nc.RemoteAddr().String()
 	c.rw = c.nc
 	if c.s.TLSConfig == nil {
+		c.raw = rawio.Conn(c.nc)
 		c.loop(true)
 		return
 	}
@@ -366,6 +371,7 @@ func (c *conn) loop(first bool) {
 	}
 	n := 0 // bytes in buf
 	fresh := first
+	var held []byte // the end of the last response, not yet sent
 	for {
 		// Wait for a request, then read its head. A connection's first
 		// request has ReadHeaderTimeout from the accept; later ones wait
@@ -375,16 +381,41 @@ func (c *conn) loop(first bool) {
 				putScratch(c.sc)
 				c.sc, buf = nil, nil
 			}
-			c.idle.Store(true)
-			if s.shutdown.Load() {
-				c.nc.Close()
-				return
-			}
 			if first {
 				c.read.arm(c.rw, time.Now(), s.ReadHeaderTimeout, armHeader)
 			} else {
 				// c.now is when the last request was read: close enough.
 				c.read.arm(c.rw, c.now, cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
+			}
+			if len(held) > 0 {
+				// The end of the last response, and the wait for the
+				// next request, without a read that would find nothing
+				// (package rawio). The connection is idle once its
+				// response is out, not before: Shutdown closes idle
+				// connections.
+				stop := false
+				sent, err := rawio.WriteWait(c.raw, held, func() bool {
+					c.idle.Store(true)
+					stop = s.shutdown.Load()
+					return !stop
+				})
+				if err == nil && sent < len(held) {
+					_, err = c.rw.Write(held[sent:])
+				}
+				held = nil
+				if err != nil {
+					c.nc.Close()
+					return
+				}
+				if stop {
+					c.closeAfterReply(true)
+					return
+				}
+			}
+			c.idle.Store(true)
+			if s.shutdown.Load() {
+				c.nc.Close()
+				return
 			}
 			var m int
 			if release {
@@ -435,9 +466,23 @@ func (c *conn) loop(first bool) {
 			c.handOver(append(buf[:n:n], extra...))
 			return
 		}
-		err := c.w.finish()
+		// With a raw connection, the end of the response is held back
+		// when the connection will wait for its next request: it is
+		// written as that wait starts (see below).
+		hold := c.raw != nil && end == n && len(extra) == 0 && !gone
+		err := c.w.finish(hold)
+		closes, cut := c.w.closes()
+		if hold && (closes || s.shutdown.Load()) {
+			hold = false
+			c.w.send()
+			err = c.w.err
+			closes, cut = c.w.closes()
+		}
+		if hold {
+			held = c.w.out
+		}
 		c.w.returnBuffers(c.sc)
-		if closes, cut := c.w.closes(); closes || gone || s.shutdown.Load() {
+		if closes || gone || s.shutdown.Load() {
 			c.closeAfterReply(err == nil && !cut && !gone)
 			return
 		}

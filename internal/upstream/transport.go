@@ -11,7 +11,10 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/rawio"
 )
 
 // Transport is an [http.RoundTripper] for HTTP/1.1 upstreams that takes
@@ -42,6 +45,12 @@ type Transport struct {
 	// 0 means 256.
 	MaxIdleConnsPerHost int
 
+	// Interim, when set, receives the interim 1xx responses (other than
+	// 101) of a request whose context has no httptrace.ClientTrace with
+	// Got1xxResponse; an error it returns fails the request. Without
+	// either, they are skipped.
+	Interim func(req *http.Request, code int, h http.Header) error
+
 	// MaxResponseHeaderBytes bounds a response head (the interim 1xx
 	// ones each); 0 means 1 MiB.
 	MaxResponseHeaderBytes int
@@ -61,6 +70,7 @@ type conn struct {
 	used  time.Time
 	reuse bool // it came from the idle pool
 	check func() bool
+	raw   syscall.RawConn // nil: nc has none, and is written to and read as a net.Conn
 }
 
 const (
@@ -180,7 +190,7 @@ func (t *Transport) get(ctx context.Context, addr string, fresh bool) (*conn, er
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize)}
+	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize), raw: rawio.Conn(nc)}
 	c.check = quiet(nc)
 	return c, nil
 }
@@ -250,7 +260,21 @@ func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, err
 		return nil, err
 	}
 	c.buf = appendRequest(c.buf[:0], req, reqBody)
-	_, err := c.nc.Write(c.buf)
+	if d := c.t.ResponseHeaderTimeout; d > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(d))
+	}
+	var err error
+	sent := 0
+	if c.raw != nil {
+		// The write and the wait for the answer, without a read that
+		// would find nothing.
+		if sent, err = rawio.WriteWait(c.raw, c.buf, nil); err != nil {
+			err = &net.OpError{Op: "write", Net: "tcp", Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
+		}
+	}
+	if err == nil && sent < len(c.buf) {
+		_, err = c.nc.Write(c.buf[sent:])
+	}
 	if cap(c.buf) > 8<<10 {
 		c.buf = nil // a large body's: not kept by an idle connection
 	}
@@ -259,9 +283,6 @@ func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, err
 			err = fmt.Errorf("%w: %w", errNothingRead, err)
 		}
 		return fail(err)
-	}
-	if d := c.t.ResponseHeaderTimeout; d > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(d))
 	}
 	max := c.t.MaxResponseHeaderBytes
 	if max <= 0 {
@@ -298,6 +319,10 @@ func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, err
 		}
 		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(h.resp.Header)); err != nil {
+				return fail(err)
+			}
+		} else if c.t.Interim != nil {
+			if err := c.t.Interim(req, code, h.resp.Header); err != nil {
 				return fail(err)
 			}
 		}
