@@ -74,6 +74,7 @@ type options struct {
 	overlay        func(*config.Config) *config.Config
 	admin          http.Handler
 	noFastPath     bool // serve plain HTTP with net/http alone (tests)
+	noForward      bool // proxy through ReverseProxy alone (tests)
 }
 
 // WithLogger sets the logger of the server's own messages (start, reload,

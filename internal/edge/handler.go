@@ -65,10 +65,11 @@ type request struct {
 	upstreamKind string // the kind of upstream error, if any
 	hsts         string // the policy's Strict-Transport-Security value, or ""
 
-	ex          *exchange // the watch of a proxied exchange, or nil
-	bodyBegun   bool      // a body byte was written
-	cut         string    // why the exchange was cut, or ""
-	grpcStatus  string    // what a gRPC app answered
+	ex          *exchange           // the watch of a proxied exchange, or nil
+	fw          http.ResponseWriter // forward's writer while it waits for the app, for its 1xx
+	bodyBegun   bool                // a body byte was written
+	cut         string              // why the exchange was cut, or ""
+	grpcStatus  string              // what a gRPC app answered
 	grpcMessage string
 }
 

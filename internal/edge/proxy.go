@@ -73,6 +73,9 @@ func (ap *appProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, http.StatusBadRequest, msg+" Request ID: "+rq.id)
 		return
 	}
+	if a.forward(w, r, rq) {
+		return
+	}
 	a.reverseProxy().ServeHTTP(w, guardH2Body(r))
 }
 
@@ -288,6 +291,11 @@ func (a *app) modifyResponse(resp *http.Response) error {
 	rq.grpcFrom(h) // a trailers-only answer
 	if rq.ex != nil {
 		rq.ex.receivedHead()
+		if resp.ProtoMajor == 1 && resp.Request.Method != http.MethodHead {
+			// An HTTP/1 body of declared length ends with its last
+			// byte; an HTTP/2 app's may still wait for END_STREAM.
+			rq.ex.remain = resp.ContentLength
+		}
 		if isEventStream(h) {
 			rq.ex.streamResponse()
 		}

@@ -72,6 +72,7 @@ type app struct {
 	proxy     http.Handler                          // the reverse proxy, served through mw.Serve: an *appProxy
 	rp        atomic.Pointer[httputil.ReverseProxy] // made at the first proxied request
 	rt        http.RoundTripper                     // rp's transport
+	lean      *upstream.Transport                   // rt when it is the lean transport, for forward
 	static    staticSet                             // the "respond" list, by path
 	target    *url.URL
 	transport *http.Transport // the one of target's protocol
@@ -263,7 +264,7 @@ func (s *Server) newApp(sn *snapshot, ac *config.App) (*app, error) {
 	a.transport = transport
 	a.rt = transport
 	if transport == sn.transport && a.target.Scheme == "http" {
-		a.rt = sn.lean
+		a.rt, a.lean = sn.lean, sn.lean
 	}
 	a.proxy = (*appProxy)(a)
 	return a, nil
@@ -338,6 +339,7 @@ func newLeanTransport(t config.Timeouts, fallback *http.Transport) *upstream.Tra
 		IdleConnTimeout:        fallback.IdleConnTimeout,
 		MaxIdleConnsPerHost:    fallback.MaxIdleConnsPerHost,
 		MaxResponseHeaderBytes: int(fallback.MaxResponseHeaderBytes),
+		Interim:                interim,
 	}
 }
 
