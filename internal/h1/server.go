@@ -543,6 +543,7 @@ const (
 	armHeader
 	armIdle
 	armWrite
+	armStale // set by someone else: the next arm sets it, even to none
 )
 
 // deadline is a read or write deadline, re-armed lazily: setting one
@@ -680,13 +681,13 @@ func (c *conn) endRequest() (extra []byte, gone bool) {
 	c.wmu.Unlock()
 	c.cancel(nil)
 	if c.dlTouched.Swap(false) {
-		c.wdl, c.read = deadline{}, deadline{} // set exactly next time
+		c.wdl, c.read = deadline{kind: armStale}, deadline{kind: armStale} // set exactly next time
 	}
 	if !watching {
 		return nil, false
 	}
 	<-c.watchDone
-	c.watching, c.read = false, deadline{}
+	c.watching, c.read = false, deadline{kind: armStale}
 	return c.wb[:c.wn], c.gone
 }
 

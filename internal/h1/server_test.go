@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -281,6 +282,106 @@ func TestLargeBody(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		if err != nil || string(b) != body || resp.Header.Get("Content-Type") != "text/plain" {
 			t.Errorf("%s: body of %d bytes, err %v, header %v", addr, len(b), err, resp.Header)
+		}
+	}
+}
+
+// TestKeepAliveHeldResponses covers the end of a response held back on a
+// plain connection until it waits for the next request: each response
+// must reach a client that sends nothing more before reading it, small
+// or larger than the socket's buffers, and the connection must go on.
+func TestKeepAliveHeldResponses(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("0123456789abcdef", 1<<18) // 4 MiB
+	s := &Server{Answer: func(w http.ResponseWriter, r *http.Request) bool {
+		switch r.URL.Path {
+		case "/big":
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			io.WriteString(w, big)
+		case "/chunked":
+			io.WriteString(w, "part 1,")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "part 2")
+		default:
+			io.WriteString(w, r.URL.Path)
+		}
+		return true
+	}}
+	c := dial(t, listenFast(t, s, ok))
+	br := bufio.NewReader(c)
+	get := func(path string) string {
+		t.Helper()
+		if _, err := io.WriteString(c, req("GET "+path+" HTTP/1.1", "Host: a")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: body: %v", path, err)
+		}
+		return string(b)
+	}
+	for i := 0; i < 300; i++ {
+		if p := "/" + strconv.Itoa(i); get(p) != p {
+			t.Fatalf("round %d: wrong body", i)
+		}
+	}
+	if get("/chunked") != "part 1,part 2" {
+		t.Fatal("chunked response incomplete")
+	}
+	// The client reads the large response late: its end meets a full
+	// socket buffer, and is written the ordinary way. The request lasts
+	// long enough for the sweeper to watch its client (watchAfter); the
+	// read deadline that ends the watch must not outlive the request,
+	// even with no timeouts configured (it once closed the connection).
+	io.WriteString(c, req("GET /big HTTP/1.1", "Host: a"))
+	time.Sleep(3 * watchAfter)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != big {
+		t.Fatalf("large response: %d bytes of %d, %v", len(b), len(big), err)
+	}
+	if get("/after") != "/after" {
+		t.Fatal("no answer after the large response")
+	}
+}
+
+// TestShutdownAfterHeldResponse shuts the server down while a plain
+// connection's last response may still be held: the client must get the
+// whole response, then the end of the connection.
+func TestShutdownAfterHeldResponse(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 20; i++ {
+		// The shutdown starts while the request is answered, and races
+		// with the end of the answer: either way the response is out
+		// before the connection counts as idle.
+		errc := make(chan error, 1)
+		var s *Server
+		s = &Server{Answer: func(w http.ResponseWriter, r *http.Request) bool {
+			go func() { errc <- s.Shutdown(context.Background()) }()
+			io.WriteString(w, "done\n")
+			return true
+		}}
+		c := dial(t, listenFast(t, s, ok))
+		io.WriteString(c, req("GET / HTTP/1.1", "Host: a"))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("round %d: response lost: %v", i, err)
+		}
+		if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "done\n" {
+			t.Fatalf("round %d: body %q, %v", i, b, err)
+		}
+		if rest, err := io.ReadAll(br); len(rest) > 0 || err != nil {
+			t.Fatalf("round %d: after the response: %q, %v", i, rest, err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatalf("round %d: Shutdown() = %v", i, err)
 		}
 	}
 }
