@@ -281,7 +281,9 @@ type conn struct {
 	tlsState *tls.ConnectionState
 	idle     atomic.Bool // waiting for the first byte of a request
 	remote   string
-	raw      syscall.RawConn // a plain connection's, or nil; see loop
+	raw      syscall.RawConn // nc's, or nil; see loop
+	rec      *recordConn     // what crypto/tls reads and writes through, or nil
+	drained  bool            // the last read of rw returned less than asked
 	sc       *scratch        // while a request is read and answered; see scratch
 	small    []byte          // a TLS connection's wait for a request; see loop
 	w        responseWriter
@@ -310,8 +312,8 @@ type conn struct {
 func (c *conn) serve() {
 	c.remote = c.nc.RemoteAddr().String()
 	c.rw = c.nc
+	c.raw = rawio.Conn(c.nc)
 	if c.s.TLSConfig == nil {
-		c.raw = rawio.Conn(c.nc)
 		c.loop(true)
 		return
 	}
@@ -387,6 +389,9 @@ func (c *conn) loop(first bool) {
 				// c.now is when the last request was read: close enough.
 				c.read.arm(c.rw, c.now, cmp.Or(s.IdleTimeout, s.ReadHeaderTimeout), armIdle)
 			}
+			if c.rec != nil && c.rec.held != nil {
+				held = *c.rec.held // a TLS connection's, encrypted
+			}
 			if len(held) > 0 {
 				// The end of the last response, and the wait for the
 				// next request, without a read that would find nothing
@@ -395,14 +400,20 @@ func (c *conn) loop(first bool) {
 				// connections.
 				stop := false
 				sent, err := rawio.WriteWait(c.raw, held, func() bool {
+					if c.rec != nil {
+						c.rec.dropHeld() // sent: not kept while waiting
+					}
 					c.idle.Store(true)
 					stop = s.shutdown.Load()
 					return !stop
 				})
 				if err == nil && sent < len(held) {
-					_, err = c.rw.Write(held[sent:])
+					_, err = c.nc.Write(held[sent:])
 				}
 				held = nil
+				if c.rec != nil {
+					c.rec.dropHeld()
+				}
 				if err != nil {
 					c.nc.Close()
 					return
@@ -420,6 +431,7 @@ func (c *conn) loop(first bool) {
 			var m int
 			if release {
 				m, _ = c.rw.Read(c.small)
+				c.drained = m < len(c.small)
 			} else {
 				m, _ = c.rw.Read(buf)
 			}
@@ -445,6 +457,7 @@ func (c *conn) loop(first bool) {
 				break
 			}
 			m, err := c.rw.Read(buf[n:])
+			c.drained = m < len(buf)-n
 			n += m
 			if err != nil {
 				c.nc.Close()
@@ -469,16 +482,34 @@ func (c *conn) loop(first bool) {
 		// With a raw connection, the end of the response is held back
 		// when the connection will wait for its next request: it is
 		// written as that wait starts (see below).
+		// A TLS connection holds the encrypted bytes in its recordConn,
+		// and only if crypto/tls holds nothing unread: the wait would not
+		// see it.
 		hold := c.raw != nil && end == n && len(extra) == 0 && !gone
-		err := c.w.finish(hold)
+		if release {
+			hold = hold && c.rec != nil && c.drained && c.rec.quiet()
+			if hold {
+				c.rec.holding = true
+			}
+		}
+		err := c.w.finish(hold && !release)
+		if release && hold {
+			c.rec.holding = false
+		}
 		closes, cut := c.w.closes()
 		if hold && (closes || s.shutdown.Load()) {
 			hold = false
-			c.w.send()
-			err = c.w.err
+			if release {
+				if serr := c.rec.sendHeld(); err == nil {
+					err = serr
+				}
+			} else {
+				c.w.send()
+				err = c.w.err
+			}
 			closes, cut = c.w.closes()
 		}
-		if hold {
+		if hold && !release {
 			held = c.w.out
 		}
 		c.w.returnBuffers(c.sc)
@@ -791,8 +822,17 @@ func (c *conn) closeAfterReply(graceful bool) {
 // handOver gives the connection, with the bytes read and not answered, to
 // net/http.
 func (c *conn) handOver(unread []byte) {
+	c.passThrough()
 	c.rw.SetDeadline(time.Time{})
 	c.give(&handedConn{Conn: c.rw, pre: append([]byte(nil), unread...), tls: c.tlsState})
+}
+
+// passThrough makes a TLS connection's recordConn an ordinary
+// connection, for net/http.
+func (c *conn) passThrough() {
+	if c.rec != nil {
+		c.rec.pass = true
+	}
 }
 
 // give passes a connection to net/http, or closes it if net/http stopped
@@ -813,7 +853,12 @@ func (c *conn) give(nc net.Conn) {
 // whether the connection stays here.
 func (c *conn) handshake() bool {
 	s := c.s
-	tc := tls.Server(c.nc, s.TLSConfig)
+	var tc *tls.Conn
+	if c.rec = newRecordConn(c.nc, c.raw); c.rec != nil {
+		tc = tls.Server(c.rec, s.TLSConfig)
+	} else {
+		tc = tls.Server(c.nc, s.TLSConfig)
+	}
 	c.idle.Store(true) // a shutdown need not wait for a handshake
 	if s.ReadHeaderTimeout > 0 {
 		c.nc.SetDeadline(time.Now().Add(s.ReadHeaderTimeout))
@@ -830,6 +875,7 @@ func (c *conn) handshake() bool {
 	}
 	st := tc.ConnectionState()
 	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
+		c.passThrough()
 		c.give(tc)
 		return false
 	}
