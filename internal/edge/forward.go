@@ -26,7 +26,10 @@ import (
 // send the same requests and app answers through both, byte for byte.
 func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool {
 	lean := a.lean
-	if lean == nil || a.s.o.noForward || r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) ||
+	// A request with a Content-Length of 0 has no body to send, whatever
+	// its Body (an HTTP/2 request always has one): ReverseProxy sends
+	// none either.
+	if lean == nil || a.s.o.noForward || r.ContentLength != 0 ||
 		upgradeType(r.Header) != "" || !plainQuery(r.URL.RawQuery) {
 		return false
 	}
