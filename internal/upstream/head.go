@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"sync"
 
 	"github.com/forcehttps/forcehttps/internal/lex"
 )
@@ -133,13 +134,12 @@ func init() {
 // The values share one string, and the value slices one array, as in
 // net/http, so that a head costs a few allocations whatever its size.
 func readFields(br *bufio.Reader, budget *int) (http.Header, error) {
-	type field struct {
-		key      string
-		from, to int
-	}
-	var fieldBuf [32]field
-	var arenaBuf [2048]byte
-	fields, arena := fieldBuf[:0], arenaBuf[:0]
+	// The scratch space is pooled rather than on the stack: 3 KiB more
+	// there would make the goroutine of every proxied request (an
+	// HTTP/2 stream's in particular) grow its stack, a copy each time.
+	fs := fieldScratches.Get().(*fieldScratch)
+	defer fieldScratches.Put(fs)
+	fields, arena := fs.fields[:0], fs.arena[:0]
 	for {
 		line, err := readLine(br, budget, nil)
 		if err != nil {
@@ -189,6 +189,20 @@ func readFields(br *bufio.Reader, budget *int) (http.Header, error) {
 	}
 	return hdr, nil
 }
+
+// fieldScratch is readFields' scratch space: the fields of a head, and
+// their values one after the other.
+type fieldScratch struct {
+	fields [32]field
+	arena  [2048]byte
+}
+
+type field struct {
+	key      string
+	from, to int
+}
+
+var fieldScratches = sync.Pool{New: func() any { return new(fieldScratch) }}
 
 // readLine returns the next line of a head without its CRLF. The slice
 // is valid until the next read from br unless the line was longer than
