@@ -67,8 +67,7 @@
 //
 // # Requests to the apps
 //
-// The proxy (httputil.ReverseProxy with Rewrite) keeps the Host the
-// client sent, and sets:
+// The proxy keeps the Host the client sent, and sets:
 //
 //	X-Forwarded-Proto  http or https: the scheme the client used, one value
 //	X-Forwarded-For    the peer's address, appended to a trusted proxy's list
@@ -91,6 +90,14 @@
 // are kept (its X-Forwarded-For is appended to, and its scheme is what
 // X-Forwarded-Proto says). The edge does not write a Forwarded header of
 // its own.
+//
+// Requests without a body or an upgrade, to an http:// app, whose query
+// needs no rewriting, are proxied by forward (forward.go), which does
+// what httputil.ReverseProxy does with the edge's rewrite,
+// modifyResponse and proxyError, in the same order, without its copies
+// of the request, header and URL, its client trace, and its flush timer
+// (the differential tests send the same requests and answers through
+// both). Every other request goes through httputil.ReverseProxy.
 //
 // The transport keeps up to 256 idle connections per app (net/http's
 // default of 2 makes every burst open new ones), bounds the dial
@@ -155,7 +162,9 @@
 //
 // Every write of a response body is flushed (by the edge's writer), so
 // events and slow bodies reach the client as they come and the bytes
-// logged are the bytes sent. The head of a response is sent with its
+// logged are the bytes sent; the write that completes an HTTP/1 app's
+// body of declared length leaves with the end of the response instead
+// (over HTTP/2, in the DATA frame that ends the stream). The head of a response is sent with its
 // first body bytes, or by the watchdog after 10 ms without any: a short
 // response leaves in one write, and an app that sends its head and
 // stalls does not hold the client with nothing. Event streams and gRPC
