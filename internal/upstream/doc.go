@@ -7,8 +7,9 @@
 // a writer), and every request crosses three channel handoffs between
 // them and the caller, each a park and a wake of a goroutine. Here the
 // caller's goroutine does everything: it takes an idle connection,
-// writes the request head with one system call, reads and parses the
-// response head, and reads the body through the returned
+// writes the request head with one system call and waits for the
+// answer without a read that would find nothing (package rawio), reads
+// and parses the response head, and reads the body through the returned
 // [http.Response]. There is no goroutine per connection and none per
 // request.
 //
