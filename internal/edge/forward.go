@@ -55,7 +55,7 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 	a.rewrite(&httputil.ProxyRequest{In: r, Out: out})
 	if _, ok := h["User-Agent"]; !ok {
 		// Not Go's default User-Agent: none, as ReverseProxy sends.
-		h["User-Agent"] = []string{""}
+		h["User-Agent"] = noUserAgent
 	}
 	if !lean.Takes(out) {
 		return false // ReverseProxy starts again from r
@@ -114,6 +114,11 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 	}
 	return true
 }
+
+// noUserAgent is the User-Agent of a request that had none, shared: the
+// edge never changes a header value in place, and its capacity makes an
+// append copy it.
+var noUserAgent = []string{""}
 
 var errUnaskedSwitch = errors.New("edge: the app switched protocols without being asked to")
 

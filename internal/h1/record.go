@@ -33,6 +33,9 @@ type recordConn struct {
 
 	buf      *[]byte // read and not yet given to crypto/tls: (*buf)[off:end]
 	off, end int
+	readFn   func(uintptr) bool // readRaw
+	rn       int                // readRaw's result
+	rerr     error
 
 	hdr  [recordHeaderLen]byte // the header of the record being started
 	hn   int                   // bytes of hdr seen
@@ -92,24 +95,12 @@ func (r *recordConn) Read(p []byte) (int, error) {
 // fill reads the socket into a pooled buffer, waiting for it to be
 // readable with no buffer taken.
 func (r *recordConn) fill() error {
-	var n int
-	var err error
-	rerr := r.raw.Read(func(fd uintptr) bool {
-		if r.buf == nil {
-			r.buf = r.get()
-		}
-		for {
-			n, err = syscall.Read(int(fd), *r.buf)
-			if err != syscall.EINTR {
-				break
-			}
-		}
-		if err == syscall.EAGAIN {
-			r.release() // wait without it
-			return false
-		}
-		return true
-	})
+	if r.readFn == nil {
+		r.readFn = r.readRaw // made once: a method value allocates
+	}
+	rerr := r.raw.Read(r.readFn)
+	n, err := r.rn, r.rerr
+	r.rerr = nil
 	switch {
 	case rerr != nil: // a deadline, or the connection closed
 		r.release()
@@ -127,6 +118,24 @@ func (r *recordConn) fill() error {
 	}
 	r.off, r.end = 0, n
 	return nil
+}
+
+// readRaw is fill's raw read: the result in rn and rerr.
+func (r *recordConn) readRaw(fd uintptr) bool {
+	if r.buf == nil {
+		r.buf = r.get()
+	}
+	for {
+		r.rn, r.rerr = syscall.Read(int(fd), *r.buf)
+		if r.rerr != syscall.EINTR {
+			break
+		}
+	}
+	if r.rerr == syscall.EAGAIN {
+		r.release() // wait without it
+		return false
+	}
+	return true
 }
 
 func (r *recordConn) opError(err error) error {

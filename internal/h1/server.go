@@ -284,6 +284,8 @@ type conn struct {
 	raw      syscall.RawConn // nc's, or nil; see loop
 	rec      *recordConn     // what crypto/tls reads and writes through, or nil
 	drained  bool            // the last read of rw returned less than asked
+	sentFn   func() bool     // c.sent
+	stop     bool            // set by sent: the server is shutting down
 	sc       *scratch        // while a request is read and answered; see scratch
 	small    []byte          // a TLS connection's wait for a request; see loop
 	w        responseWriter
@@ -398,15 +400,12 @@ func (c *conn) loop(first bool) {
 				// (package rawio). The connection is idle once its
 				// response is out, not before: Shutdown closes idle
 				// connections.
-				stop := false
-				sent, err := rawio.WriteWait(c.raw, held, func() bool {
-					if c.rec != nil {
-						c.rec.dropHeld() // sent: not kept while waiting
-					}
-					c.idle.Store(true)
-					stop = s.shutdown.Load()
-					return !stop
-				})
+				if c.sentFn == nil {
+					c.sentFn = c.sent // made once: a method value allocates
+				}
+				c.stop = false
+				sent, err := rawio.WriteWait(c.raw, held, c.sentFn)
+				stop := c.stop
 				if err == nil && sent < len(held) {
 					_, err = c.nc.Write(held[sent:])
 				}
@@ -527,6 +526,18 @@ func (c *conn) loop(first bool) {
 		}
 		fresh = false
 	}
+}
+
+// sent is called once the end of a response held back is written, as
+// the wait for the next request starts: the connection is idle from
+// then on, and does not wait if the server is shutting down (c.stop).
+func (c *conn) sent() bool {
+	if c.rec != nil {
+		c.rec.dropHeld() // sent: not kept while waiting
+	}
+	c.idle.Store(true)
+	c.stop = c.s.shutdown.Load()
+	return !c.stop
 }
 
 // smallSize is the buffer a TLS connection waits for a request with.

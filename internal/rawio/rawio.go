@@ -20,6 +20,7 @@ package rawio
 
 import (
 	"net"
+	"sync"
 	"syscall"
 )
 
@@ -45,21 +46,43 @@ func Conn(c net.Conn) syscall.RawConn {
 // net.Conn. An error of the wait is not returned: the read that follows
 // meets it too.
 func WriteWait(rc syscall.RawConn, b []byte, then func() bool) (int, error) {
-	sent, first := 0, true
-	var werr error
-	rc.Read(func(fd uintptr) bool {
-		if !first {
-			return true // readable, or woken: the read that follows finds out
-		}
-		first = false
-		sent, werr = write(fd, b)
-		if werr != nil || sent < len(b) {
-			return true
-		}
-		if then != nil && !then() {
-			return true
-		}
-		return false // wait until readable
-	})
-	return sent, werr
+	w := waiters.Get().(*waiter)
+	w.b, w.then, w.sent, w.err, w.first = b, then, 0, nil, true
+	rc.Read(w.fn)
+	sent, err := w.sent, w.err
+	w.b, w.then, w.err = nil, nil, nil
+	waiters.Put(w)
+	return sent, err
+}
+
+// waiter is the state of a WriteWait, pooled with its callback so that
+// a call allocates nothing.
+type waiter struct {
+	b     []byte
+	then  func() bool
+	sent  int
+	err   error
+	first bool
+	fn    func(uintptr) bool // w.call
+}
+
+var waiters = sync.Pool{New: func() any {
+	w := new(waiter)
+	w.fn = w.call
+	return w
+}}
+
+func (w *waiter) call(fd uintptr) bool {
+	if !w.first {
+		return true // readable, or woken: the read that follows finds out
+	}
+	w.first = false
+	w.sent, w.err = write(fd, w.b)
+	if w.err != nil || w.sent < len(w.b) {
+		return true
+	}
+	if w.then != nil && !w.then() {
+		return true
+	}
+	return false // wait until readable
 }
