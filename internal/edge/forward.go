@@ -26,7 +26,10 @@ import (
 // send the same requests and app answers through both, byte for byte.
 func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool {
 	lean := a.lean
-	if lean == nil || a.s.o.noForward || r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) ||
+	// A request of length 0 has no body, whatever its Body: ReverseProxy
+	// sends none (an HTTP/2 request's Body is never http.NoBody, even
+	// when its HEADERS frame ended the stream).
+	if lean == nil || a.s.o.noForward || r.ContentLength != 0 ||
 		upgradeType(r.Header) != "" || !plainQuery(r.URL.RawQuery) {
 		return false
 	}
@@ -56,6 +59,9 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 	}
 	if !lean.Takes(out) {
 		return false // ReverseProxy starts again from r
+	}
+	if forwarded != nil {
+		forwarded(out)
 	}
 
 	rq.fw = w // for interim
@@ -111,6 +117,10 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 	}
 	return true
 }
+
+// forwarded, when set (by tests, before any request), is called with
+// each request forward takes, as it is sent to the app.
+var forwarded func(*http.Request)
 
 var errUnaskedSwitch = errors.New("edge: the app switched protocols without being asked to")
 

@@ -1,0 +1,433 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// withoutForward proxies every request through httputil.ReverseProxy.
+func withoutForward() Option { return func(o *options) { o.noForward = true } }
+
+// forwardedIDs holds the request IDs of the requests forward took.
+var forwardedIDs sync.Map
+
+func init() {
+	forwarded = func(r *http.Request) {
+		if id := r.Header["X-Request-Id"]; len(id) == 1 {
+			forwardedIDs.Store(id[0], true)
+		}
+	}
+}
+
+// diffApp is an app on loopback that records the raw head of each
+// request it reads and answers it with the raw bytes of answer, closing
+// the connection after it when it ends with "<close>".
+type diffApp struct {
+	addr   string
+	answer atomic.Pointer[string]
+	heads  chan string
+}
+
+func newDiffApp(t *testing.T) *diffApp {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	a := &diffApp{addr: ln.Addr().String(), heads: make(chan string, 16)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go a.serve(c)
+		}
+	}()
+	return a
+}
+
+func (a *diffApp) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var head strings.Builder
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			head.WriteString(l)
+			if l == "\r\n" {
+				break
+			}
+		}
+		a.heads <- head.String()
+		answer := *a.answer.Load()
+		if _, err := io.WriteString(c, strings.TrimSuffix(answer, "<close>")); err != nil || strings.HasSuffix(answer, "<close>") {
+			return
+		}
+	}
+}
+
+// received returns the heads the app has read since the last call, one
+// after the other.
+func (a *diffApp) received() string {
+	var all []string
+	for {
+		select {
+		case h := <-a.heads:
+			all = append(all, h)
+		default:
+			return strings.Join(all, "--- next request ---\r\n")
+		}
+	}
+}
+
+// App answers of the differential tests.
+const (
+	ansOK          = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+	ansHead        = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1234\r\n\r\n"
+	ansChunked     = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"
+	ansTrailer     = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n"
+	ansLateTrailer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Late: 1\r\n\r\n"
+)
+
+// diffCase is a request and the app's answer to it.
+type diffCase struct {
+	name     string
+	method   string   // GET if empty
+	target   string   // "/" if empty
+	fields   []string // request header lines, after Host and X-Request-Id
+	answer   string   // the app's raw answer; ansOK if empty
+	host     string   // "dead": the app that refuses connections
+	declined bool     // forward leaves it to ReverseProxy
+	// The app's answer has an empty body of unknown length. Through
+	// ReverseProxy, an HTTP/1.1 client then gets either "Content-Length:
+	// 0" or an empty chunked body, whichever of the handler's end and
+	// ReverseProxy's flush timer (started at once for a response
+	// without a length) comes first; forward does not start the timer
+	// and the client gets "Content-Length: 0", unless the edge's own
+	// watchdog sends the head first. Both framings are compared as one.
+	emptyUnknownLength bool
+}
+
+var diffCases = []diffCase{
+	// Requests.
+	{name: "get"},
+	{name: "head", method: "HEAD", answer: ansHead},
+	{name: "options", method: "OPTIONS", target: "/opt"},
+	{name: "delete", method: "DELETE", target: "/items/1"},
+	{name: "connection keep-alive", fields: []string{"Connection: keep-alive"}},
+	{name: "connection close", fields: []string{"Connection: close"}},
+	{name: "connection names fields", fields: []string{"Connection: X-Foo, x-bar", "X-Foo: 1", "X-Bar: 2", "X-Baz: 3"}},
+	{name: "te trailers", fields: []string{"Te: trailers"}, answer: ansTrailer},
+	{name: "te trailers and gzip", fields: []string{"Te: gzip, trailers"}},
+	{name: "te gzip", fields: []string{"Te: gzip"}},
+	{name: "hop-by-hop fields", fields: []string{"Keep-Alive: timeout=5", "Proxy-Connection: keep-alive", "Proxy-Authorization: Basic eDp5"}},
+	{name: "forwarding fields from a stranger", fields: []string{
+		"X-Forwarded-For: 203.0.113.9", "X-Forwarded-Host: evil.example", "X-Forwarded-Proto: https",
+		"X-Forwarded-Port: 1", "Forwarded: for=203.0.113.9;proto=https", "X-Real-Ip: 203.0.113.9",
+		"X-Request-Start: t=1", "X_Forwarded_Proto: https", "X-Request_Id: other"}},
+	{name: "user-agent empty", fields: []string{"User-Agent:"}},
+	{name: "user-agent", fields: []string{"User-Agent: curl/8.5.0"}},
+	{name: "query plain", target: "/s?q=a+b&x=1&y=%C3%A9"},
+	{name: "query with %2F", target: "/s?path=%2Fa%2Fb"},
+	{name: "query with ;", target: "/s?a=1;b=2", declined: true},
+	{name: "query with a bad escape", target: "/s?a=%zz", declined: true},
+	{name: "query with a short escape", target: "/s?a=%2", declined: true},
+	{name: "query empty", target: "/s?"},
+	{name: "encoded path", target: "/a%2Fb/%7e/%E2%82%AC/c%20d"},
+	{name: "double slash path", target: "//x/../y"},
+	{name: "duplicate fields", fields: []string{"X-Dup: a", "x-dup: b", "Accept: text/html", "Accept: */*", "Cookie: a=1", "Cookie: b=2"}},
+	{name: "long field", fields: []string{"X-Long: " + strings.Repeat("v", 7000)}},
+
+	// Answers.
+	{name: "chunked", answer: ansChunked},
+	{name: "chunked empty", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", emptyUnknownLength: true},
+	{name: "close-delimited empty", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n<close>", emptyUnknownLength: true},
+	{name: "trailer announced", answer: ansTrailer},
+	{name: "trailer not announced", answer: ansLateTrailer},
+	{name: "close-delimited", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close<close>"},
+	{name: "no content", answer: "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"},
+	{name: "not modified", answer: "HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\nContent-Length: 5\r\n\r\n"},
+	{name: "early hints", answer: "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + ansOK},
+	{name: "continue", answer: "HTTP/1.1 100 Continue\r\n\r\n" + ansOK},
+	{name: "hop-by-hop answer", answer: "HTTP/1.1 200 OK\r\nConnection: X-Foo\r\nX-Foo: 1\r\nKeep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nContent-Length: 2\r\n\r\nok"},
+	{name: "connection close answer", answer: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok<close>"},
+	{name: "location own domain", answer: "HTTP/1.1 302 Found\r\nLocation: http://shop.example.com/next?a=1\r\nContent-Length: 0\r\n\r\n"},
+	{name: "location other host", answer: "HTTP/1.1 302 Found\r\nLocation: http://other.example.org/x\r\nContent-Length: 0\r\n\r\n"},
+	{name: "hsts", answer: "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=60\r\nContent-Length: 2\r\n\r\nok"},
+	{name: "hsts twice", answer: "HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=60\r\nStrict-Transport-Security: max-age=90\r\nContent-Length: 2\r\n\r\nok"},
+	{name: "request id from the app", answer: "HTTP/1.1 200 OK\r\nX-Request-Id: from-the-app\r\nContent-Length: 2\r\n\r\nok"},
+	{name: "event stream", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n0\r\n\r\n"},
+	{name: "dies mid-body", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly ten b<close>"},
+	{name: "dies mid-chunk", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n<close>"},
+	{name: "bad status line", answer: "HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok<close>"},
+	{name: "differing content-lengths", answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok<close>"},
+	{name: "obs-fold", answer: "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok<close>"},
+	{name: "no answer", answer: "<close>"},
+	{name: "connection refused", host: "dead"},
+}
+
+// startDiffEdges starts an edge with forward and one without, in front
+// of the same app.
+func startDiffEdges(t *testing.T, app string) (fwd, rp *harness) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	// The same public port in both, for X-Forwarded-Port and redirects.
+	cfg := fmt.Sprintf(`listen: {http: "127.0.0.1:0", https: "127.0.0.1:0", https_public_port: 8443}
+apps:
+  - name: shop
+    domains: [shop.example.com]
+    upstream: "http://%[1]s"
+    force_https: true
+    respond: [{path: /probe, body: "probe"}]
+  - name: plain
+    domains: [plain.example.com]
+    upstream: "http://%[1]s"
+    force_https: false
+    respond: [{path: /probe, body: "probe"}]
+  - name: dead
+    domains: [dead.shop.example.com, dead.example.com]
+    upstream: "http://%[2]s"
+    force_https: false
+    respond: [{path: /probe, body: "probe"}]
+`, app, dead)
+	// A fixed clock: X-Request-Start is the same through both.
+	clock := WithClock(func() time.Time { return time.Unix(1700000000, 0) })
+	return startEdge(t, cfg, clock), startEdge(t, cfg, clock, withoutForward())
+}
+
+// hostOf returns the Host a case is sent to, over TLS or not.
+func (c diffCase) hostOf(secure bool) string {
+	switch {
+	case c.host == "dead" && secure:
+		return "dead.shop.example.com"
+	case c.host == "dead":
+		return "dead.example.com"
+	case secure:
+		return "shop.example.com"
+	}
+	return "plain.example.com"
+}
+
+func (c diffCase) methodOf() string {
+	if c.method == "" {
+		return "GET"
+	}
+	return c.method
+}
+
+func (c diffCase) targetOf() string {
+	if c.target == "" {
+		return "/"
+	}
+	return c.target
+}
+
+// raw returns the case's request as HTTP/1.1 bytes.
+func (c diffCase) raw(host, id string) string {
+	lines := append([]string{c.methodOf() + " " + c.targetOf() + " HTTP/1.1", "Host: " + host, "X-Request-Id: " + id}, c.fields...)
+	return raw(lines...)
+}
+
+// exchangeH1 sends req on conn and returns the raw bytes of the answer
+// (1xx included), how its body ended, and whether the connection then
+// still served a request. Only Date is masked.
+func exchangeH1(t *testing.T, conn net.Conn, req, method, host string) string {
+	t.Helper()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	var got bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(conn, &got))
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	var outcome string
+	for {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			outcome = "no response: " + err.Error()
+			break
+		}
+		if resp.StatusCode/100 == 1 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		outcome = "body complete"
+		if err != nil {
+			outcome = "body cut: " + err.Error()
+		}
+		break
+	}
+	raw := maskDate.ReplaceAllString(got.String(), "Date: <date>")
+	// Is the connection still open? A request the edge answers itself
+	// tells.
+	then := "then closed"
+	if _, err := io.WriteString(conn, "GET /probe HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err == nil {
+		if resp, err := http.ReadResponse(br, nil); err == nil {
+			resp.Body.Close()
+			then = "then kept open"
+		}
+	}
+	return raw + "\n=== " + outcome + ", " + then
+}
+
+// exchangeH2 sends the case over HTTP/2 with Go's client and returns
+// what it decoded: interim responses, status, fields (Date masked),
+// body, trailers, and how the body ended.
+func exchangeH2(t *testing.T, c *http.Client, dc diffCase, id string) string {
+	t.Helper()
+	target := dc.targetOf()
+	path, query, hasQuery := strings.Cut(target, "?")
+	u, err := url.Parse("https://" + dc.hostOf(true) + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.RawQuery, u.ForceQuery = query, hasQuery && query == ""
+	req := &http.Request{Method: dc.methodOf(), URL: u, Host: u.Host, Header: http.Header{"X-Request-Id": {id}, "User-Agent": nil}}
+	for _, f := range dc.fields {
+		k, v, _ := strings.Cut(f, ":")
+		k, v = textproto.CanonicalMIMEHeaderKey(k), strings.TrimSpace(v)
+		switch k {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
+			continue // HTTP/2 has none of these (Go's client refuses them)
+		case "Te":
+			if v != "trailers" {
+				continue
+			}
+		}
+		req.Header[k] = append(req.Header[k], v)
+	}
+	var out strings.Builder
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		fmt.Fprintf(&out, "interim %d %v\n", code, h)
+		return nil
+	}}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	resp, err := c.Do(req)
+	if err != nil {
+		return out.String() + "no response: " + err.Error()
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Fprintf(&out, "%s %s\n", resp.Proto, resp.Status)
+	resp.Header.Del("Date")
+	writeSorted(&out, resp.Header)
+	fmt.Fprintf(&out, "\n%q\n", body)
+	if err != nil {
+		fmt.Fprintf(&out, "body cut: %v\n", err)
+	}
+	out.WriteString("trailers:\n")
+	writeSorted(&out, resp.Trailer)
+	return out.String()
+}
+
+func writeSorted(w io.Writer, h http.Header) {
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range h {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		fmt.Fprintf(w, "%s: %q\n", k, h[k])
+	}
+}
+
+// TestForwardSameAsReverseProxy sends the same requests, answered the
+// same way by the app, through an edge that forwards the plainest
+// requests itself and one that leaves every request to
+// httputil.ReverseProxy, over HTTPS with HTTP/1.1 (the h1 fast path),
+// plain HTTP (net/http) and HTTP/2, and wants the same bytes at the app
+// and at the client.
+func TestForwardSameAsReverseProxy(t *testing.T) {
+	t.Parallel()
+	app := newDiffApp(t)
+	fwd, rp := startDiffEdges(t, app.addr)
+	_, fwdHTTPPort, _ := net.SplitHostPort(fwd.addrs.HTTP)
+	_, rpHTTPPort, _ := net.SplitHostPort(rp.addrs.HTTP)
+	h2 := map[*harness]*http.Client{fwd: fwd.client(true), rp: rp.client(true)}
+
+	for i, dc := range diffCases {
+		answer := dc.answer
+		if answer == "" {
+			answer = ansOK
+		}
+		app.answer.Store(&answer)
+		for _, proto := range []string{"h1", "http", "h2"} {
+			id := fmt.Sprintf("forward-diff-case-%03d-%s", i, proto)
+			var atApp, atClient [2]string
+			for j, h := range []*harness{fwd, rp} {
+				switch proto {
+				case "h1":
+					conn, err := tls.Dial("tcp", h.addrs.HTTPS, &tls.Config{RootCAs: testRoot, ServerName: dc.hostOf(true), NextProtos: []string{"http/1.1"}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					atClient[j] = exchangeH1(t, conn, dc.raw(dc.hostOf(true), id), dc.methodOf(), dc.hostOf(true))
+					conn.Close()
+				case "http":
+					conn, err := net.Dial("tcp", h.addrs.HTTP)
+					if err != nil {
+						t.Fatal(err)
+					}
+					atClient[j] = exchangeH1(t, conn, dc.raw(dc.hostOf(false), id), dc.methodOf(), dc.hostOf(false))
+					conn.Close()
+				case "h2":
+					atClient[j] = exchangeH2(t, h2[h], dc, id)
+				}
+				atApp[j] = app.received()
+			}
+			if proto == "http" {
+				// X-Forwarded-Port is the port of each edge's own plain
+				// HTTP listener: the one field that must differ.
+				atApp[0] = strings.Replace(atApp[0], "X-Forwarded-Port: "+fwdHTTPPort+"\r\n", "X-Forwarded-Port: <port>\r\n", 1)
+				atApp[1] = strings.Replace(atApp[1], "X-Forwarded-Port: "+rpHTTPPort+"\r\n", "X-Forwarded-Port: <port>\r\n", 1)
+			}
+			if dc.emptyUnknownLength {
+				for j := range atClient {
+					atClient[j] = strings.Replace(atClient[j], "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "Content-Length: 0\r\n\r\n", 1)
+					// Over HTTP/2: a head sent before the end has no
+					// content-length.
+					atClient[j] = strings.Replace(atClient[j], "Content-Length: [\"0\"]\n", "", 1)
+				}
+			}
+			if atApp[0] != atApp[1] {
+				t.Errorf("%s over %s: the app received\n%s\nthrough forward, and\n%s\nthrough ReverseProxy", dc.name, proto, atApp[0], atApp[1])
+			}
+			if atClient[0] != atClient[1] {
+				t.Errorf("%s over %s: the client received\n%s\nthrough forward, and\n%s\nthrough ReverseProxy", dc.name, proto, atClient[0], atClient[1])
+			}
+			if testing.Verbose() {
+				t.Logf("%s over %s: app received\n%s\nclient received\n%s", dc.name, proto, atApp[0], atClient[0])
+			}
+			_, took := forwardedIDs.Load(id)
+			if took == dc.declined {
+				t.Errorf("%s over %s: forward took it: %v, want %v", dc.name, proto, took, !dc.declined)
+			}
+		}
+	}
+}
