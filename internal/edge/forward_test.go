@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
+	"net/http/httputil"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -494,4 +496,133 @@ func TestForwardSameAsReverseProxy(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestForwardInterimBeforeFinal checks that an app's 103 Early Hints
+// reaches the client through forward while the app still holds its
+// final response back, which it sends only once the client has the 103.
+func TestForwardInterimBeforeFinal(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	hinted := make(chan struct{}, 1) // the client has the 103
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				br := bufio.NewReader(c)
+				for {
+					for {
+						l, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if l == "\r\n" {
+							break
+						}
+					}
+					io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+					select {
+					case <-hinted:
+					case <-time.After(10 * time.Second):
+						return // the client never saw the 103: it fails
+					}
+					io.WriteString(c, ansOK)
+				}
+			}()
+		}
+	}()
+	h := startEdge(t, streamApp("http://"+ln.Addr().String(), "client_idle: 20s, upstream_read_idle: 20s"))
+
+	t.Run("h1", func(t *testing.T) {
+		const id = "forward-interim-test-h1"
+		c := dialH1(t, h)
+		io.WriteString(c, "GET /hinted HTTP/1.1\r\nHost: shop.example.com\r\nX-Request-Id: "+id+"\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusEarlyHints || resp.Header.Get("Link") != "</a.css>; rel=preload" {
+			t.Fatalf("first response: %d %v, want the 103 with its Link", resp.StatusCode, resp.Header)
+		}
+		hinted <- struct{}{}
+		resp, err = http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 || string(b) != "hello" || resp.Header.Get("Link") != "" {
+			t.Errorf("final response: %d %q %v, %v; want 200 hello without the 103's Link", resp.StatusCode, b, resp.Header, err)
+		}
+		if _, ok := forwardedIDs.Load(id); !ok {
+			t.Error("the request did not go through forward")
+		}
+	})
+	t.Run("h2", func(t *testing.T) {
+		const id = "forward-interim-test-h2"
+		var links []string
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, hdr textproto.MIMEHeader) error {
+			if code == http.StatusEarlyHints {
+				links = append(links, hdr.Get("Link"))
+				hinted <- struct{}{}
+			}
+			return nil
+		}}
+		req, _ := http.NewRequest("GET", httpsURL("shop.example.com", "/hinted"), nil)
+		req.Header.Set("X-Request-Id", id)
+		resp, err := h.client(true).Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || string(b) != "hello" || !slices.Equal(links, []string{"</a.css>; rel=preload"}) {
+			t.Errorf("got %d %q, %v, after 103s with Link %q; want 200 hello after one 103", resp.StatusCode, b, err, links)
+		}
+		if _, ok := forwardedIDs.Load(id); !ok {
+			t.Error("the request did not go through forward")
+		}
+	})
+}
+
+// roundTripFunc is a RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// FuzzPlainQuery checks plainQuery against httputil.ReverseProxy itself:
+// a query is plain exactly when ReverseProxy sends it unchanged.
+func FuzzPlainQuery(f *testing.F) {
+	for _, q := range []string{"", "a=1", "a=1&b=2", "a=1;b=2", ";", "a=%zz", "a=%2", "%", "a=%41", "%%41", "a=%4g",
+		"x=%2F&y=+", "q=caf\xc3\xa9", "a==b&&c", "%41%42", "a=%41;"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		sent := "<not sent>"
+		rp := &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) { pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "app.test" },
+			Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				sent = r.URL.RawQuery
+				return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+			}),
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL.RawQuery = q
+		rp.ServeHTTP(httptest.NewRecorder(), r)
+		if sent == "<not sent>" {
+			t.Fatalf("ReverseProxy did not send the request with query %q", q)
+		}
+		if plain, same := plainQuery(q), sent == q; plain != same {
+			t.Errorf("plainQuery(%q) = %v, but ReverseProxy sends %q", q, plain, sent)
+		}
+	})
 }
