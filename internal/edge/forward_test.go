@@ -433,6 +433,7 @@ func TestForwardSameAsReverseProxy(t *testing.T) {
 	_, fwdHTTPPort, _ := net.SplitHostPort(fwd.addrs.HTTP)
 	_, rpHTTPPort, _ := net.SplitHostPort(rp.addrs.HTTP)
 	h2 := map[*harness]*http.Client{fwd: fwd.client(true), rp: rp.client(true)}
+	var ids []string
 
 	for i, dc := range diffCases {
 		answer := dc.answer
@@ -494,6 +495,28 @@ func TestForwardSameAsReverseProxy(t *testing.T) {
 			if declined := dc.declined == "all" || dc.declined == proto; took == declined {
 				t.Errorf("%s over %s: forward took it: %v, want %v", dc.name, proto, took, !declined)
 			}
+			ids = append(ids, id)
+		}
+	}
+
+	// The access log lines of the same requests are the same, but for
+	// their time.
+	var logged [2]map[string]string
+	for j, h := range []*harness{fwd, rp} {
+		logged[j] = map[string]string{}
+		waitFor(t, "the access log lines", func() bool {
+			for _, l := range h.access.lines(t) {
+				if id, _ := l["request_id"].(string); strings.HasPrefix(id, "forward-diff-case-") {
+					delete(l, "time")
+					logged[j][id] = fmt.Sprint(l)
+				}
+			}
+			return len(logged[j]) >= len(ids)
+		})
+	}
+	for _, id := range ids {
+		if logged[0][id] != logged[1][id] {
+			t.Errorf("access log of %s:\n%s through forward, and\n%s through ReverseProxy", id, logged[0][id], logged[1][id])
 		}
 	}
 }
