@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -50,14 +51,26 @@ func newDiffApp(t *testing.T) *diffApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	a := &diffApp{addr: ln.Addr().String(), heads: make(chan string, 16)}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
 			go a.serve(c)
 		}
 	}()
@@ -408,12 +421,15 @@ func exchangeH2(t *testing.T, c *http.Client, dc diffCase, id string) string {
 	writeSorted(&out, resp.Header)
 	fmt.Fprintf(&out, "\n%q\n", body)
 	if err != nil {
-		fmt.Fprintf(&out, "body cut: %v\n", err)
+		// The stream's number is the client's count, not the edge's.
+		fmt.Fprintf(&out, "body cut: %v\n", streamID.ReplaceAllString(err.Error(), "stream ID <n>"))
 	}
 	out.WriteString("trailers:\n")
 	writeSorted(&out, resp.Trailer)
 	return out.String()
 }
+
+var streamID = regexp.MustCompile(`stream ID \d+`)
 
 func writeSorted(w io.Writer, h http.Header) {
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
