@@ -159,10 +159,13 @@ var diffCases = []diffCase{
 	{name: "te trailers and gzip", fields: []string{"Te: gzip, trailers"}},
 	{name: "te gzip", fields: []string{"Te: gzip"}},
 	{name: "hop-by-hop fields", fields: []string{"Keep-Alive: timeout=5", "Proxy-Connection: keep-alive", "Proxy-Authorization: Basic eDp5"}},
-	{name: "forwarding fields from a stranger", fields: []string{
+	{name: "forwarding fields", fields: []string{
 		"X-Forwarded-For: 203.0.113.9", "X-Forwarded-Host: evil.example", "X-Forwarded-Proto: https",
 		"X-Forwarded-Port: 1", "Forwarded: for=203.0.113.9;proto=https", "X-Real-Ip: 203.0.113.9",
 		"X-Request-Start: t=1", "X_Forwarded_Proto: https", "X-Request_Id: other"}},
+	{name: "forwarding fields twice", fields: []string{
+		"X-Forwarded-For: 203.0.113.9, 198.51.100.1", "X-Forwarded-For: 198.51.100.7", "X-Forwarded-Host: a.example",
+		"X-Forwarded-Host: b.example", "Forwarded: for=203.0.113.9", "Forwarded: for=198.51.100.7", "X-Real-Ip: 203.0.113.9"}},
 	{name: "user-agent empty", fields: []string{"User-Agent:"}},
 	{name: "user-agent", fields: []string{"User-Agent: curl/8.5.0"}},
 	{name: "query plain", target: "/s?q=a+b&x=1&y=%C3%A9"},
@@ -254,7 +257,7 @@ func manyFields(n int) []string {
 
 // startDiffEdges starts an edge with forward and one without, in front
 // of the same app.
-func startDiffEdges(t *testing.T, app string) (fwd, rp *harness) {
+func startDiffEdges(t *testing.T, app, extra string) (fwd, rp *harness) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -264,7 +267,7 @@ func startDiffEdges(t *testing.T, app string) (fwd, rp *harness) {
 	ln.Close()
 	// The same public port in both, for X-Forwarded-Port and redirects.
 	cfg := fmt.Sprintf(`listen: {http: "127.0.0.1:0", https: "127.0.0.1:0", https_public_port: 8443}
-apps:
+%[3]sapps:
   - name: shop
     domains: [shop.example.com]
     upstream: "http://%[1]s"
@@ -280,7 +283,7 @@ apps:
     upstream: "http://%[2]s"
     force_https: false
     respond: [{path: /probe, body: "probe"}]
-`, app, dead)
+`, app, dead, extra)
 	// A fixed clock: X-Request-Start is the same through both.
 	clock := WithClock(func() time.Time { return time.Unix(1700000000, 0) })
 	return startEdge(t, cfg, clock), startEdge(t, cfg, clock, withoutForward())
@@ -451,8 +454,26 @@ func writeSorted(w io.Writer, h http.Header) {
 // and at the client.
 func TestForwardSameAsReverseProxy(t *testing.T) {
 	t.Parallel()
+	t.Run("untrusted peer", func(t *testing.T) {
+		t.Parallel()
+		diffForward(t, "")
+	})
+	t.Run("trusted peer", func(t *testing.T) {
+		// The forwarding fields the client sends are kept.
+		t.Parallel()
+		diffForward(t, "trusted_proxies: [127.0.0.1]\n")
+	})
+}
+
+// diffForward runs the differential corpus through an edge with forward
+// and one without, both with the given configuration lines.
+func diffForward(t *testing.T, cfg string) {
 	app := newDiffApp(t)
-	fwd, rp := startDiffEdges(t, app.addr)
+	fwd, rp := startDiffEdges(t, app.addr, cfg)
+	prefix := "forward-diff-case-"
+	if cfg != "" {
+		prefix = "forward-diff-trusted-"
+	}
 	_, fwdHTTPPort, _ := net.SplitHostPort(fwd.addrs.HTTP)
 	_, rpHTTPPort, _ := net.SplitHostPort(rp.addrs.HTTP)
 	h2 := map[*harness]*http.Client{fwd: fwd.client(true), rp: rp.client(true)}
@@ -468,7 +489,7 @@ func TestForwardSameAsReverseProxy(t *testing.T) {
 			if proto == "h2" && (dc.absolute || dc.upperHost || dc.proto != "") {
 				continue // a form HTTP/2 does not have
 			}
-			id := fmt.Sprintf("forward-diff-case-%03d-%s", i, proto)
+			id := fmt.Sprintf("%s%03d-%s", prefix, i, proto)
 			var atApp, atClient [2]string
 			for j, h := range []*harness{fwd, rp} {
 				switch proto {
@@ -529,7 +550,7 @@ func TestForwardSameAsReverseProxy(t *testing.T) {
 		logged[j] = map[string]string{}
 		waitFor(t, "the access log lines", func() bool {
 			for _, l := range h.access.lines(t) {
-				if id, _ := l["request_id"].(string); strings.HasPrefix(id, "forward-diff-case-") {
+				if id, _ := l["request_id"].(string); strings.HasPrefix(id, prefix) {
 					delete(l, "time")
 					logged[j][id] = fmt.Sprint(l)
 				}
