@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
 // withoutForward proxies every request through httputil.ReverseProxy.
@@ -47,58 +49,12 @@ type diffApp struct {
 
 func newDiffApp(t *testing.T) *diffApp {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &diffApp{addr: ln.Addr().String(), heads: make(chan string, 16)}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
+	a := &diffApp{heads: make(chan string, 16)}
+	a.addr, _ = scriptedApp(t, func(head string) string {
+		a.heads <- head
+		return *a.answer.Load()
 	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go a.serve(c)
-		}
-	}()
 	return a
-}
-
-func (a *diffApp) serve(c net.Conn) {
-	defer c.Close()
-	br := bufio.NewReader(c)
-	for {
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		var head strings.Builder
-		for {
-			l, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			head.WriteString(l)
-			if l == "\r\n" {
-				break
-			}
-		}
-		a.heads <- head.String()
-		answer := *a.answer.Load()
-		if _, err := io.WriteString(c, strings.TrimSuffix(answer, "<close>")); err != nil || strings.HasSuffix(answer, "<close>") {
-			return
-		}
-	}
 }
 
 // received returns the heads the app has read since the last call, one
@@ -259,12 +215,7 @@ func manyFields(n int) []string {
 // of the same app.
 func startDiffEdges(t *testing.T, app, extra string) (fwd, rp *harness) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := testutil.ClosedAddr(t)
 	// The same public port in both, for X-Forwarded-Port and redirects.
 	cfg := fmt.Sprintf(`listen: {http: "127.0.0.1:0", https: "127.0.0.1:0", https_public_port: 8443}
 %[3]sapps:
@@ -587,14 +538,8 @@ func TestForwardInterimBeforeFinal(t *testing.T) {
 				c.SetDeadline(time.Now().Add(20 * time.Second))
 				br := bufio.NewReader(c)
 				for {
-					for {
-						l, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						if l == "\r\n" {
-							break
-						}
+					if _, err := readHead(br); err != nil {
+						return
 					}
 					io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
 					select {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,11 +18,34 @@ import (
 // answers that end by close. It counts the connections it accepted.
 func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic.Int64) {
 	t.Helper()
+	return scriptedApp(t, func(head string) string {
+		if answer, ok := answers[strings.Fields(head)[1]]; ok {
+			return answer
+		}
+		return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+	})
+}
+
+// scriptedApp is an app on loopback that reads each request head (the
+// requests have no body) and writes the raw bytes answer returns for it,
+// then closes the connection if they end with "<close>". It counts the
+// connections it accepted, and closes them when the test ends.
+func scriptedApp(t *testing.T, answer func(head string) string) (addr string, conns *atomic.Int64) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var open []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range open {
+			c.Close()
+		}
+	})
 	conns = new(atomic.Int64)
 	go func() {
 		for {
@@ -30,30 +54,20 @@ func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic
 				return
 			}
 			conns.Add(1)
+			mu.Lock()
+			open = append(open, c)
+			mu.Unlock()
 			go func() {
 				defer c.Close()
 				br := bufio.NewReader(c)
 				for {
 					c.SetReadDeadline(time.Now().Add(10 * time.Second))
-					line, err := br.ReadString('\n')
+					head, err := readHead(br)
 					if err != nil {
 						return
 					}
-					for {
-						l, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						if l == "\r\n" {
-							break
-						}
-					}
-					path := strings.Fields(line)[1]
-					answer, ok := answers[path]
-					if !ok {
-						answer = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-					}
-					if _, err := io.WriteString(c, strings.TrimSuffix(answer, "<close>")); err != nil || strings.HasSuffix(answer, "<close>") {
+					a := answer(head)
+					if _, err := io.WriteString(c, strings.TrimSuffix(a, "<close>")); err != nil || strings.HasSuffix(a, "<close>") {
 						return
 					}
 				}
@@ -61,6 +75,21 @@ func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic
 		}
 	}()
 	return ln.Addr().String(), conns
+}
+
+// readHead reads a message head, up to and with its empty line.
+func readHead(br *bufio.Reader) (string, error) {
+	var head strings.Builder
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		head.WriteString(l)
+		if l == "\r\n" {
+			return head.String(), nil
+		}
+	}
 }
 
 // TestLeanProxy checks the proxy's lean upstream path end to end, over
