@@ -27,12 +27,14 @@ import (
 // withoutForward proxies every request through httputil.ReverseProxy.
 func withoutForward() Option { return func(o *options) { o.noForward = true } }
 
-// forwardedIDs holds the request IDs of the requests forward took.
+// forwardedIDs holds the request IDs of the requests forward took, of
+// those whose ID starts with "forward-" (the other requests, those of
+// the benchmarks among them, cost no allocation more).
 var forwardedIDs sync.Map
 
 func init() {
 	forwarded = func(r *http.Request) {
-		if id := r.Header["X-Request-Id"]; len(id) == 1 {
+		if id := r.Header["X-Request-Id"]; len(id) == 1 && strings.HasPrefix(id[0], "forward-") {
 			forwardedIDs.Store(id[0], true)
 		}
 	}
