@@ -104,6 +104,13 @@ type diffCase struct {
 	emptyUnknownLength bool
 }
 
+// The app's answers of unknown length with a body carry a Content-Type.
+// Without one, through ReverseProxy, its flush timer (started at once
+// for a response without a length) races the first write of the body:
+// when the body's first bytes leave with the head, net/http sniffs a
+// Content-Type; when the head leaves first, there is none. Forward
+// starts no timer: the head waits a moment for the body (the edge's
+// headGrace), as it does after ReverseProxy's timer lost the race.
 var diffCases = []diffCase{
 	// Requests.
 	{name: "get"},
@@ -202,6 +209,15 @@ var diffCases = []diffCase{
 	{name: "trailer with a forbidden field", answer: "HTTP/1.1 200 OK\r\nTrailer: Content-Length\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nContent-Length: 9\r\n\r\n"},
 	{name: "many early hints", answer: strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", 3) + ansOK},
 	{name: "connection refused", host: "dead"},
+
+	// Answers that come in parts: the head is sent before the body.
+	{name: "body after a pause", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n<pause>hel<pause>lo"},
+	{name: "chunks after a pause", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n<pause>3\r\nabc\r\n<pause>3\r\ndef\r\n0\r\n\r\n"},
+	{name: "trailer after a pause", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n<pause>0\r\nX-Sum: 42\r\n\r\n"},
+	{name: "empty chunked body after a pause", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n<pause>0\r\n\r\n", emptyUnknownLength: true},
+	{name: "events after a pause", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n<pause>data: 1\n\n<pause>data: 2\n\n<close>"},
+	{name: "early hints, a pause, then the answer", answer: "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n<pause>" + ansOK},
+	{name: "dies mid-body after a pause", answer: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly<pause> ten b<close>"},
 }
 
 // manyFields returns n request header lines.

@@ -28,8 +28,9 @@ func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic
 
 // scriptedApp is an app on loopback that reads each request head (the
 // requests have no body) and writes the raw bytes answer returns for it,
-// then closes the connection if they end with "<close>". It counts the
-// connections it accepted, and closes them when the test ends.
+// waiting 30ms at each "<pause>" in them, then closes the connection if
+// they end with "<close>". It counts the connections it accepted, and
+// closes them when the test ends.
 func scriptedApp(t *testing.T, answer func(head string) string) (addr string, conns *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -67,7 +68,15 @@ func scriptedApp(t *testing.T, answer func(head string) string) (addr string, co
 						return
 					}
 					a := answer(head)
-					if _, err := io.WriteString(c, strings.TrimSuffix(a, "<close>")); err != nil || strings.HasSuffix(a, "<close>") {
+					for i, part := range strings.Split(strings.TrimSuffix(a, "<close>"), "<pause>") {
+						if i > 0 {
+							time.Sleep(30 * time.Millisecond)
+						}
+						if _, err := io.WriteString(c, part); err != nil {
+							return
+						}
+					}
+					if strings.HasSuffix(a, "<close>") {
 						return
 					}
 				}
