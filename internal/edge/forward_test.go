@@ -656,3 +656,66 @@ func FuzzPlainQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestForwardClientGoneSameAsReverseProxy closes the client's connection
+// while the app is still answering, before its head and in the middle of
+// its body, through forward and through ReverseProxy: the access log
+// says the same (but for the time).
+func TestForwardClientGoneSameAsReverseProxy(t *testing.T) {
+	t.Parallel()
+	app := newDiffApp(t)
+	fwd, rp := startDiffEdges(t, app.addr, "")
+	// The app waits 240ms: longer than the h1 server waits before it
+	// watches an idle client's connection (watchAfter).
+	wait := strings.Repeat("<pause>", 8)
+	for i, tt := range []struct {
+		name, answer string
+		body         bool // the client waits for the head and the first body bytes
+	}{
+		{"before the head", wait + ansOK, false},
+		{"mid-body", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nhello" + wait + "world", true},
+	} {
+		app.answer.Store(&tt.answer)
+		id := fmt.Sprintf("forward-gone-case-%03d-h1", i)
+		var logged [2]string
+		for j, h := range []*harness{fwd, rp} {
+			c := dialH1(t, h)
+			io.WriteString(c, "GET /gone HTTP/1.1\r\nHost: shop.example.com\r\nX-Request-Id: "+id+"\r\n\r\n")
+			select {
+			case <-app.heads:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: the request did not reach the app", tt.name)
+			}
+			if tt.body {
+				br := bufio.NewReader(c)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("%s: %v", tt.name, err)
+				}
+				if _, err := io.ReadFull(resp.Body, make([]byte, 5)); err != nil {
+					t.Fatalf("%s: reading the first body bytes: %v", tt.name, err)
+				}
+			}
+			c.Close()
+			waitFor(t, "the access log line", func() bool {
+				for _, l := range h.access.lines(t) {
+					if l["request_id"] == id {
+						delete(l, "time")
+						logged[j] = fmt.Sprint(l)
+						return true
+					}
+				}
+				return false
+			})
+		}
+		if logged[0] != logged[1] {
+			t.Errorf("%s: access log\n%s through forward, and\n%s through ReverseProxy", tt.name, logged[0], logged[1])
+		}
+		if !strings.Contains(logged[0], "cut:"+cutClientGone) {
+			t.Errorf("%s: access log %s, want cut %s", tt.name, logged[0], cutClientGone)
+		}
+		if _, ok := forwardedIDs.Load(id); !ok {
+			t.Errorf("%s: the request did not go through forward", tt.name)
+		}
+	}
+}
