@@ -89,6 +89,7 @@ type diffCase struct {
 	target    string   // "/" if empty
 	proto     string   // HTTP/1.1 if empty; over HTTP/1 only
 	fields    []string // request header lines, after Host and X-Request-Id
+	body      string   // the request body as sent over HTTP/1 (chunked if fields say so)
 	answer    string   // the app's raw answer; ansOK if empty
 	host      string   // "dead": the app that refuses connections
 	absolute  bool     // the target in absolute form; over HTTP/1 only
@@ -156,6 +157,10 @@ var diffCases = []diffCase{
 	{name: "patch with content-length 0", method: "PATCH", target: "/item", fields: []string{"Content-Length: 0"}},
 	{name: "delete with content-length 0", method: "DELETE", target: "/item", fields: []string{"Content-Length: 0"}},
 	{name: "extension method", method: "PURGE", target: "/cache"},
+	{name: "post with a body", method: "POST", target: "/form", fields: []string{"Content-Type: text/plain", "Content-Length: 5"}, body: "hello", declined: "all"},
+	{name: "post with a chunked body", method: "POST", target: "/form", fields: []string{"Transfer-Encoding: chunked"}, body: "5\r\nhello\r\n0\r\n\r\n", declined: "all"},
+	{name: "post with an empty chunked body", method: "POST", target: "/form", fields: []string{"Transfer-Encoding: chunked"}, body: "0\r\n\r\n", declined: "all"},
+	{name: "get with a body", fields: []string{"Content-Length: 3"}, body: "abc", declined: "all"},
 	{name: "expect without a body", fields: []string{"Expect: 100-continue", "Content-Length: 0"}, declined: "h1 http"}, // Go's HTTP/2 client drops Expect without a body
 	{name: "host in another case", upperHost: true},
 	{name: "absolute form", target: "/abs?x=1", absolute: true},
@@ -303,7 +308,7 @@ func (c diffCase) raw(host, id string, secure bool) string {
 		hostField = strings.ToUpper(host) + "."
 	}
 	lines := append([]string{c.methodOf() + " " + target + " " + proto, "Host: " + hostField, "X-Request-Id: " + id}, c.fields...)
-	return raw(lines...)
+	return raw(lines...) + c.body
 }
 
 // exchangeH1 sends req on conn and returns the raw bytes of the answer
@@ -375,6 +380,19 @@ func exchangeH2(t *testing.T, c *http.Client, dc diffCase, id string) string {
 			}
 		}
 		req.Header[k] = append(req.Header[k], v)
+	}
+	if dc.body != "" {
+		// The body as HTTP/2 sends it: without its chunked framing, and
+		// then without a length.
+		body, length := dc.body, int64(len(dc.body))
+		if slices.Contains(dc.fields, "Transfer-Encoding: chunked") {
+			b, err := io.ReadAll(httputil.NewChunkedReader(strings.NewReader(dc.body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, length = string(b), -1
+		}
+		req.Body, req.ContentLength = io.NopCloser(strings.NewReader(body)), length
 	}
 	var out strings.Builder
 	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {

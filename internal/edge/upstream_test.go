@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,8 +27,9 @@ func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic
 	})
 }
 
-// scriptedApp is an app on loopback that reads each request head (the
-// requests have no body) and writes the raw bytes answer returns for it,
+// scriptedApp is an app on loopback that reads each request (its head,
+// then its body as read by readRawBody) and writes the raw bytes answer
+// returns for it,
 // waiting 30ms at each "<pause>" in them, then closes the connection if
 // they end with "<close>". It counts the connections it accepted, and
 // closes them when the test ends.
@@ -67,7 +69,11 @@ func scriptedApp(t *testing.T, answer func(head string) string) (addr string, co
 					if err != nil {
 						return
 					}
-					a := answer(head)
+					body, err := readRawBody(br, head)
+					if err != nil {
+						return
+					}
+					a := answer(head + body)
 					for i, part := range strings.Split(strings.TrimSuffix(a, "<close>"), "<pause>") {
 						if i > 0 {
 							time.Sleep(30 * time.Millisecond)
@@ -84,6 +90,46 @@ func scriptedApp(t *testing.T, answer func(head string) string) (addr string, co
 		}
 	}()
 	return ln.Addr().String(), conns
+}
+
+// readRawBody reads the body of a request whose head is head, as it
+// came: Content-Length bytes, or chunks up to and with the trailer
+// section's empty line.
+func readRawBody(br *bufio.Reader, head string) (string, error) {
+	var length int64
+	chunked := false
+	for _, l := range strings.Split(head, "\r\n") {
+		k, v, _ := strings.Cut(l, ":")
+		switch v = strings.TrimSpace(v); {
+		case strings.EqualFold(k, "Content-Length"):
+			length, _ = strconv.ParseInt(v, 10, 64)
+		case strings.EqualFold(k, "Transfer-Encoding"):
+			chunked = strings.EqualFold(v, "chunked")
+		}
+	}
+	var body strings.Builder
+	if !chunked {
+		_, err := io.CopyN(&body, br, length)
+		return body.String(), err
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		body.WriteString(line)
+		size, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(line, ";", 2)[0]), 16, 64)
+		if err != nil {
+			return "", err
+		}
+		if size == 0 {
+			trailer, err := readHead(br)
+			return body.String() + trailer, err
+		}
+		if _, err := io.CopyN(&body, br, size+2); err != nil {
+			return "", err
+		}
+	}
 }
 
 // readHead reads a message head, up to and with its empty line.
