@@ -22,8 +22,15 @@ import (
 // need: a deep copy of the request and its header, the client trace and
 // its contexts for 1xx responses (the lean transport calls interim
 // instead), and a timer per streamed response (every write the edge
-// makes is flushed already). The differential tests (forward_test.go)
-// send the same requests and app answers through both, byte for byte.
+// makes is flushed already). Without that timer, the head of a response
+// of unknown length waits a moment for its body, as the edge's other
+// heads do, where ReverseProxy's timer races the first body write: an
+// empty body then leaves as Content-Length: 0, never as an empty chunked
+// body, and the body's first bytes leave with the head, which net/http
+// then gives a sniffed Content-Type if the app sent none; through
+// ReverseProxy, either, from one request to the next. The differential
+// tests (forward_test.go) send the same requests and app answers through
+// both, byte for byte.
 func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool {
 	lean := a.lean
 	// A request of length 0 has no body, whatever its Body: ReverseProxy
