@@ -22,13 +22,20 @@ import (
 // need: a deep copy of the request and its header, the client trace and
 // its contexts for 1xx responses (the lean transport calls interim
 // instead), and a timer per streamed response (every write the edge
-// makes is flushed already). The differential tests (forward_test.go)
-// send the same requests and app answers through both, byte for byte.
+// makes is flushed already). Without that timer, the head of a response
+// of unknown length waits a moment for its body, as the edge's other
+// heads do, where ReverseProxy's timer races the first body write: an
+// empty body then leaves as Content-Length: 0, never as an empty chunked
+// body, and the body's first bytes leave with the head, which net/http
+// then gives a sniffed Content-Type if the app sent none; through
+// ReverseProxy, either, from one request to the next. The differential
+// tests (forward_test.go) send the same requests and app answers through
+// both, byte for byte.
 func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool {
 	lean := a.lean
-	// A request with a Content-Length of 0 has no body to send, whatever
-	// its Body (an HTTP/2 request always has one): ReverseProxy sends
-	// none either.
+	// A request of length 0 has no body, whatever its Body: ReverseProxy
+	// sends none (an HTTP/2 request's Body is never http.NoBody, even
+	// when its HEADERS frame ended the stream).
 	if lean == nil || a.s.o.noForward || r.ContentLength != 0 ||
 		upgradeType(r.Header) != "" || !plainQuery(r.URL.RawQuery) {
 		return false
@@ -59,6 +66,9 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 	}
 	if !lean.Takes(out) {
 		return false // ReverseProxy starts again from r
+	}
+	if forwarded != nil {
+		forwarded(out)
 	}
 
 	rq.fw = w // for interim
@@ -119,6 +129,10 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 // edge never changes a header value in place, and its capacity makes an
 // append copy it.
 var noUserAgent = []string{""}
+
+// forwarded, when set (by tests, before any request), is called with
+// each request forward takes, as it is sent to the app.
+var forwarded func(*http.Request)
 
 var errUnaskedSwitch = errors.New("edge: the app switched protocols without being asked to")
 

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,11 +19,36 @@ import (
 // answers that end by close. It counts the connections it accepted.
 func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic.Int64) {
 	t.Helper()
+	return scriptedApp(t, func(head string) string {
+		if answer, ok := answers[strings.Fields(head)[1]]; ok {
+			return answer
+		}
+		return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+	})
+}
+
+// scriptedApp is an app on loopback that reads each request (its head,
+// then its body as read by readRawBody) and writes the raw bytes answer
+// returns for it,
+// waiting 30ms at each "<pause>" in them, then closes the connection if
+// they end with "<close>". It counts the connections it accepted, and
+// closes them when the test ends.
+func scriptedApp(t *testing.T, answer func(head string) string) (addr string, conns *atomic.Int64) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var open []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range open {
+			c.Close()
+		}
+	})
 	conns = new(atomic.Int64)
 	go func() {
 		for {
@@ -30,30 +57,32 @@ func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic
 				return
 			}
 			conns.Add(1)
+			mu.Lock()
+			open = append(open, c)
+			mu.Unlock()
 			go func() {
 				defer c.Close()
 				br := bufio.NewReader(c)
 				for {
 					c.SetReadDeadline(time.Now().Add(10 * time.Second))
-					line, err := br.ReadString('\n')
+					head, err := readHead(br)
 					if err != nil {
 						return
 					}
-					for {
-						l, err := br.ReadString('\n')
-						if err != nil {
+					body, err := readRawBody(br, head)
+					if err != nil {
+						return
+					}
+					a := answer(head + body)
+					for i, part := range strings.Split(strings.TrimSuffix(a, "<close>"), "<pause>") {
+						if i > 0 {
+							time.Sleep(30 * time.Millisecond)
+						}
+						if _, err := io.WriteString(c, part); err != nil {
 							return
 						}
-						if l == "\r\n" {
-							break
-						}
 					}
-					path := strings.Fields(line)[1]
-					answer, ok := answers[path]
-					if !ok {
-						answer = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-					}
-					if _, err := io.WriteString(c, strings.TrimSuffix(answer, "<close>")); err != nil || strings.HasSuffix(answer, "<close>") {
+					if strings.HasSuffix(a, "<close>") {
 						return
 					}
 				}
@@ -61,6 +90,61 @@ func rawApp(t *testing.T, answers map[string]string) (addr string, conns *atomic
 		}
 	}()
 	return ln.Addr().String(), conns
+}
+
+// readRawBody reads the body of a request whose head is head, as it
+// came: Content-Length bytes, or chunks up to and with the trailer
+// section's empty line.
+func readRawBody(br *bufio.Reader, head string) (string, error) {
+	var length int64
+	chunked := false
+	for _, l := range strings.Split(head, "\r\n") {
+		k, v, _ := strings.Cut(l, ":")
+		switch v = strings.TrimSpace(v); {
+		case strings.EqualFold(k, "Content-Length"):
+			length, _ = strconv.ParseInt(v, 10, 64)
+		case strings.EqualFold(k, "Transfer-Encoding"):
+			chunked = strings.EqualFold(v, "chunked")
+		}
+	}
+	var body strings.Builder
+	if !chunked {
+		_, err := io.CopyN(&body, br, length)
+		return body.String(), err
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		body.WriteString(line)
+		size, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(line, ";", 2)[0]), 16, 64)
+		if err != nil {
+			return "", err
+		}
+		if size == 0 {
+			trailer, err := readHead(br)
+			return body.String() + trailer, err
+		}
+		if _, err := io.CopyN(&body, br, size+2); err != nil {
+			return "", err
+		}
+	}
+}
+
+// readHead reads a message head, up to and with its empty line.
+func readHead(br *bufio.Reader) (string, error) {
+	var head strings.Builder
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		head.WriteString(l)
+		if l == "\r\n" {
+			return head.String(), nil
+		}
+	}
 }
 
 // TestLeanProxy checks the proxy's lean upstream path end to end, over
