@@ -68,8 +68,9 @@ func redactURL(rest string) (string, []string) {
 		return b.String(), secrets
 	}
 	b.WriteString(rest[:q+1])
-	query, frag, hasFrag := strings.Cut(rest[q+1:], "#")
-	for i, param := range strings.Split(query, "&") {
+	// No fragment: pgx reads a '#' as part of the query (it escapes it
+	// before parsing the URL), so "?a=1#x&password=p" sets password.
+	for i, param := range strings.Split(rest[q+1:], "&") {
 		if i > 0 {
 			b.WriteByte('&')
 		}
@@ -80,9 +81,6 @@ func redactURL(rest string) (string, []string) {
 			continue
 		}
 		b.WriteString(param)
-	}
-	if hasFrag {
-		b.WriteString("#" + frag)
 	}
 	return b.String(), secrets
 }

@@ -19,7 +19,11 @@ var redactTests = []struct {
 	{"postgres://db/fh?user=u&password=secret&sslmode=require", "postgres://db/fh?user=u&password=xxxxx&sslmode=require"},
 	{"postgres://db/fh?sslpassword=secret", "postgres://db/fh?sslpassword=xxxxx"},
 	{"postgres://db/fh?pass%77ord=secret", "postgres://db/fh?pass%77ord=xxxxx"},
-	{"postgres://db/fh?PASSWORD=secret#frag", "postgres://db/fh?PASSWORD=xxxxx#frag"},
+	// pgx reads '#' as a character of the query, not as a fragment: the
+	// password is "secret#frag", and the parameter after a '#' counts.
+	{"postgres://db/fh?PASSWORD=secret#frag", "postgres://db/fh?PASSWORD=xxxxx"},
+	{"postgres:///?#=&password=0000", "postgres:///?#=&password=xxxxx"},
+	{"postgres://h/db?a=1#x&password=secret", "postgres://h/db?a=1#x&password=xxxxx"},
 	// A mistyped password holding '/': masked up to the last '@'.
 	{"postgres://u:pa/ss@db/fh", "postgres://u:xxxxx@db/fh"},
 	{"host=db user=u password=secret dbname=fh", "host=db user=u password=xxxxx dbname=fh"},
