@@ -68,8 +68,8 @@ func redactURL(rest string) (string, []string) {
 		return b.String(), secrets
 	}
 	b.WriteString(rest[:q+1])
-	// No fragment: pgx reads a '#' as part of the query (it escapes it
-	// before parsing the URL), so "?a=1#x&password=p" sets password.
+	// No fragment: pgx parses connection URLs itself and reads a '#' as
+	// part of the query, so "?a=1#x&password=p" sets the password.
 	for i, param := range strings.Split(rest[q+1:], "&") {
 		if i > 0 {
 			b.WriteByte('&')
