@@ -71,8 +71,9 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 		forwarded(out)
 	}
 
-	rq.fw = w // for interim
-	res, err := lean.RoundTrip(out)
+	// Send, not RoundTrip: Takes said yes above. rq.fw is for interim.
+	rq.fw = w
+	res, err := lean.Send(out)
 	rq.fw = nil
 	if err != nil {
 		a.proxyError(w, out, err)

@@ -42,9 +42,11 @@ func Conn(c net.Conn) syscall.RawConn {
 // an error, or the read deadline passes or the connection closes. It
 // returns how many bytes of b were written and the error of the write.
 // Fewer than len(b) bytes with a nil error means the socket's buffer was
-// full: nothing was waited for, and the caller writes the rest with the
-// net.Conn. An error of the wait is not returned: the read that follows
-// meets it too.
+// full, or the connection could not be waited on at all (closed, or its
+// read deadline already passed): nothing was waited for, and the caller
+// writes the rest with the net.Conn, which then meets that error too.
+// An error of the wait is not returned: the read that follows meets it
+// too.
 func WriteWait(rc syscall.RawConn, b []byte, then func() bool) (int, error) {
 	w := waiters.Get().(*waiter)
 	w.b, w.then, w.sent, w.err, w.first = b, then, 0, nil, true

@@ -87,6 +87,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.Takes(req) {
 		return t.Fallback.RoundTrip(req)
 	}
+	return t.Send(req)
+}
+
+// Send sends req itself and returns the response: RoundTrip for a
+// request the caller already knows [Transport.Takes] accepts, without
+// checking it again. Any other request is the caller's error.
+func (t *Transport) Send(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var body []byte
 	if req.ContentLength > 0 {
