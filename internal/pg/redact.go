@@ -39,17 +39,19 @@ var urlScheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*://`)
 // values in rest (a URL without its scheme).
 //
 // pgx (like libpq) ends the user information at the first '@' met before
-// any '/'. When there is no such '@' but there is an '@' further on, the
-// string is probably a mistyped URL whose password holds a '/'
-// ("u:pa/ss@host"), so everything from the first ':' to the last '@' is
-// masked: too much, never too little.
+// any '/'. When there is no such '@' but the string starts like
+// "user:" (a ':' before any '/' or '?') and has an '@' further on, it is
+// probably a mistyped URL whose password holds a '/' ("u:pa/ss@host"),
+// so everything from that ':' to the last '@' is masked: too much, never
+// too little. An '@' in the path or the query ("/db?password=p@ss") is
+// not user information: the query is masked as such.
 func redactURL(rest string) (string, []string) {
 	var b strings.Builder
 	var secrets []string
 	at := -1
 	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
 		at = i
-	} else if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+	} else if i := strings.LastIndexByte(rest, '@'); i >= 0 && looksLikeUser(rest) {
 		at = i
 	}
 	if at >= 0 {
@@ -83,6 +85,14 @@ func redactURL(rest string) (string, []string) {
 		b.WriteString(param)
 	}
 	return b.String(), secrets
+}
+
+// looksLikeUser reports whether rest starts with "user:": a ':' before
+// any '/' or '?'.
+func looksLikeUser(rest string) bool {
+	colon := strings.IndexByte(rest, ':')
+	end := strings.IndexAny(rest, "/?")
+	return colon >= 0 && (end < 0 || colon < end)
 }
 
 // isSecretKey reports whether a query key (percent-encoded or not) names a

@@ -26,6 +26,9 @@ var redactTests = []struct {
 	{"postgres://h/db?a=1#x&password=secret", "postgres://h/db?a=1#x&password=xxxxx"},
 	// A mistyped password holding '/': masked up to the last '@'.
 	{"postgres://u:pa/ss@db/fh", "postgres://u:xxxxx@db/fh"},
+	// An '@' in the query is not the end of user information.
+	{"postgres:///?password=00@0", "postgres:///?password=xxxxx"},
+	{"postgres://db/fh?password=p@ss:word", "postgres://db/fh?password=xxxxx"},
 	{"host=db user=u password=secret dbname=fh", "host=db user=u password=xxxxx dbname=fh"},
 	{"host=db password = 'se cret' dbname=fh", "host=db password = xxxxx dbname=fh"},
 	{`host=db password=se\ cret dbname=fh`, "host=db password=xxxxx dbname=fh"},
