@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -40,7 +41,9 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 		upgradeType(r.Header) != "" || !plainQuery(r.URL.RawQuery) {
 		return false
 	}
-	h := make(http.Header, len(r.Header)+8)
+	f := fwdPool.Get().(*fwdRequest)
+	defer f.release()
+	out, u, h := &f.req, &f.url, f.h
 	for k, v := range r.Header {
 		// The values are shared, not copied: the edge never changes a
 		// value in place, it sets new slices (rewrite's set, keep).
@@ -55,8 +58,7 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 	delete(h, "X-Forwarded-Host")
 	delete(h, "X-Forwarded-Proto")
 
-	out := r.WithContext(r.Context())
-	u := new(url.URL)
+	*out = *r // a shallow copy with r's context, as r.WithContext makes
 	*u = *r.URL
 	out.URL, out.Header, out.Body, out.Close = u, h, nil, false
 	a.rewrite(&httputil.ProxyRequest{In: r, Out: out})
@@ -124,6 +126,38 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 		}
 	}
 	return true
+}
+
+// fwdRequest is what forward builds to send: the request to the app,
+// its URL and its header. It is pooled: forward's request is done with
+// when forward returns (the lean transport keeps no reference to it once
+// the response body is closed, and forward closes it on every path),
+// and the three make up two thirds of the bytes a proxied request
+// allocates otherwise.
+type fwdRequest struct {
+	req http.Request
+	url url.URL
+	h   http.Header
+}
+
+// fwdMaxFields is the largest header a pooled fwdRequest keeps: a map
+// does not shrink, and one client's huge header should not stay with
+// the pool.
+const fwdMaxFields = 64
+
+var fwdPool = sync.Pool{New: func() any { return &fwdRequest{h: make(http.Header, 16)} }}
+
+// release clears f and puts it back in the pool. The header's values
+// are the inbound request's and the edge's own: clearing drops the
+// references, not the values.
+func (f *fwdRequest) release() {
+	if len(f.h) > fwdMaxFields {
+		return
+	}
+	f.req = http.Request{}
+	f.url = url.URL{}
+	clear(f.h)
+	fwdPool.Put(f)
 }
 
 // noUserAgent is the User-Agent of a request that had none, shared: the

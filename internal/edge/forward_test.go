@@ -737,3 +737,74 @@ func TestForwardClientGoneSameAsReverseProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardConcurrentRequestsKeepTheirOwn sends many requests at once
+// through forward, each with fields of its own, over HTTP/1.1 and
+// HTTP/2, and checks that the app saw each request with exactly its own
+// fields and the client got the answer to its own request: forward's
+// pooled requests and headers must never mix two requests.
+func TestForwardConcurrentRequestsKeepTheirOwn(t *testing.T) {
+	t.Parallel()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The answer names what the app received.
+		fmt.Fprintf(w, "%s %s tag=%s n=%d extra=%q", r.Method, r.URL.RequestURI(),
+			r.Header.Get("X-Tag"), len(r.Header), r.Header.Values("X-Extra"))
+	}))
+	t.Cleanup(app.Close)
+	h := startEdge(t, streamApp(app.URL, "client_idle: 20s, upstream_read_idle: 20s"))
+	both(t, func(t *testing.T, h2 bool) {
+		c := h.client(h2)
+		const workers, each = 8, 40
+		var wg sync.WaitGroup
+		errs := make(chan string, workers*each)
+		for w := range workers {
+			wg.Go(func() {
+				for i := range each {
+					tag := fmt.Sprintf("w%d-%d", w, i)
+					req, err := http.NewRequest(http.MethodGet, "https://shop.example.com/p/"+tag+"?q="+tag, nil)
+					if err != nil {
+						errs <- err.Error()
+						return
+					}
+					req.Header.Set("X-Request-Id", "forward-concurrent-"+tag)
+					req.Header.Set("X-Tag", tag)
+					// A varying number of fields, so that pooled headers
+					// of other sizes are reused.
+					for j := range i % 5 {
+						req.Header.Add("X-Extra", fmt.Sprintf("%s-%d", tag, j))
+					}
+					resp, err := c.Do(req)
+					if err != nil {
+						errs <- err.Error()
+						return
+					}
+					b, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					var extra []string
+					for j := range i % 5 {
+						extra = append(extra, fmt.Sprintf("%s-%d", tag, j))
+					}
+					want := fmt.Sprintf("GET /p/%s?q=%s tag=%s ", tag, tag, tag)
+					wantExtra := fmt.Sprintf("extra=%q", extra)
+					if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(string(b), want) || !strings.HasSuffix(string(b), wantExtra) {
+						errs <- fmt.Sprintf("%s: %d %q, %v; want %q...%s", tag, resp.StatusCode, b, err, want, wantExtra)
+					}
+					if _, ok := forwardedIDs.Load("forward-concurrent-" + tag); !ok {
+						errs <- tag + ": not sent through forward"
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		n := 0
+		for e := range errs {
+			if n++; n <= 5 {
+				t.Error(e)
+			}
+		}
+		if n > 5 {
+			t.Errorf("and %d errors more", n-5)
+		}
+	})
+}
