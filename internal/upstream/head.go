@@ -34,7 +34,9 @@ const (
 
 // head is a parsed response head.
 type head struct {
-	resp     *http.Response
+	resp     *http.Response // &res
+	res      http.Response
+	body     body // resp.Body, when the response has one: one allocation for the three
 	framing  framing
 	length   int64 // for sized
 	keep     bool  // the connection may carry another request afterwards
@@ -65,7 +67,9 @@ func readHead(br *bufio.Reader, max int, method string) (*head, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := &http.Response{}
+	h := &head{}
+	resp := &h.res
+	h.resp = resp
 	if err := statusLine(line, resp); err != nil {
 		return nil, err
 	}
@@ -74,7 +78,6 @@ func readHead(br *bufio.Reader, max int, method string) (*head, error) {
 		return nil, err
 	}
 	resp.Header = hdr
-	h := &head{resp: resp}
 	return h, h.frame(method)
 }
 

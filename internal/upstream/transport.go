@@ -349,7 +349,8 @@ func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, err
 		c.done(stop() && h.keep)
 		return resp, nil
 	}
-	b := &body{c: c, h: h, stop: stop, ctx: ctx, remain: h.length}
+	b := &h.body
+	*b = body{c: c, h: h, stop: stop, ctx: ctx, remain: h.length}
 	if h.framing == chunked {
 		b.state = stSize
 	}
