@@ -51,7 +51,8 @@ func TestEdgeFlags(t *testing.T) {
 		{"unknown flag", []string{"--frobnicate"}, 2, nil, []string{"flag provided but not defined"}},
 		{"extra argument", []string{valid}, 2, nil, []string{"unexpected argument"}},
 		{"two modes", []string{"--config", valid, "--check-config", valid}, 2, nil, []string{"do not go together"}},
-		{"help", []string{"-h"}, 0, nil, []string{"Usage: forcehttps edge", "-check-config"}},
+		{"help", []string{"-h"}, 0, nil, []string{"Usage: forcehttps edge", "-check-config", "-gc-floor"}},
+		{"negative gc floor", []string{"--gc-floor", "-1"}, 2, nil, []string{"--gc-floor must not be negative"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
