@@ -94,6 +94,49 @@ func NormalizeHost(host string) (string, error) {
 
 // normalizeHost is NormalizeHost that also returns the kind of host.
 func normalizeHost(host string) (string, hostKind, error) {
+	if isCanonicalName(host) {
+		return host, kindName, nil // the usual Host, in one pass
+	}
+	return normalizeHostSlow(host)
+}
+
+// isCanonicalName reports whether host is a DNS name that normalizeHost
+// would return as it is: lower-case ASCII letters, digits, "-" and "_"
+// in labels of 1 to 63 bytes that neither start nor end with "-" nor
+// start with "xn--" (punycode, which must be validated), 253 bytes at
+// most, no trailing dot, and a last label that is not a number. It is
+// the one-pass check of the Host most requests carry; any other value
+// takes normalizeHostSlow, which decides the same for these (a fuzz test
+// compares both).
+func isCanonicalName(host string) bool {
+	if len(host) == 0 || len(host) > 253 {
+		return false
+	}
+	start := 0 // where the current label starts
+	for i := 0; i <= len(host); i++ {
+		if i == len(host) || host[i] == '.' {
+			n := i - start
+			if n == 0 || n > 63 || host[i-1] == '-' {
+				return false
+			}
+			if n >= 4 && host[start:start+4] == "xn--" {
+				return false
+			}
+			start = i + 1
+			continue
+		}
+		switch c := host[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
+		case c == '-' && i > start:
+		default:
+			return false
+		}
+	}
+	return !looksNumeric(host)
+}
+
+// normalizeHostSlow is normalizeHost for every value.
+func normalizeHostSlow(host string) (string, hostKind, error) {
 	if host == "" {
 		return "", 0, fmt.Errorf("%w: empty", ErrInvalidHost)
 	}

@@ -294,6 +294,27 @@ func bodyAllowed(status int) bool {
 
 // appendStatusLine appends a status line as net/http writes it.
 func appendStatusLine(b []byte, minor, code int) []byte {
+	if code < len(statusLines[0]) && statusLines[0][code] != "" {
+		return append(b, statusLines[min(minor, 1)][code]...)
+	}
+	return appendStatusLineSlow(b, minor, code)
+}
+
+// statusLines are the status lines of the codes with a text, by minor
+// version and code, made once rather than for every response.
+var statusLines = func() (t [2][600]string) {
+	for minor := range 2 {
+		for code := 100; code < len(t[minor]); code++ {
+			if http.StatusText(code) != "" {
+				t[minor][code] = string(appendStatusLineSlow(nil, minor, code))
+			}
+		}
+	}
+	return t
+}()
+
+// appendStatusLineSlow is appendStatusLine for any code.
+func appendStatusLineSlow(b []byte, minor, code int) []byte {
 	if minor == 0 {
 		b = append(b, "HTTP/1.0 "...)
 	} else {
@@ -314,12 +335,18 @@ func appendStatusLine(b []byte, minor, code int) []byte {
 // http.Header.WriteSubset does, but those skip excludes. It returns
 // where the Connection field(s) are in b.
 func (w *responseWriter) appendFields(b []byte, skip func(string) bool) ([]byte, [2]int) {
-	h := w.header
 	w.keys = w.keys[:0]
-	for k := range h {
+	for k := range w.header {
 		w.keys = append(w.keys, k)
 	}
-	slices.Sort(w.keys)
+	return w.appendKeys(b, skip)
+}
+
+// appendKeys is appendFields for the keys of the header in w.keys,
+// which it sorts.
+func (w *responseWriter) appendKeys(b []byte, skip func(string) bool) ([]byte, [2]int) {
+	h := w.header
+	sortKeys(w.keys)
 	var conn [2]int
 	for _, k := range w.keys {
 		if !validFieldName(k) || skip(k) {
@@ -341,39 +368,76 @@ func (w *responseWriter) appendFields(b []byte, skip func(string) bool) ([]byte,
 	return b, conn
 }
 
+// sortKeys sorts field names. A response has a handful of fields, most
+// of them with different first letters: an insertion sort that compares
+// those first costs a fraction of slices.Sort's.
+func sortKeys(keys []string) {
+	if len(keys) > 12 {
+		slices.Sort(keys)
+		return
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keyLess(keys[j], keys[j-1]); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+}
+
+// keyLess reports whether a sorts before b.
+func keyLess(a, b string) bool {
+	if a != "" && b != "" && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
+}
+
 // writeHead notes what the final head depends on and writes its status
 // line and the handler's fields, leaving out those net/http would leave
 // out whatever comes next; only the Connection field's fate waits for
 // the body (see finalHead).
 func (w *responseWriter) writeHead() {
 	r, h := w.req, w.header
-	first := func(k string) (string, bool) {
-		v, ok := h[k]
+	// One pass over the fields notes those the head depends on and
+	// collects the keys to write, rather than a lookup per name.
+	first := func(v []string) string {
 		if len(v) == 0 {
-			return "", ok
+			return ""
 		}
-		return v[0], ok
+		return v[0]
 	}
-	cl, haveCL := first("Content-Length")
-	w.haveCL = haveCL
+	var cl, ce string
+	var trailer []string
+	w.keys = w.keys[:0]
+	for k, v := range h {
+		w.keys = append(w.keys, k)
+		switch k {
+		case "Content-Length":
+			cl, w.haveCL = first(v), true
+		case "Connection":
+			w.connFirst, w.haveConn = first(v), true
+		case "Content-Type":
+			w.haveType = true
+		case "Date":
+			w.haveDate = true
+		case "Content-Encoding":
+			ce = first(v)
+		case "Transfer-Encoding":
+			w.te = first(v)
+		case "Trailer":
+			trailer = v
+		default:
+			if strings.HasPrefix(k, http.TrailerPrefix) {
+				w.trailers = true
+			}
+		}
+	}
 	if cl != "" {
 		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
 			w.contentLength = v
 		}
 	}
-	w.connFirst, w.haveConn = first("Connection")
-	_, w.haveType = h["Content-Type"]
-	_, w.haveDate = h["Date"]
-	ce, _ := first("Content-Encoding")
 	w.hasCE = ce != ""
-	w.te, _ = first("Transfer-Encoding")
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			w.trailers = true
-			break
-		}
-	}
-	for _, v := range h["Trailer"] {
+	for _, v := range trailer {
 		w.trailers = true
 		for name := range strings.SplitSeq(v, ",") {
 			name = http.CanonicalHeaderKey(strings.Trim(name, " \t"))
@@ -392,9 +456,9 @@ func (w *responseWriter) writeHead() {
 	// invalid one: a valid one prevents chunking) is left out too.
 	mayChunk := !noBody && (!validCL || w.clIgnored) && r.ProtoMinor == 1 && !(hasTE && w.te == "identity")
 	keepTE := mayChunk && hasTE && w.te != "chunked"
-	dropCL := haveCL && (w.clIgnored || !validCL && mayChunk)
+	dropCL := w.haveCL && (w.clIgnored || !validCL && mayChunk)
 	b := appendStatusLine(w.out, r.ProtoMinor, status)
-	b, w.connSpan = w.appendFields(b, func(k string) bool {
+	b, w.connSpan = w.appendKeys(b, func(k string) bool {
 		switch k {
 		case "Content-Length":
 			return dropCL || !bodyAllowed(status)
@@ -621,4 +685,15 @@ func httpDate(now time.Time) string {
 	d := &dateCache{sec: sec, val: now.UTC().Format(http.TimeFormat)}
 	date.Store(d)
 	return d.val
+}
+
+// Received returns when the head of the request that w answers was read,
+// so that an Answer function can time the request without reading the
+// clock again; false if w is not a writer of this package. It is the
+// time the response's Date is taken from.
+func Received(w http.ResponseWriter) (time.Time, bool) {
+	if rw, ok := w.(*responseWriter); ok && rw.c != nil {
+		return rw.c.now, true
+	}
+	return time.Time{}, false
 }

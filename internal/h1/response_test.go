@@ -1,0 +1,78 @@
+package h1
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStatusLines(t *testing.T) {
+	t.Parallel()
+	for minor := range 2 {
+		for code := 100; code < 1000; code++ {
+			if got, want := string(appendStatusLine(nil, minor, code)), string(appendStatusLineSlow(nil, minor, code)); got != want {
+				t.Errorf("appendStatusLine(%d, %d) = %q, want %q", minor, code, got, want)
+			}
+		}
+	}
+	if got := string(appendStatusLine(nil, 1, 301)); got != "HTTP/1.1 301 Moved Permanently\r\n" {
+		t.Errorf("appendStatusLine(1, 301) = %q", got)
+	}
+	if got := string(appendStatusLine(nil, 0, 599)); got != "HTTP/1.0 599 status code 599\r\n" {
+		t.Errorf("appendStatusLine(0, 599) = %q", got)
+	}
+}
+
+func TestSortKeys(t *testing.T) {
+	t.Parallel()
+	for _, keys := range [][]string{
+		nil,
+		{"X-Request-Id", "Location", "Content-Length"},
+		{"Content-Type", "Content-Length", "Cache-Control", "Connection", "C", ""},
+		{"b", "a", "B", "A", "", "ab", "aa", "a"},
+		strings.Fields("p o n m l k j i h g f e d c b a"), // more than the insertion sort takes
+	} {
+		got, want := slices.Clone(keys), slices.Clone(keys)
+		sortKeys(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("sortKeys(%q) = %q, want %q", keys, got, want)
+		}
+	}
+}
+
+// TestReceived checks that an Answer function learns when its request
+// was read, and that other writers say they cannot tell.
+func TestReceived(t *testing.T) {
+	t.Parallel()
+	before := time.Now()
+	type result struct {
+		t  time.Time
+		ok bool
+	}
+	results := make(chan result, 1)
+	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, ok := Received(w)
+		results <- result{t, ok}
+	}), nil)
+	c := dial(t, s.fast)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	res := <-results
+	got, ok := res.t, res.ok
+	if !ok || got.Before(before) || got.After(time.Now()) {
+		t.Errorf("Received = %v, %v; want a time since %v", got, ok, before)
+	}
+	if _, ok := Received(httptest.NewRecorder()); ok {
+		t.Error("Received(httptest.ResponseRecorder) reports a time")
+	}
+}
