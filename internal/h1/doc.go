@@ -65,7 +65,11 @@
 // connection, which cancels the context if the connection ends, and
 // keeps the byte it reads if the client sent its next request already.
 // The read is stopped with a deadline in the past when the request
-// ends.
+// ends. The context is one of this package's, which behaves as
+// context.WithCancelCause's (context.Cause included) and makes that one
+// only when something waits on it (Done, AfterFunc, a derived context):
+// an answer that never does, such as a redirect, costs one allocation
+// for it instead of two.
 //
 // # Timeouts and shutdown
 //

@@ -266,7 +266,14 @@ func init() {
 
 // canonical returns the canonical form of a token field name, as
 // textproto.CanonicalMIMEHeaderKey writes it (net/http's form).
-func canonical(name []byte) string { return lex.CanonicalKey(name, commonKeys) }
+func canonical(name []byte) string {
+	// Most clients send the common names in their canonical form: one
+	// lookup then, without the copy CanonicalKey makes.
+	if k, ok := commonKeys[string(name)]; ok {
+		return k
+	}
+	return lex.CanonicalKey(name, commonKeys)
+}
 
 func allTokens(b []byte) bool {
 	for _, c := range b {

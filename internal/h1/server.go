@@ -295,7 +295,7 @@ type conn struct {
 
 	// The request's context, canceled when the request ends or the
 	// client goes away during Answer.
-	cancel    context.CancelCauseFunc
+	ctx       *requestContext
 	dlTouched atomic.Bool // Answer set a deadline itself
 
 	// The watch for the client going away, started by the sweeper for a
@@ -564,7 +564,11 @@ type scratch struct {
 	out    []byte
 }
 
-var scratchPool = sync.Pool{New: func() any { return &scratch{header: make(http.Header, 16)} }}
+// The header map starts small: a map made for more than 8 entries is a
+// table whose every slot a range over it or a clear visits, and most
+// requests have fewer fields; one with more grows it, for the requests
+// after it.
+var scratchPool = sync.Pool{New: func() any { return &scratch{header: make(http.Header)} }}
 
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
@@ -679,9 +683,8 @@ func (c *conn) request(b []byte) bool {
 // answer asks the Server's Answer function and reports whether it
 // answered.
 func (c *conn) answer() (answered bool) {
-	ctx, cancel := context.WithCancelCause(cmp.Or(c.s.BaseContext, context.Background()))
-	c.sc.req = *c.sc.req.WithContext(ctx)
-	c.cancel = cancel
+	c.ctx = newRequestContext(cmp.Or(c.s.BaseContext, context.Background()))
+	c.sc.req = *c.sc.req.WithContext(c.ctx)
 	c.w.reset(c, &c.sc.req)
 	c.wmu.Lock()
 	c.active = true
@@ -721,7 +724,7 @@ func (c *conn) endRequest() (extra []byte, gone bool) {
 		c.rw.SetReadDeadline(aLongTimeAgo)
 	}
 	c.wmu.Unlock()
-	c.cancel(nil)
+	c.ctx.cancel(nil)
 	if c.dlTouched.Swap(false) {
 		c.wdl, c.read = deadline{kind: armStale}, deadline{kind: armStale} // set exactly next time
 	}
@@ -802,7 +805,7 @@ func (c *conn) watch(now time.Time) {
 		var ne net.Error
 		if n == 0 && err != nil && !(stopped && errors.As(err, &ne) && ne.Timeout()) {
 			c.gone = true
-			c.cancel(errClientGone)
+			c.ctx.cancel(errClientGone)
 		}
 		close(c.watchDone)
 	}()
