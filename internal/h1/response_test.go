@@ -76,3 +76,27 @@ func TestReceived(t *testing.T) {
 		t.Error("Received(httptest.ResponseRecorder) reports a time")
 	}
 }
+
+// TestScratchText checks that the strings cut from the blocks of heads
+// keep their text while later heads are copied, in the same block or in
+// the next one.
+func TestScratchText(t *testing.T) {
+	t.Parallel()
+	sc := &scratch{}
+	var got, want []string
+	buf := make([]byte, 0, headsSize)
+	for i := range 100 {
+		buf = buf[:0]
+		for j := range 1 + i*7%(headsSize*3/4) {
+			buf = append(buf, byte('a'+(i+j)%26))
+		}
+		got = append(got, sc.text(buf))
+		want = append(want, string(buf))
+		clear(buf) // the read buffer is reused
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("head %d changed: %q, want %q", i, got[i], want[i])
+		}
+	}
+}

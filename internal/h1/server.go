@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -562,6 +563,30 @@ type scratch struct {
 	lastU  url.URL
 	body   []byte // the response writer's buffers, between responses
 	out    []byte
+	heads  strings.Builder // the text of the last requests; see text
+}
+
+// headsSize is the size of the blocks that request heads are copied
+// into; a head of more than half of it gets a string of its own.
+const headsSize = 1024
+
+// text returns the request head b as a string, which the request's
+// strings (Host, field values) are cut from. Heads are copied one after
+// the other into blocks of headsSize bytes, so that a connection's
+// requests cost one allocation for their text every few requests rather
+// than one each. A block is never written again where it holds a string
+// (strings.Builder only appends), and a string keeps its block alive.
+func (sc *scratch) text(b []byte) string {
+	if len(b) > headsSize/2 {
+		return string(b)
+	}
+	if sc.heads.Cap()-sc.heads.Len() < len(b) {
+		sc.heads = strings.Builder{}
+		sc.heads.Grow(headsSize)
+	}
+	n := sc.heads.Len()
+	sc.heads.Write(b)
+	return sc.heads.String()[n:]
 }
 
 // The header map starts small: a map made for more than 8 entries is a
@@ -642,7 +667,7 @@ func (c *conn) request(b []byte) bool {
 		sc.last, sc.lastU = string(b[h.target[0]:h.target[1]]), *u
 	}
 	// One string holds every value of the request.
-	hs := string(b)
+	hs := sc.text(b)
 	clear(sc.header)
 	sc.vals = sc.vals[:0]
 	for i := range h.n {
