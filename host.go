@@ -113,27 +113,53 @@ func isCanonicalName(host string) bool {
 		return false
 	}
 	start := 0 // where the current label starts
-	for i := 0; i <= len(host); i++ {
-		if i == len(host) || host[i] == '.' {
-			n := i - start
-			if n == 0 || n > 63 || host[i-1] == '-' {
+	for i := 0; i < len(host); i++ {
+		switch nameBytes[host[i]] {
+		case nameChar:
+		case nameHyphen:
+			if i == start {
 				return false
 			}
-			if n >= 4 && host[start:start+4] == "xn--" {
+		case nameDot:
+			if !canonicalLabel(host[start:i]) {
 				return false
 			}
 			start = i + 1
-			continue
-		}
-		switch c := host[i]; {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
-		case c == '-' && i > start:
 		default:
 			return false
 		}
 	}
-	return !looksNumeric(host)
+	return canonicalLabel(host[start:]) && !looksNumeric(host)
 }
+
+// canonicalLabel checks the length and the ends of a label of
+// isCanonicalName, whose bytes it has checked.
+func canonicalLabel(l string) bool {
+	return len(l) > 0 && len(l) <= 63 && l[len(l)-1] != '-' && !(len(l) >= 4 && l[:4] == "xn--")
+}
+
+// Classes of bytes in a canonical name.
+const (
+	nameInvalid = iota
+	nameChar    // a-z, 0-9, _
+	nameHyphen
+	nameDot
+)
+
+// nameBytes is isCanonicalName's table of classes, by byte.
+var nameBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
+			t[c] = nameChar
+		case c == '-':
+			t[c] = nameHyphen
+		case c == '.':
+			t[c] = nameDot
+		}
+	}
+	return t
+}()
 
 // normalizeHostSlow is normalizeHost for every value.
 func normalizeHostSlow(host string) (string, hostKind, error) {

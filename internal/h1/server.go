@@ -688,7 +688,9 @@ func (c *conn) request(b []byte) bool {
 	if h.minor == 0 {
 		proto, minor = "HTTP/1.0", 0
 	}
-	sc.req = http.Request{
+	// The context goes in with the request, in one copy of it.
+	c.ctx = newRequestContext(cmp.Or(c.s.BaseContext, context.Background()))
+	r := &http.Request{
 		Method:     h.method,
 		URL:        &sc.url,
 		Proto:      proto,
@@ -702,14 +704,13 @@ func (c *conn) request(b []byte) bool {
 		Close:      h.close || minor == 0 && !h.keepAlive,
 		TLS:        c.tlsState,
 	}
+	sc.req = *r.WithContext(c.ctx)
 	return true
 }
 
 // answer asks the Server's Answer function and reports whether it
 // answered.
 func (c *conn) answer() (answered bool) {
-	c.ctx = newRequestContext(cmp.Or(c.s.BaseContext, context.Background()))
-	c.sc.req = *c.sc.req.WithContext(c.ctx)
 	c.w.reset(c, &c.sc.req)
 	c.wmu.Lock()
 	c.active = true
