@@ -76,6 +76,7 @@ type request struct {
 	ids requestIDs // kept when the request goes back to the pool
 }
 
+// requestPool holds requests that are zero but for their IDs.
 var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 type requestKey struct{}
@@ -192,8 +193,9 @@ func (s *Server) received(w http.ResponseWriter) time.Time {
 
 // answer handles a request routed (rt) or not yet (nil).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, start time.Time, sn *snapshot, rt *routing) {
+	// A pooled request is zero but its IDs (see the deferred function).
 	rq := requestPool.Get().(*request)
-	*rq = request{ResponseWriter: w, s: s, start: start, tls: overTLS, ids: rq.ids}
+	rq.ResponseWriter, rq.s, rq.start, rq.tls = w, s, start, overTLS
 	idv := rq.ids.next(r.Header["X-Request-Id"])
 	rq.id = idv[0]
 	w.Header()["X-Request-Id"] = idv
