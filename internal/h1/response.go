@@ -39,12 +39,12 @@ type responseWriter struct {
 	req     *http.Request
 	header  http.Header
 	status  int
-	buf     []byte // the body not yet framed (net/http's bufio.Writer of chunkingAt bytes)
-	out     []byte // what is ready to send: heads and the framed body
-	keys    []string
-	touched bool  // a method was called
-	broken  bool  // Answer panicked: close without sending more
-	err     error // the first error writing to the connection
+	buf     []byte        // the body not yet framed (net/http's bufio.Writer of chunkingAt bytes)
+	out     []byte        // what is ready to send: heads and the framed body
+	fields  []headerField // the handler's fields, as writeHead and informational collect them
+	touched bool          // a method was called
+	broken  bool          // Answer panicked: close without sending more
+	err     error         // the first error writing to the connection
 
 	// Noted at WriteHeader, from the handler's fields.
 	contentLength int64 // the declared length, -1 if none
@@ -72,7 +72,7 @@ type responseWriter struct {
 // scratch space.
 func (w *responseWriter) reset(c *conn, r *http.Request) {
 	clear(w.header)
-	*w = responseWriter{c: c, req: r, header: w.header, buf: c.sc.body[:0], out: c.sc.out[:0], keys: w.keys[:0],
+	*w = responseWriter{c: c, req: r, header: w.header, buf: c.sc.body[:0], out: c.sc.out[:0], fields: w.fields[:0],
 		contentLength: -1, declared: w.declared[:0]}
 	c.sc.body, c.sc.out = nil, nil
 }
@@ -331,31 +331,37 @@ func appendStatusLineSlow(b []byte, minor, code int) []byte {
 	return append(b, "\r\n"...)
 }
 
+// headerField is a field of the handler's header.
+type headerField struct {
+	key    string
+	values []string
+}
+
 // appendFields appends the handler's fields in key order, as
 // http.Header.WriteSubset does, but those skip excludes. It returns
 // where the Connection field(s) are in b.
 func (w *responseWriter) appendFields(b []byte, skip func(string) bool) ([]byte, [2]int) {
-	w.keys = w.keys[:0]
-	for k := range w.header {
-		w.keys = append(w.keys, k)
+	w.fields = w.fields[:0]
+	for k, v := range w.header {
+		w.fields = append(w.fields, headerField{k, v})
 	}
-	return w.appendKeys(b, skip)
+	return w.appendCollected(b, skip)
 }
 
-// appendKeys is appendFields for the keys of the header in w.keys,
-// which it sorts.
-func (w *responseWriter) appendKeys(b []byte, skip func(string) bool) ([]byte, [2]int) {
-	h := w.header
-	sortKeys(w.keys)
+// appendCollected is appendFields for the fields in w.fields, which it
+// sorts.
+func (w *responseWriter) appendCollected(b []byte, skip func(string) bool) ([]byte, [2]int) {
+	sortFields(w.fields)
 	var conn [2]int
-	for _, k := range w.keys {
+	for _, f := range w.fields {
+		k := f.key
 		if !validFieldName(k) || skip(k) {
 			continue
 		}
 		if k == "Connection" {
 			conn[0] = len(b)
 		}
-		for _, v := range h[k] {
+		for _, v := range f.values {
 			b = append(b, k...)
 			b = append(b, ": "...)
 			b = appendFieldValue(b, v)
@@ -368,17 +374,17 @@ func (w *responseWriter) appendKeys(b []byte, skip func(string) bool) ([]byte, [
 	return b, conn
 }
 
-// sortKeys sorts field names. A response has a handful of fields, most
-// of them with different first letters: an insertion sort that compares
-// those first costs a fraction of slices.Sort's.
-func sortKeys(keys []string) {
-	if len(keys) > 12 {
-		slices.Sort(keys)
+// sortFields sorts fields by key. A response has a handful of fields,
+// most of them with different first letters: an insertion sort that
+// compares those first costs a fraction of slices.SortFunc's.
+func sortFields(fields []headerField) {
+	if len(fields) > 12 {
+		slices.SortFunc(fields, func(a, b headerField) int { return strings.Compare(a.key, b.key) })
 		return
 	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keyLess(keys[j], keys[j-1]); j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
+	for i := 1; i < len(fields); i++ {
+		for j := i; j > 0 && keyLess(fields[j].key, fields[j-1].key); j-- {
+			fields[j], fields[j-1] = fields[j-1], fields[j]
 		}
 	}
 }
@@ -398,7 +404,7 @@ func keyLess(a, b string) bool {
 func (w *responseWriter) writeHead() {
 	r, h := w.req, w.header
 	// One pass over the fields notes those the head depends on and
-	// collects the keys to write, rather than a lookup per name.
+	// collects the fields to write, rather than a lookup per name.
 	first := func(v []string) string {
 		if len(v) == 0 {
 			return ""
@@ -407,9 +413,9 @@ func (w *responseWriter) writeHead() {
 	}
 	var cl, ce string
 	var trailer []string
-	w.keys = w.keys[:0]
+	w.fields = w.fields[:0]
 	for k, v := range h {
-		w.keys = append(w.keys, k)
+		w.fields = append(w.fields, headerField{k, v})
 		switch k {
 		case "Content-Length":
 			cl, w.haveCL = first(v), true
@@ -458,7 +464,7 @@ func (w *responseWriter) writeHead() {
 	keepTE := mayChunk && hasTE && w.te != "chunked"
 	dropCL := w.haveCL && (w.clIgnored || !validCL && mayChunk)
 	b := appendStatusLine(w.out, r.ProtoMinor, status)
-	b, w.connSpan = w.appendKeys(b, func(k string) bool {
+	b, w.connSpan = w.appendCollected(b, func(k string) bool {
 		switch k {
 		case "Content-Length":
 			return dropCL || !bodyAllowed(status)

@@ -28,7 +28,7 @@ func TestStatusLines(t *testing.T) {
 	}
 }
 
-func TestSortKeys(t *testing.T) {
+func TestSortFields(t *testing.T) {
 	t.Parallel()
 	for _, keys := range [][]string{
 		nil,
@@ -37,11 +37,20 @@ func TestSortKeys(t *testing.T) {
 		{"b", "a", "B", "A", "", "ab", "aa", "a"},
 		strings.Fields("p o n m l k j i h g f e d c b a"), // more than the insertion sort takes
 	} {
-		got, want := slices.Clone(keys), slices.Clone(keys)
-		sortKeys(got)
+		var fields []headerField
+		for i, k := range keys {
+			fields = append(fields, headerField{k, []string{strings.Repeat("v", i)}})
+		}
+		sortFields(fields)
+		want := slices.Clone(keys)
 		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Errorf("sortKeys(%q) = %q, want %q", keys, got, want)
+		for i, f := range fields {
+			if f.key != want[i] {
+				t.Fatalf("sortFields(%q): key %d is %q, want %q", keys, i, f.key, want[i])
+			}
+			if j := len(f.values[0]); keys[j] != f.key {
+				t.Fatalf("sortFields(%q): %q has the values of %q", keys, f.key, keys[j])
+			}
 		}
 	}
 }

@@ -673,7 +673,8 @@ func (c *conn) request(b []byte) bool {
 	for i := range h.n {
 		f := &h.fields[i]
 		v := hs[f.from:f.to]
-		if old, ok := sc.header[f.name]; ok {
+		if h.seenBefore(i, sc.header) {
+			old := sc.header[f.name]
 			sc.header[f.name] = append(old[:len(old):len(old)], v)
 			continue
 		}
