@@ -104,19 +104,23 @@ func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 // serve handles a request on either listener.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 	sn := s.snap.Load()
+	now := time.Now()
 	if r.ProtoMajor == 1 {
 		// net/http's ReadTimeout and WriteTimeout bound whole exchanges
 		// and are off: an answer of the edge's own gets client_idle to
 		// be written, and to have its body read if net/http discards
 		// it. A proxied exchange lifts both and watches progress
 		// instead (see exchange).
-		idle := time.Now().Add(sn.cfg.Timeouts.ClientIdle)
+		idle := now.Add(sn.cfg.Timeouts.ClientIdle)
 		setWriteDeadline(w, idle)
 		if r.Body != nil && r.Body != http.NoBody {
 			setReadDeadline(w, idle)
 		}
 	}
-	s.answer(w, r, overTLS, s.now(), sn, nil)
+	if s.o.now != nil {
+		now = s.now() // the clock of WithClock
+	}
+	s.answer(w, r, overTLS, now, sn, nil)
 }
 
 // routing is what the edge knows of a request before it answers: the app
@@ -361,6 +365,12 @@ func (s *Server) logAccess(rq *request, r *http.Request, name string, status int
 	if !client.IsValid() {
 		client = peer
 	}
+	peerText, clientText := peer.String(), ""
+	if client == peer {
+		clientText = peerText // most often: one string for both
+	} else {
+		clientText = client.String()
+	}
 	attrs := [...]slog.Attr{
 		slog.String("app", name),
 		slog.String("host", r.Host),
@@ -371,8 +381,8 @@ func (s *Server) logAccess(rq *request, r *http.Request, name string, status int
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.String("request_id", rq.id),
 		slog.String("scheme", scheme),
-		slog.String("peer", peer.String()),
-		slog.String("client_ip", client.String()),
+		slog.String("peer", peerText),
+		slog.String("client_ip", clientText),
 		slog.String("action", rq.action),
 		slog.String("reason", rq.reason),
 		{}, {}, {}, {}, // the optional ones below, left out when empty
