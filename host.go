@@ -94,6 +94,75 @@ func NormalizeHost(host string) (string, error) {
 
 // normalizeHost is NormalizeHost that also returns the kind of host.
 func normalizeHost(host string) (string, hostKind, error) {
+	if isCanonicalName(host) {
+		return host, kindName, nil // the usual Host, in one pass
+	}
+	return normalizeHostSlow(host)
+}
+
+// isCanonicalName reports whether host is a DNS name that normalizeHost
+// would return as it is: lower-case ASCII letters, digits, "-" and "_"
+// in labels of 1 to 63 bytes that neither start nor end with "-" nor
+// start with "xn--" (punycode, which must be validated), 253 bytes at
+// most, no trailing dot, and a last label that is not a number. It is
+// the one-pass check of the Host most requests carry; any other value
+// takes normalizeHostSlow, which decides the same for these (a fuzz test
+// compares both).
+func isCanonicalName(host string) bool {
+	if len(host) == 0 || len(host) > 253 {
+		return false
+	}
+	start := 0 // where the current label starts
+	for i := 0; i < len(host); i++ {
+		switch nameBytes[host[i]] {
+		case nameChar:
+		case nameHyphen:
+			if i == start {
+				return false
+			}
+		case nameDot:
+			if !canonicalLabel(host[start:i]) {
+				return false
+			}
+			start = i + 1
+		default:
+			return false
+		}
+	}
+	return canonicalLabel(host[start:]) && !looksNumeric(host)
+}
+
+// canonicalLabel checks the length and the ends of a label of
+// isCanonicalName, whose bytes it has checked.
+func canonicalLabel(l string) bool {
+	return len(l) > 0 && len(l) <= 63 && l[len(l)-1] != '-' && !(len(l) >= 4 && l[:4] == "xn--")
+}
+
+// Classes of bytes in a canonical name.
+const (
+	nameInvalid = iota
+	nameChar    // a-z, 0-9, _
+	nameHyphen
+	nameDot
+)
+
+// nameBytes is isCanonicalName's table of classes, by byte.
+var nameBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
+			t[c] = nameChar
+		case c == '-':
+			t[c] = nameHyphen
+		case c == '.':
+			t[c] = nameDot
+		}
+	}
+	return t
+}()
+
+// normalizeHostSlow is normalizeHost for every value.
+func normalizeHostSlow(host string) (string, hostKind, error) {
 	if host == "" {
 		return "", 0, fmt.Errorf("%w: empty", ErrInvalidHost)
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -238,13 +237,22 @@ func truncate(s string) string {
 // the client; their presence from an untrusted peer is worth a reason code.
 var forwardingHeaders = []string{hdrForwarded, hdrXFP, hdrXFSSL, hdrCloudFront, hdrARRSSL, hdrCFVisitor, hdrXFF, "X-Forwarded-Host"}
 
+// isForwardingHeader reports whether k is one of forwardingHeaders.
+func isForwardingHeader(k string) bool {
+	switch k {
+	case hdrForwarded, hdrXFP, hdrXFSSL, hdrCloudFront, hdrARRSSL, hdrCFVisitor, hdrXFF, "X-Forwarded-Host":
+		return true
+	}
+	return false
+}
+
 // hasForwardingHeader reports whether h carries any forwarding header.
 func hasForwardingHeader(h http.Header) bool {
 	if len(h) < len(forwardingHeaders) {
 		// Fewer fields than names (the usual case): one pass over the
 		// fields costs less than a lookup per name.
 		for k, v := range h {
-			if len(v) > 0 && slices.Contains(forwardingHeaders, k) {
+			if len(v) > 0 && isForwardingHeader(k) {
 				return true
 			}
 		}

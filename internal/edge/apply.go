@@ -237,7 +237,7 @@ func (s *Server) dropMetrics(name string) {
 		for _, r := range cutReasons {
 			m.cuts.DeleteLabelValues(name, r)
 		}
-		for r := range sr.redirs {
+		for _, r := range redirectReasons {
 			m.redirects.DeleteLabelValues(name, string(r))
 		}
 		for k := range sr.upstream {

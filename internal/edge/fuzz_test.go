@@ -89,13 +89,18 @@ func FuzzRequestID(f *testing.F) {
 	for _, s := range []string{"", "abcdefghij0123456789", strings.Repeat("a", 129), "abc def ghi jkl mno pq", "a+b/c=d-e0123456789Z"} {
 		f.Add(s)
 	}
+	var ids requestIDs
 	f.Fuzz(func(t *testing.T, in string) {
-		got := requestID([]string{in})
+		v := ids.next([]string{in})
+		if len(v) != 1 || cap(v) != 1 {
+			t.Fatalf("next(%q) = %q (cap %d), want one element", in, v, cap(v))
+		}
+		got := v[0]
 		if !validRequestID(got) {
-			t.Fatalf("requestID(%q) = %q, not a valid ID", in, got)
+			t.Fatalf("next(%q) = %q, not a valid ID", in, got)
 		}
 		if validRequestID(in) != (got == in) {
-			t.Fatalf("requestID(%q) = %q: a valid ID is kept, an invalid one replaced", in, got)
+			t.Fatalf("next(%q) = %q: a valid ID is kept, an invalid one replaced", in, got)
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/h1"
 )
 
 // Reasons the edge gives in the access log for what it decided itself;
@@ -71,8 +72,11 @@ type request struct {
 	cut         string              // why the exchange was cut, or ""
 	grpcStatus  string              // what a gRPC app answered
 	grpcMessage string
+
+	ids requestIDs // kept when the request goes back to the pool
 }
 
+// requestPool holds requests that are zero but for their IDs.
 var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 type requestKey struct{}
@@ -100,19 +104,23 @@ func (s *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 // serve handles a request on either listener.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, overTLS bool) {
 	sn := s.snap.Load()
+	now := time.Now()
 	if r.ProtoMajor == 1 {
 		// net/http's ReadTimeout and WriteTimeout bound whole exchanges
 		// and are off: an answer of the edge's own gets client_idle to
 		// be written, and to have its body read if net/http discards
 		// it. A proxied exchange lifts both and watches progress
 		// instead (see exchange).
-		idle := time.Now().Add(sn.cfg.Timeouts.ClientIdle)
+		idle := now.Add(sn.cfg.Timeouts.ClientIdle)
 		setWriteDeadline(w, idle)
 		if r.Body != nil && r.Body != http.NoBody {
 			setReadDeadline(w, idle)
 		}
 	}
-	s.answer(w, r, overTLS, s.now(), sn, nil)
+	if s.o.now != nil {
+		now = s.now() // the clock of WithClock
+	}
+	s.answer(w, r, overTLS, now, sn, nil)
 }
 
 // routing is what the edge knows of a request before it answers: the app
@@ -146,7 +154,7 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 	if strings.HasPrefix(r.URL.Path, forcehttps.ACMEChallengePrefix) {
 		return false
 	}
-	start, sn := s.now(), s.snap.Load()
+	start, sn := s.received(w), s.snap.Load()
 	rt := route(sn, r)
 	if rt.hostErr != nil || rt.a == nil {
 		return false
@@ -165,7 +173,7 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request) bool {
 // connection) on the fast path's connection, and leaves everything else
 // to net/http.
 func (s *Server) answerHTTPS(w http.ResponseWriter, r *http.Request) bool {
-	start, sn := s.now(), s.snap.Load()
+	start, sn := s.received(w), s.snap.Load()
 	rt := route(sn, r)
 	if rt.hostErr != nil || rt.a == nil || rt.d.Action != forcehttps.Serve {
 		return false
@@ -174,12 +182,27 @@ func (s *Server) answerHTTPS(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// received returns when the fast path read the request that w answers:
+// the time its response's Date is taken from, which saves a clock read
+// per request. With a clock of the edge's own (WithClock), it is that
+// clock's now.
+func (s *Server) received(w http.ResponseWriter) time.Time {
+	if s.o.now == nil {
+		if t, ok := h1.Received(w); ok {
+			return t
+		}
+	}
+	return s.now()
+}
+
 // answer handles a request routed (rt) or not yet (nil).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, start time.Time, sn *snapshot, rt *routing) {
+	// A pooled request is zero but its IDs (see the deferred function).
 	rq := requestPool.Get().(*request)
-	*rq = request{ResponseWriter: w, s: s, start: start, tls: overTLS}
-	rq.id = requestID(r.Header["X-Request-Id"])
-	w.Header()["X-Request-Id"] = []string{rq.id}
+	rq.ResponseWriter, rq.s, rq.start, rq.tls = w, s, start, overTLS
+	idv := rq.ids.next(r.Header["X-Request-Id"])
+	rq.id = idv[0]
+	w.Header()["X-Request-Id"] = idv
 	defer func() {
 		p := recover()
 		if rq.ex != nil {
@@ -198,7 +221,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			}
 		}
 		s.done(rq, r)
-		*rq = request{}
+		*rq = request{ids: rq.ids}
 		requestPool.Put(rq)
 		if p == http.ErrAbortHandler {
 			// The proxy could not finish the response: let net/http abort
@@ -296,7 +319,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 
 // done writes the access log line and counts the request.
 func (s *Server) done(rq *request, r *http.Request) {
-	elapsed := s.now().Sub(rq.start)
+	var elapsed time.Duration
+	if s.o.now == nil {
+		// One read of the monotonic clock, where time.Now reads the
+		// wall clock too.
+		elapsed = time.Since(rq.start)
+	} else {
+		elapsed = s.now().Sub(rq.start)
+	}
 	status := rq.status
 	if rq.cut != "" && rq.app != nil {
 		rq.app.m.cutCount(rq.cut)
@@ -335,6 +365,12 @@ func (s *Server) logAccess(rq *request, r *http.Request, name string, status int
 	if !client.IsValid() {
 		client = peer
 	}
+	peerText, clientText := peer.String(), ""
+	if client == peer {
+		clientText = peerText // most often: one string for both
+	} else {
+		clientText = client.String()
+	}
 	attrs := [...]slog.Attr{
 		slog.String("app", name),
 		slog.String("host", r.Host),
@@ -345,8 +381,8 @@ func (s *Server) logAccess(rq *request, r *http.Request, name string, status int
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.String("request_id", rq.id),
 		slog.String("scheme", scheme),
-		slog.String("peer", peer.String()),
-		slog.String("client_ip", client.String()),
+		slog.String("peer", peerText),
+		slog.String("client_ip", clientText),
 		slog.String("action", rq.action),
 		slog.String("reason", rq.reason),
 		{}, {}, {}, {}, // the optional ones below, left out when empty

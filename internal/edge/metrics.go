@@ -130,7 +130,7 @@ type appSeries struct {
 	codes    [2][500]atomic.Pointer[prometheus.Counter] // by scheme (http, https), code-100
 	duration [2]prometheus.Observer
 	hsts     prometheus.Counter
-	redirs   map[forcehttps.Reason]prometheus.Counter
+	redirs   [len(redirectReasons)]prometheus.Counter // by index in redirectReasons
 	upstream map[string]prometheus.Counter
 	cuts     map[string]prometheus.Counter
 }
@@ -175,7 +175,7 @@ func (am *appMetrics) remember(vec *prometheus.CounterVec, value string) {
 
 // The sources of a redirect decision (Decision.Source) counted without a
 // lookup; others are resolved when they occur.
-var redirectReasons = []forcehttps.Reason{
+var redirectReasons = [...]forcehttps.Reason{
 	forcehttps.ReasonPlainHTTP, forcehttps.ReasonUntrustedPeer,
 	"trusted-proxy:x-forwarded-proto", "trusted-proxy:forwarded",
 }
@@ -187,7 +187,6 @@ var upstreamKinds = []string{kindConnect, kindTimeout, kindResponse, kindBodyToo
 func (m *metrics) newSeries(name string) *appSeries {
 	sr := &appSeries{
 		hsts:     m.hsts.WithLabelValues(name),
-		redirs:   make(map[forcehttps.Reason]prometheus.Counter, len(redirectReasons)),
 		upstream: make(map[string]prometheus.Counter, len(upstreamKinds)),
 		cuts:     make(map[string]prometheus.Counter, len(cutReasons)),
 	}
@@ -196,8 +195,8 @@ func (m *metrics) newSeries(name string) *appSeries {
 	}
 	sr.duration[0] = m.duration.WithLabelValues(name, "http")
 	sr.duration[1] = m.duration.WithLabelValues(name, "https")
-	for _, r := range redirectReasons {
-		sr.redirs[r] = m.redirects.WithLabelValues(name, string(r))
+	for i, r := range redirectReasons {
+		sr.redirs[i] = m.redirects.WithLabelValues(name, string(r))
 	}
 	for _, k := range upstreamKinds {
 		sr.upstream[k] = m.upstreamErrors.WithLabelValues(name, k)
@@ -253,9 +252,12 @@ func (am *appMetrics) redirect(source forcehttps.Reason) {
 	if sr == nil {
 		return
 	}
-	if c, ok := sr.redirs[source]; ok {
-		c.Inc()
-		return
+	// A few comparisons, most often one, cost less than a map lookup.
+	for i, r := range redirectReasons {
+		if r == source {
+			sr.redirs[i].Inc()
+			return
+		}
 	}
 	if am.gone.Load() {
 		return

@@ -500,21 +500,57 @@ func classify(ctx context.Context, err error) (kind string, status int) {
 	return kindResponse, http.StatusBadGateway
 }
 
-// requestID returns the client's X-Request-Id if it is one value of 20
-// to 128 characters of [A-Za-z0-9+/=-], and a new random one otherwise.
-func requestID(v []string) string {
-	if len(v) == 1 && validRequestID(v[0]) {
-		return v[0]
+// requestIDs hands out request IDs, each in the one-element slice that
+// the X-Request-Id response header holds. A new ID and its slice would
+// cost two allocations per request: they are made idBatch at a time
+// instead, one allocation of each kind per batch. A request's slice
+// ends at its own element (appending to it copies), and every ID and
+// slice is handed out once; a batch is kept by a pooled request and
+// goes on with it, so that it needs no lock.
+type requestIDs struct {
+	text  string   // idBatch new IDs of idLen bytes, the first used of them handed out
+	used  int      // IDs of text handed out
+	slots []string // the slices not handed out yet, one element each
+}
+
+const (
+	idBatch = 32
+	idLen   = 32 // 128 bits in hex
+)
+
+// next returns the ID of a request whose X-Request-Id values are client:
+// the client's if it is one value of 20 to 128 characters of
+// [A-Za-z0-9+/=-], and a new random one otherwise.
+func (ids *requestIDs) next(client []string) []string {
+	if len(ids.slots) == 0 {
+		ids.slots = make([]string, idBatch)
 	}
-	// 128 bits from the runtime's per-thread ChaCha8 generator, seeded by
-	// the system: unique and unguessable enough to correlate log lines,
-	// which is all a request ID is for, at a fraction of crypto/rand's
-	// cost per request.
+	v := ids.slots[:1:1]
+	ids.slots = ids.slots[1:]
+	if len(client) == 1 && validRequestID(client[0]) {
+		v[0] = client[0]
+		return v
+	}
+	if ids.used == 0 || ids.used == idBatch {
+		ids.text, ids.used = newRequestIDs(), 0
+	}
+	v[0] = ids.text[ids.used*idLen : (ids.used+1)*idLen]
+	ids.used++
+	return v
+}
+
+// newRequestIDs returns idBatch new IDs, one after the other. Each has
+// 128 bits from the runtime's per-thread ChaCha8 generator, seeded by
+// the system: unique and unguessable enough to correlate log lines,
+// which is all a request ID is for, at a fraction of crypto/rand's cost.
+func newRequestIDs() string {
 	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	var out [32]byte
-	hex.Encode(out[:], b[:])
+	var out [idBatch * idLen]byte
+	for i := range idBatch {
+		binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+		binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+		hex.Encode(out[i*idLen:], b[:])
+	}
 	return string(out[:])
 }
 

@@ -32,6 +32,8 @@ var requests = []struct {
 	{"pragma twice", req("GET / HTTP/1.1", "Host: example.com", "Pragma: x", "Pragma: no-cache"), get, 1},
 	{"pragma and cache-control", req("GET / HTTP/1.1", "Host: example.com", "Pragma: no-cache", "Cache-Control: max-age=5"), get, 1},
 	{"repeated fields", req("GET / HTTP/1.1", "Host: example.com", "Accept: a", "accept: b", "X-Y: 1", "x-y: 2"), get, 1},
+	{"repeated fields, many", req("GET / HTTP/1.1", "Host: example.com", "A: 1", "B: 1", "C: 1", "D: 1", "E: 1", "F: 1",
+		"G: 1", "H: 1", "I: 1", "J: 1", "K: 1", "L: 1", "M: 1", "N: 1", "O: 1", "A: 2", "P: 1", "b: 2", "Q: 1", "A: 3"), get, 1},
 	{"odd names", req("GET / HTTP/1.1", "host: Example.COM:8080", "x_under: 1", "X-lower-CASE: 2", "content-TYPE: x", "!#$%&'*+-.^_`|~: 3"), get, 1},
 	{"whitespace", req("GET / HTTP/1.1", "Host:example.com", "X-A:\t v \t", "X-B:", "X-C: a  b"), get, 1},
 	{"obs-text", req("GET / HTTP/1.1", "Host: example.com", "X-A: caf\xc3\xa9 \xff"), get, 1},

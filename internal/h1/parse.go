@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bytes"
+	"net/http"
 
 	"github.com/forcehttps/forcehttps/internal/lex"
 )
@@ -51,6 +52,24 @@ func (h *head) reset() {
 	h.method, h.target, h.minor, h.host, h.hosts = "", [2]int{}, 0, [2]int{}, 0
 	h.keepAlive, h.close, h.pragma, h.pragmaSeen, h.cacheCtl, h.length = false, false, false, false, false, false
 	h.n, h.end = 0, 0
+}
+
+// seenBefore reports whether a field before field i has its name, with
+// header holding those fields. The first fields' names are compared
+// rather than looked up: a head has a few fields, most of them with
+// interned names; past 16, a lookup bounds the cost of a long head.
+func (h *head) seenBefore(i int, header http.Header) bool {
+	name := h.fields[i].name
+	if i >= 16 {
+		_, ok := header[name]
+		return ok
+	}
+	for j := range i {
+		if h.fields[j].name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // methods are the request methods served here, interned so that a
@@ -266,7 +285,14 @@ func init() {
 
 // canonical returns the canonical form of a token field name, as
 // textproto.CanonicalMIMEHeaderKey writes it (net/http's form).
-func canonical(name []byte) string { return lex.CanonicalKey(name, commonKeys) }
+func canonical(name []byte) string {
+	// Most clients send the common names in their canonical form: one
+	// lookup then, without the copy CanonicalKey makes.
+	if k, ok := commonKeys[string(name)]; ok {
+		return k
+	}
+	return lex.CanonicalKey(name, commonKeys)
+}
 
 func allTokens(b []byte) bool {
 	for _, c := range b {

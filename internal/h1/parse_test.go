@@ -111,7 +111,7 @@ func TestParseLikeNetHTTP(t *testing.T) {
 // the request, compares it with what http.ReadRequest reads.
 func checkLikeNetHTTP(t *testing.T, in []byte) {
 	t.Helper()
-	c := &conn{remote: "192.0.2.1:1234", sc: getScratch()}
+	c := &conn{s: &Server{}, remote: "192.0.2.1:1234", sc: getScratch()}
 	defer putScratch(c.sc)
 	buf := make([]byte, min(len(in), bufSize))
 	copy(buf, in)

@@ -39,12 +39,12 @@ type responseWriter struct {
 	req     *http.Request
 	header  http.Header
 	status  int
-	buf     []byte // the body not yet framed (net/http's bufio.Writer of chunkingAt bytes)
-	out     []byte // what is ready to send: heads and the framed body
-	keys    []string
-	touched bool  // a method was called
-	broken  bool  // Answer panicked: close without sending more
-	err     error // the first error writing to the connection
+	buf     []byte        // the body not yet framed (net/http's bufio.Writer of chunkingAt bytes)
+	out     []byte        // what is ready to send: heads and the framed body
+	fields  []headerField // the handler's fields, as writeHead and informational collect them
+	touched bool          // a method was called
+	broken  bool          // Answer panicked: close without sending more
+	err     error         // the first error writing to the connection
 
 	// Noted at WriteHeader, from the handler's fields.
 	contentLength int64 // the declared length, -1 if none
@@ -72,7 +72,7 @@ type responseWriter struct {
 // scratch space.
 func (w *responseWriter) reset(c *conn, r *http.Request) {
 	clear(w.header)
-	*w = responseWriter{c: c, req: r, header: w.header, buf: c.sc.body[:0], out: c.sc.out[:0], keys: w.keys[:0],
+	*w = responseWriter{c: c, req: r, header: w.header, buf: c.sc.body[:0], out: c.sc.out[:0], fields: w.fields[:0],
 		contentLength: -1, declared: w.declared[:0]}
 	c.sc.body, c.sc.out = nil, nil
 }
@@ -294,6 +294,27 @@ func bodyAllowed(status int) bool {
 
 // appendStatusLine appends a status line as net/http writes it.
 func appendStatusLine(b []byte, minor, code int) []byte {
+	if code < len(statusLines[0]) && statusLines[0][code] != "" {
+		return append(b, statusLines[min(minor, 1)][code]...)
+	}
+	return appendStatusLineSlow(b, minor, code)
+}
+
+// statusLines are the status lines of the codes with a text, by minor
+// version and code, made once rather than for every response.
+var statusLines = func() (t [2][600]string) {
+	for minor := range 2 {
+		for code := 100; code < len(t[minor]); code++ {
+			if http.StatusText(code) != "" {
+				t[minor][code] = string(appendStatusLineSlow(nil, minor, code))
+			}
+		}
+	}
+	return t
+}()
+
+// appendStatusLineSlow is appendStatusLine for any code.
+func appendStatusLineSlow(b []byte, minor, code int) []byte {
 	if minor == 0 {
 		b = append(b, "HTTP/1.0 "...)
 	} else {
@@ -310,25 +331,37 @@ func appendStatusLine(b []byte, minor, code int) []byte {
 	return append(b, "\r\n"...)
 }
 
+// headerField is a field of the handler's header.
+type headerField struct {
+	key    string
+	values []string
+}
+
 // appendFields appends the handler's fields in key order, as
 // http.Header.WriteSubset does, but those skip excludes. It returns
 // where the Connection field(s) are in b.
 func (w *responseWriter) appendFields(b []byte, skip func(string) bool) ([]byte, [2]int) {
-	h := w.header
-	w.keys = w.keys[:0]
-	for k := range h {
-		w.keys = append(w.keys, k)
+	w.fields = w.fields[:0]
+	for k, v := range w.header {
+		w.fields = append(w.fields, headerField{k, v})
 	}
-	slices.Sort(w.keys)
+	return w.appendCollected(b, skip)
+}
+
+// appendCollected is appendFields for the fields in w.fields, which it
+// sorts.
+func (w *responseWriter) appendCollected(b []byte, skip func(string) bool) ([]byte, [2]int) {
+	sortFields(w.fields)
 	var conn [2]int
-	for _, k := range w.keys {
+	for _, f := range w.fields {
+		k := f.key
 		if !validFieldName(k) || skip(k) {
 			continue
 		}
 		if k == "Connection" {
 			conn[0] = len(b)
 		}
-		for _, v := range h[k] {
+		for _, v := range f.values {
 			b = append(b, k...)
 			b = append(b, ": "...)
 			b = appendFieldValue(b, v)
@@ -341,39 +374,76 @@ func (w *responseWriter) appendFields(b []byte, skip func(string) bool) ([]byte,
 	return b, conn
 }
 
+// sortFields sorts fields by key. A response has a handful of fields,
+// most of them with different first letters: an insertion sort that
+// compares those first costs a fraction of slices.SortFunc's.
+func sortFields(fields []headerField) {
+	if len(fields) > 12 {
+		slices.SortFunc(fields, func(a, b headerField) int { return strings.Compare(a.key, b.key) })
+		return
+	}
+	for i := 1; i < len(fields); i++ {
+		for j := i; j > 0 && keyLess(fields[j].key, fields[j-1].key); j-- {
+			fields[j], fields[j-1] = fields[j-1], fields[j]
+		}
+	}
+}
+
+// keyLess reports whether a sorts before b.
+func keyLess(a, b string) bool {
+	if a != "" && b != "" && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
+}
+
 // writeHead notes what the final head depends on and writes its status
 // line and the handler's fields, leaving out those net/http would leave
 // out whatever comes next; only the Connection field's fate waits for
 // the body (see finalHead).
 func (w *responseWriter) writeHead() {
 	r, h := w.req, w.header
-	first := func(k string) (string, bool) {
-		v, ok := h[k]
+	// One pass over the fields notes those the head depends on and
+	// collects the fields to write, rather than a lookup per name.
+	first := func(v []string) string {
 		if len(v) == 0 {
-			return "", ok
+			return ""
 		}
-		return v[0], ok
+		return v[0]
 	}
-	cl, haveCL := first("Content-Length")
-	w.haveCL = haveCL
+	var cl, ce string
+	var trailer []string
+	w.fields = w.fields[:0]
+	for k, v := range h {
+		w.fields = append(w.fields, headerField{k, v})
+		switch k {
+		case "Content-Length":
+			cl, w.haveCL = first(v), true
+		case "Connection":
+			w.connFirst, w.haveConn = first(v), true
+		case "Content-Type":
+			w.haveType = true
+		case "Date":
+			w.haveDate = true
+		case "Content-Encoding":
+			ce = first(v)
+		case "Transfer-Encoding":
+			w.te = first(v)
+		case "Trailer":
+			trailer = v
+		default:
+			if strings.HasPrefix(k, http.TrailerPrefix) {
+				w.trailers = true
+			}
+		}
+	}
 	if cl != "" {
 		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
 			w.contentLength = v
 		}
 	}
-	w.connFirst, w.haveConn = first("Connection")
-	_, w.haveType = h["Content-Type"]
-	_, w.haveDate = h["Date"]
-	ce, _ := first("Content-Encoding")
 	w.hasCE = ce != ""
-	w.te, _ = first("Transfer-Encoding")
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			w.trailers = true
-			break
-		}
-	}
-	for _, v := range h["Trailer"] {
+	for _, v := range trailer {
 		w.trailers = true
 		for name := range strings.SplitSeq(v, ",") {
 			name = http.CanonicalHeaderKey(strings.Trim(name, " \t"))
@@ -392,9 +462,9 @@ func (w *responseWriter) writeHead() {
 	// invalid one: a valid one prevents chunking) is left out too.
 	mayChunk := !noBody && (!validCL || w.clIgnored) && r.ProtoMinor == 1 && !(hasTE && w.te == "identity")
 	keepTE := mayChunk && hasTE && w.te != "chunked"
-	dropCL := haveCL && (w.clIgnored || !validCL && mayChunk)
+	dropCL := w.haveCL && (w.clIgnored || !validCL && mayChunk)
 	b := appendStatusLine(w.out, r.ProtoMinor, status)
-	b, w.connSpan = w.appendFields(b, func(k string) bool {
+	b, w.connSpan = w.appendCollected(b, func(k string) bool {
 		switch k {
 		case "Content-Length":
 			return dropCL || !bodyAllowed(status)
@@ -621,4 +691,15 @@ func httpDate(now time.Time) string {
 	d := &dateCache{sec: sec, val: now.UTC().Format(http.TimeFormat)}
 	date.Store(d)
 	return d.val
+}
+
+// Received returns when the head of the request that w answers was read,
+// so that an Answer function can time the request without reading the
+// clock again; false if w is not a writer of this package. It is the
+// time the response's Date is taken from.
+func Received(w http.ResponseWriter) (time.Time, bool) {
+	if rw, ok := w.(*responseWriter); ok && rw.c != nil {
+		return rw.c.now, true
+	}
+	return time.Time{}, false
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -295,7 +296,7 @@ type conn struct {
 
 	// The request's context, canceled when the request ends or the
 	// client goes away during Answer.
-	cancel    context.CancelCauseFunc
+	ctx       *requestContext
 	dlTouched atomic.Bool // Answer set a deadline itself
 
 	// The watch for the client going away, started by the sweeper for a
@@ -562,9 +563,37 @@ type scratch struct {
 	lastU  url.URL
 	body   []byte // the response writer's buffers, between responses
 	out    []byte
+	heads  strings.Builder // the text of the last requests; see text
 }
 
-var scratchPool = sync.Pool{New: func() any { return &scratch{header: make(http.Header, 16)} }}
+// headsSize is the size of the blocks that request heads are copied
+// into; a head of more than half of it gets a string of its own.
+const headsSize = 1024
+
+// text returns the request head b as a string, which the request's
+// strings (Host, field values) are cut from. Heads are copied one after
+// the other into blocks of headsSize bytes, so that a connection's
+// requests cost one allocation for their text every few requests rather
+// than one each. A block is never written again where it holds a string
+// (strings.Builder only appends), and a string keeps its block alive.
+func (sc *scratch) text(b []byte) string {
+	if len(b) > headsSize/2 {
+		return string(b)
+	}
+	if sc.heads.Cap()-sc.heads.Len() < len(b) {
+		sc.heads = strings.Builder{}
+		sc.heads.Grow(headsSize)
+	}
+	n := sc.heads.Len()
+	sc.heads.Write(b)
+	return sc.heads.String()[n:]
+}
+
+// The header map starts small: a map made for more than 8 entries is a
+// table whose every slot a range over it or a clear visits, and most
+// requests have fewer fields; one with more grows it, for the requests
+// after it.
+var scratchPool = sync.Pool{New: func() any { return &scratch{header: make(http.Header)} }}
 
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
@@ -638,13 +667,14 @@ func (c *conn) request(b []byte) bool {
 		sc.last, sc.lastU = string(b[h.target[0]:h.target[1]]), *u
 	}
 	// One string holds every value of the request.
-	hs := string(b)
+	hs := sc.text(b)
 	clear(sc.header)
 	sc.vals = sc.vals[:0]
 	for i := range h.n {
 		f := &h.fields[i]
 		v := hs[f.from:f.to]
-		if old, ok := sc.header[f.name]; ok {
+		if h.seenBefore(i, sc.header) {
+			old := sc.header[f.name]
 			sc.header[f.name] = append(old[:len(old):len(old)], v)
 			continue
 		}
@@ -659,7 +689,9 @@ func (c *conn) request(b []byte) bool {
 	if h.minor == 0 {
 		proto, minor = "HTTP/1.0", 0
 	}
-	sc.req = http.Request{
+	// The context goes in with the request, in one copy of it.
+	c.ctx = newRequestContext(cmp.Or(c.s.BaseContext, context.Background()))
+	r := &http.Request{
 		Method:     h.method,
 		URL:        &sc.url,
 		Proto:      proto,
@@ -673,15 +705,13 @@ func (c *conn) request(b []byte) bool {
 		Close:      h.close || minor == 0 && !h.keepAlive,
 		TLS:        c.tlsState,
 	}
+	sc.req = *r.WithContext(c.ctx)
 	return true
 }
 
 // answer asks the Server's Answer function and reports whether it
 // answered.
 func (c *conn) answer() (answered bool) {
-	ctx, cancel := context.WithCancelCause(cmp.Or(c.s.BaseContext, context.Background()))
-	c.sc.req = *c.sc.req.WithContext(ctx)
-	c.cancel = cancel
 	c.w.reset(c, &c.sc.req)
 	c.wmu.Lock()
 	c.active = true
@@ -721,7 +751,7 @@ func (c *conn) endRequest() (extra []byte, gone bool) {
 		c.rw.SetReadDeadline(aLongTimeAgo)
 	}
 	c.wmu.Unlock()
-	c.cancel(nil)
+	c.ctx.cancel(nil)
 	if c.dlTouched.Swap(false) {
 		c.wdl, c.read = deadline{kind: armStale}, deadline{kind: armStale} // set exactly next time
 	}
@@ -802,7 +832,7 @@ func (c *conn) watch(now time.Time) {
 		var ne net.Error
 		if n == 0 && err != nil && !(stopped && errors.As(err, &ne) && ne.Timeout()) {
 			c.gone = true
-			c.cancel(errClientGone)
+			c.ctx.cancel(errClientGone)
 		}
 		close(c.watchDone)
 	}()
