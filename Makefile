@@ -20,11 +20,12 @@ help: ## List the targets
 tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck) into .tools/bin
 	bash scripts/tools.sh
 
-test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA), PostgreSQL, wrk, h2load
+test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA), PostgreSQL, wrk, h2load, h2spec
 	bash scripts/browser.sh
 	bash scripts/pebble.sh >/dev/null
 	bash scripts/postgres.sh >/dev/null
 	bash scripts/apt.sh wrk nghttp2-client >/dev/null
+	bash scripts/tools.sh h2spec
 
 lint: ## gofmt -l, go vet, staticcheck, go mod tidy -diff (all modules), shellcheck
 	bash scripts/lint.sh
