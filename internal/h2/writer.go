@@ -215,6 +215,11 @@ func (w *responseWriter) write(p []byte, s string) (int, error) {
 	}
 	w.written += int64(n)
 	if w.isHead {
+		// No body, but its first bytes for the sniffed Content-Type.
+		if !w.sentHeader && len(w.buf) < 512 {
+			w.buf = append(w.buf, p[:min(len(p), 512)]...)
+			w.buf = append(w.buf, s[:min(len(s), 512)]...)
+		}
 		return n, nil
 	}
 	if len(w.buf)+n <= bufSize {
@@ -241,6 +246,9 @@ var errHandlerDone = errors.New("h2: write after the handler returned")
 func (w *responseWriter) send(p []byte, end bool, trailers []byte) error {
 	st, c := w.st, w.c
 	head := w.head(p)
+	if w.isHead {
+		w.buf, p = w.buf[:0], nil
+	}
 	c.lockWrite()
 	defer c.unlockWrite()
 	if err := w.checkLocked(); err != nil {
