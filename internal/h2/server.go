@@ -205,11 +205,15 @@ func (s *Server) maxStreams() uint32 {
 	return cmp.Or(s.MaxConcurrentStreams, defaultMaxStreams)
 }
 
+// maxHeaderBytes is the MAX_HEADER_LIST_SIZE announced: MaxHeaderBytes
+// and, as Go's server adds, 32 bytes for each of 10 typical fields
+// (HPACK counts 32 bytes per field beyond the name and value).
 func (s *Server) maxHeaderBytes() uint32 {
-	if s.MaxHeaderBytes <= 0 {
-		return http.DefaultMaxHeaderBytes
+	n := s.MaxHeaderBytes
+	if n <= 0 {
+		n = http.DefaultMaxHeaderBytes
 	}
-	return uint32(min(s.MaxHeaderBytes, 1<<30))
+	return uint32(min(n, 1<<30) + 10*32)
 }
 
 func (s *Server) logError(msg string, args ...any) {
