@@ -74,7 +74,7 @@ var (
 // call, without holding mu, while others may append (see flushLocked).
 type conn struct {
 	s      *Server
-	nc     *tls.Conn
+	nc     net.Conn // a *tls.Conn, but in tests
 	tls    *tls.ConnectionState
 	remote string
 	ctx    context.Context // the parent of the streams' contexts
@@ -112,7 +112,7 @@ type conn struct {
 	junkStart    time.Time
 }
 
-func newConn(s *Server, nc *tls.Conn, st *tls.ConnectionState) *conn {
+func newConn(s *Server, nc net.Conn, st *tls.ConnectionState) *conn {
 	c := &conn{
 		s:            s,
 		nc:           nc,

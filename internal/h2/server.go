@@ -130,9 +130,14 @@ func (s *Server) ServeConn(c *tls.Conn) error {
 		return errors.New("h2: Server.Handler is nil")
 	}
 	st := c.ConnectionState()
-	cn := newConn(s, c, &st)
+	return s.serveConn(c, &st)
+}
+
+// serveConn serves nc, of TLS state st (nil in tests over a net.Pipe).
+func (s *Server) serveConn(nc net.Conn, st *tls.ConnectionState) error {
+	cn := newConn(s, nc, st)
 	if !s.track(cn, true) {
-		c.Close()
+		nc.Close()
 		return ErrServerClosed
 	}
 	defer s.track(cn, false)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,7 +71,8 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.noBody = code == 204 || code == 304
 	block := appendStatus(w.blockBuf(), code)
 	h := w.header
-	keys := make([]string, 0, len(h))
+	var arr [16]string
+	keys := arr[:0]
 	for k := range h {
 		keys = append(keys, k)
 	}
@@ -113,7 +115,21 @@ func (w *responseWriter) WriteHeader(code int) {
 
 // blockBuf returns an empty slice to encode a head into.
 func (w *responseWriter) blockBuf() []byte {
-	return make([]byte, 0, 256)
+	if b := blockPool.Get(); b != nil {
+		return (*b.(*[]byte))[:0]
+	}
+	return make([]byte, 0, 512)
+}
+
+// Pools of the buffers of a response's head and body, which are copied
+// into the connection's buffer when written.
+var blockPool, bodyPool sync.Pool
+
+func put(p *sync.Pool, b []byte, size int) {
+	if cap(b) >= size && cap(b) <= 4*size {
+		b = b[:0]
+		p.Put(&b)
+	}
 }
 
 // appendFields appends the fields of a header key, leaving out what
@@ -224,7 +240,11 @@ func (w *responseWriter) write(p []byte, s string) (int, error) {
 	}
 	if len(w.buf)+n <= bufSize {
 		if w.buf == nil {
-			w.buf = make([]byte, 0, bufSize)
+			if b := bodyPool.Get(); b != nil {
+				w.buf = (*b.(*[]byte))[:0]
+			} else {
+				w.buf = make([]byte, 0, bufSize)
+			}
 		}
 		w.buf = append(w.buf, p...)
 		w.buf = append(w.buf, s...)
@@ -258,6 +278,7 @@ func (w *responseWriter) send(p []byte, end bool, trailers []byte) error {
 		endHead := end && len(w.buf) == 0 && len(p) == 0 && trailers == nil
 		c.writeHeadersLocked(st.id, head, endHead)
 		w.sentHeader = true
+		defer put(&blockPool, head, 512)
 		if endHead {
 			w.endLocked()
 			return nil
@@ -382,6 +403,15 @@ func (w *responseWriter) finish() {
 		return
 	}
 	w.send(nil, true, w.trailerBlock())
+	w.release()
+}
+
+// release gives the body buffer back once the response is over.
+func (w *responseWriter) release() {
+	if w.buf != nil {
+		put(&bodyPool, w.buf, bufSize)
+		w.buf = nil
+	}
 }
 
 // trailerBlock returns the encoded trailers, or nil if there are none
