@@ -275,20 +275,14 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestShutdownDeadline(t *testing.T) {
+	started := make(chan struct{})
 	h := start(t, &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
 		<-r.Context().Done()
 	})})
 	c := &http.Client{Transport: h.transport(t)}
 	go c.Get(h.url("/"))
-	for {
-		h.srv.mu.Lock()
-		n := len(h.srv.conns)
-		h.srv.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	<-started
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := h.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {

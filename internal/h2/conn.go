@@ -82,7 +82,8 @@ type conn struct {
 	br     *bufio.Reader
 	fr     *http2.Framer
 
-	pending atomic.Int32 // writers between lockWrite and unlockWrite
+	pending  atomic.Int32 // writers between lockWrite and unlockWrite
+	shutdown atomic.Bool  // Shutdown sent its GOAWAY
 
 	mu        sync.Mutex
 	wbuf      []byte // frames to write
@@ -244,7 +245,7 @@ func (c *conn) readError(err error) (bool, error) {
 		idle := c.idleArmed || c.maxClientID == 0
 		c.mu.Unlock()
 		if idle {
-			c.goAway(errCodeNo, false)
+			c.goAway(errCodeNo)
 			return true, nil
 		}
 	}
@@ -673,9 +674,8 @@ func (c *conn) creditLocked(st *stream, n int32) {
 }
 
 // goAway starts a graceful close: GOAWAY with the last stream served,
-// then the close once the streams are done. force: close at once if
-// none is open (Shutdown).
-func (c *conn) goAway(code http2.ErrCode, shutdown bool) {
+// then the close once the streams are done.
+func (c *conn) goAway(code http2.ErrCode) {
 	c.lockWrite()
 	c.goAwayLocked(code)
 	c.unlockWrite()

@@ -174,7 +174,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for {
 		s.mu.Lock()
 		for c := range s.conns {
-			c.goAway(errCodeNo, true)
+			if !c.shutdown.Swap(true) {
+				// Not under s.mu: the write may wait for a slow client.
+				go c.goAway(errCodeNo)
+			}
 		}
 		if len(s.conns) == 0 {
 			s.mu.Unlock()

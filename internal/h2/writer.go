@@ -104,7 +104,7 @@ func (w *responseWriter) WriteHeader(code int) {
 			}
 		case "Connection":
 			if len(vv) > 0 && strings.EqualFold(vv[0], "close") {
-				w.c.goAway(errCodeNo, false)
+				w.c.goAway(errCodeNo)
 			}
 		}
 		block = appendFields(block, k, vv)
