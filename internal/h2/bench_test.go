@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"golang.org/x/net/http2"
 )
 
 // BenchmarkGET: small GETs, 64 at a time over one connection, to this
@@ -17,7 +15,7 @@ func BenchmarkGET(b *testing.B) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "hello, world\n")
 	})
-	run := func(b *testing.B, url string, tr *http2.Transport) {
+	run := func(b *testing.B, url string, tr *http.Transport) {
 		b.Cleanup(tr.CloseIdleConnections)
 		c := &http.Client{Transport: tr}
 		get := func() {
@@ -48,6 +46,6 @@ func BenchmarkGET(b *testing.B) {
 		srv.EnableHTTP2 = true
 		srv.StartTLS()
 		b.Cleanup(srv.Close)
-		run(b, srv.URL+"/", &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}})
+		run(b, srv.URL+"/", h2Transport(&tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}))
 	})
 }

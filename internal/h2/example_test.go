@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"golang.org/x/net/http2"
-
 	"github.com/forcehttps/forcehttps/internal/h2"
 )
 
@@ -45,7 +43,9 @@ func Example() {
 	}()
 	defer srv.Close()
 
-	tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "example.com"}}
+	var protocols http.Protocols
+	protocols.SetHTTP2(true)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "example.com"}, Protocols: &protocols}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Get("https://" + ln.Addr().(*net.TCPAddr).String() + "/hello")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -81,10 +82,17 @@ func start(t testing.TB, s *Server) *harness {
 }
 
 // transport returns an HTTP/2 client of h, closed with the test.
-func (h *harness) transport(t testing.TB) *http2.Transport {
-	tr := &http2.Transport{TLSClientConfig: h.client.Clone()}
+func (h *harness) transport(t testing.TB) *http.Transport {
+	tr := h2Transport(h.client.Clone())
 	t.Cleanup(tr.CloseIdleConnections)
 	return tr
+}
+
+// h2Transport returns a client that speaks HTTP/2 only.
+func h2Transport(cfg *tls.Config) *http.Transport {
+	var p http.Protocols
+	p.SetHTTP2(true)
+	return &http.Transport{TLSClientConfig: cfg, Protocols: &p}
 }
 
 func (h *harness) url(path string) string { return "https://" + h.addr + path }
