@@ -3,8 +3,10 @@ package h2
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 )
 
@@ -15,7 +17,7 @@ func BenchmarkGET(b *testing.B) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "hello, world\n")
 	})
-	run := func(b *testing.B, url string, tr *http.Transport) {
+	run := func(b *testing.B, url string, tr *http.Transport, writes *atomic.Int64) {
 		b.Cleanup(tr.CloseIdleConnections)
 		c := &http.Client{Transport: tr}
 		get := func() {
@@ -31,21 +33,39 @@ func BenchmarkGET(b *testing.B) {
 		b.ReportAllocs()
 		b.SetParallelism(64)
 		b.ResetTimer()
+		start := writes.Load()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				get()
 			}
 		})
+		b.ReportMetric(float64(writes.Load()-start)/float64(b.N), "writes/op")
 	}
 	b.Run("h2", func(b *testing.B) {
 		h := start(b, &Server{Handler: handler})
-		run(b, h.url("/"), h.transport(b))
+		run(b, h.url("/"), h.transport(b), &h.writes)
 	})
 	b.Run("net-http", func(b *testing.B) {
 		srv := httptest.NewUnstartedServer(handler)
 		srv.EnableHTTP2 = true
+		var writes atomic.Int64
+		srv.Listener = countingListener{srv.Listener, &writes}
 		srv.StartTLS()
 		b.Cleanup(srv.Close)
-		run(b, srv.URL+"/", h2Transport(&tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}))
+		run(b, srv.URL+"/", h2Transport(&tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}), &writes)
 	})
+}
+
+// countingListener counts the writes of the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -294,7 +295,17 @@ func (c *conn) lockWrite() {
 }
 
 func (c *conn) unlockWrite() {
-	if c.pending.Add(-1) == 0 {
+	if c.pending.Add(-1) != 0 || len(c.wbuf) == 0 || c.flushing {
+		c.mu.Unlock()
+		return
+	}
+	// Let the other goroutines ready to run (handlers of the same batch
+	// of requests, most often) add their frames first: one write then
+	// carries them all. The first writer back writes.
+	c.mu.Unlock()
+	runtime.Gosched()
+	c.mu.Lock()
+	if c.pending.Load() == 0 {
 		c.flushLocked()
 	}
 	c.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,18 @@ type harness struct {
 	addr   string
 	client *tls.Config
 	wg     sync.WaitGroup
+	writes atomic.Int64 // write calls on the server's TCP connections
+}
+
+// countingConn counts the writes of a connection.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(p)
 }
 
 // start serves s (its Logger discarding unless set) on 127.0.0.1.
@@ -62,7 +75,7 @@ func start(t testing.TB, s *Server) *harness {
 			h.wg.Add(1)
 			go func() {
 				defer h.wg.Done()
-				tc := tls.Server(nc, cfg)
+				tc := tls.Server(countingConn{nc, &h.writes}, cfg)
 				tc.SetDeadline(time.Now().Add(5 * time.Second))
 				if err := tc.Handshake(); err != nil {
 					nc.Close()
