@@ -37,22 +37,11 @@ func TestHTTP2Server(t *testing.T) {
 		Logger:    slog.New(slog.DiscardHandler),
 		HTTP2:     h2srv,
 	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := fast.Listen(inner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.NotFoundHandler(), ErrorLog: discardLog()}
-	go hs.Serve(ln)
-	defer hs.Close()
-	defer fast.Close()
+	addr := listenFastWith(t, fast, &http.Server{Handler: http.NotFoundHandler(), ErrorLog: discardLog()})
 	c := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "example.com", NextProtos: []string{"h2"}}, ForceAttemptHTTP2: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "tcp", inner.Addr().String())
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 		}}}
 	defer c.CloseIdleConnections()
 	get := func(path string) string {

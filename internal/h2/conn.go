@@ -312,19 +312,29 @@ func (c *conn) unlockWrite() {
 }
 
 // waitLocked waits on cond, mu held, as a writer (between lockWrite and
-// unlockWrite): what was written so far goes out first.
+// unlockWrite): what was written so far goes out first. If that write
+// released mu, it returns at once instead: what the caller waits for may
+// have happened meanwhile, and its broadcast would be lost. Callers wait
+// in a loop that checks their condition.
 func (c *conn) waitLocked(cond *sync.Cond) {
 	c.pending.Add(-1)
-	c.flushLocked()
-	cond.Wait()
+	if !c.flushLocked() {
+		cond.Wait()
+	}
 	c.pending.Add(1)
 }
 
 // flushLocked writes wbuf out unless another goroutine is doing so (it
 // then writes what was added meanwhile too). mu is released during the
-// write.
-func (c *conn) flushLocked() {
+// write; it reports whether it was.
+func (c *conn) flushLocked() (released bool) {
+	defer func() {
+		if c.closeDone && !c.flushing && len(c.wbuf) == 0 {
+			c.nc.Close()
+		}
+	}()
 	for len(c.wbuf) > 0 && !c.flushing && c.werr == nil {
+		released = true
 		c.flushing = true
 		buf := c.wbuf
 		c.wbuf, c.spare = c.spare[:0], nil
@@ -346,9 +356,7 @@ func (c *conn) flushLocked() {
 		}
 		c.flushed.Broadcast()
 	}
-	if c.closeDone && !c.flushing && len(c.wbuf) == 0 {
-		c.nc.Close()
-	}
+	return released
 }
 
 // failLocked marks the connection broken: writers fail, handlers see
@@ -555,15 +563,9 @@ func (c *conn) processWindowUpdateLocked(f *http2.WindowUpdateFrame) error {
 		c.connWaiters = c.connWaiters[:0]
 		return nil
 	}
-	if c.idle(f.StreamID) {
-		return http2.ConnectionError(errCodeProtocol)
-	}
-	st := c.streams[f.StreamID]
+	st, err := c.knownStream(f.StreamID)
 	if st == nil {
-		if c.noteJunk() {
-			return errJunk
-		}
-		return nil
+		return err
 	}
 	st.sendWindow += int64(f.Increment)
 	if st.sendWindow > maxWindow {
@@ -579,16 +581,24 @@ func (c *conn) idle(id uint32) bool {
 	return id%2 == 0 || id > c.maxClientID
 }
 
-func (c *conn) processRSTLocked(f *http2.RSTStreamFrame) error {
-	if c.idle(f.StreamID) {
-		return http2.ConnectionError(errCodeProtocol)
+// knownStream returns the open stream of a WINDOW_UPDATE or RST_STREAM,
+// or nil: for a closed one (the frame then counts as junk), or with a
+// connection error for an idle one.
+func (c *conn) knownStream(id uint32) (*stream, error) {
+	if c.idle(id) {
+		return nil, http2.ConnectionError(errCodeProtocol)
 	}
-	st := c.streams[f.StreamID]
+	st := c.streams[id]
+	if st == nil && c.noteJunk() {
+		return nil, errJunk
+	}
+	return st, nil
+}
+
+func (c *conn) processRSTLocked(f *http2.RSTStreamFrame) error {
+	st, err := c.knownStream(f.StreamID)
 	if st == nil {
-		if c.noteJunk() {
-			return errJunk
-		}
-		return nil
+		return err
 	}
 	if !st.handlerDone {
 		c.resets++
