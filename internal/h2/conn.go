@@ -348,8 +348,14 @@ func (c *conn) flushLocked() (released bool) {
 		_, err := c.nc.Write(buf)
 		c.mu.Lock()
 		c.flushing = false
-		if cap(buf) <= 2*wbufLimit {
+		switch {
+		case cap(buf) <= smallBuf:
 			c.spare = buf[:0]
+		case cap(buf) <= 4*wbufLimit:
+			// A large buffer is not kept by a connection that may wait
+			// long for its next request.
+			buf = buf[:0]
+			bigBufs.Put(&buf)
 		}
 		if err != nil {
 			c.failLocked(err)
@@ -379,6 +385,28 @@ func (c *conn) failStreamsLocked(err error) {
 	}
 	c.queued = nil
 	c.cancel(err)
+}
+
+// smallBuf is the largest write buffer a connection keeps between
+// writes; larger ones go to bigBufs.
+const smallBuf = 16 << 10
+
+var bigBufs sync.Pool
+
+// reserve makes room for n more bytes in wbuf, with a pooled buffer when
+// it must grow past smallBuf.
+func (c *conn) reserve(n int) {
+	need := len(c.wbuf) + n
+	if need <= cap(c.wbuf) || need <= smallBuf {
+		return
+	}
+	var b []byte
+	if p, ok := bigBufs.Get().(*[]byte); ok && cap(*p) >= need {
+		b = (*p)[:0]
+	} else {
+		b = make([]byte, 0, max(need, wbufLimit+maxFrameSize+9))
+	}
+	c.wbuf = append(b, c.wbuf...)
 }
 
 // Frame writing, mu held.
