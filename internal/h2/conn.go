@@ -46,10 +46,12 @@ const (
 	// streams) within junkWindow.
 	junkLimit  = 5000
 	junkWindow = 10 * time.Second
-	// resetLimit is the number of streams a client may reset while
-	// their handler runs before the ratio of resets to streams is
-	// checked (CVE-2023-44487).
-	resetLimit = 200
+	// resetLimit bounds the streams a client may reset while their
+	// handler runs, within resetWindow, when they are more than half of
+	// the streams it opened meanwhile (CVE-2023-44487): a browser
+	// cancels requests at times, an attack thousands a second.
+	resetLimit  = 1000
+	resetWindow = 10 * time.Second
 	// drainTime bounds the reading after a GOAWAY for an error, so that
 	// the close does not turn into a TCP reset that could destroy the
 	// GOAWAY before the client reads it.
@@ -108,8 +110,9 @@ type conn struct {
 	goAwaySent   bool
 	idleArmed    bool
 	closeAtIdle  bool // close once no stream is open (shutdown, GOAWAY)
-	resets       int  // streams the client reset while their handler ran
-	started      int  // streams whose handler was started or queued
+	resets       int  // streams the client reset while their handler ran, in the window
+	started      int  // streams whose handler was started or queued, in the window
+	resetStart   time.Time
 	junk         int
 	junkStart    time.Time
 }
@@ -125,6 +128,7 @@ func newConn(s *Server, nc net.Conn, st *tls.ConnectionState) *conn {
 		peerWindow:   65535,
 		peerMaxFrame: 16384,
 		recvWindow:   65535,
+		resetStart:   time.Now(),
 	}
 	c.flushed.L = &c.mu
 	ctx := cmp.Or(s.BaseContext, context.Background())
@@ -632,6 +636,10 @@ func (c *conn) processRSTLocked(f *http2.RSTStreamFrame) error {
 		c.resets++
 		if c.resets > resetLimit && 2*c.resets > c.started {
 			c.resetLocked(st, 0, false, errClientReset)
+			if now := time.Now(); now.Sub(c.resetStart) > resetWindow {
+				c.resets, c.started, c.resetStart = 0, 0, now // slow enough: a new window
+				return nil
+			}
 			return http2.ConnectionError(errCodeCalm)
 		}
 	}

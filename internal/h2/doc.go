@@ -83,9 +83,9 @@
 //     of streams the client reset included, are bounded by the same
 //     number: further requests wait for a slot, and a connection with more
 //     than four times as many waiting is ended (ENHANCE_YOUR_CALM).
-//   - Rapid reset (CVE-2023-44487): a client that resets more than 200
-//     streams while their handler runs, and more than half of its
-//     streams, gets GOAWAY(ENHANCE_YOUR_CALM).
+//   - Rapid reset (CVE-2023-44487): a client that resets more than
+//     1000 streams while their handler runs within 10 seconds, more than
+//     half of the streams it opened, gets GOAWAY(ENHANCE_YOUR_CALM).
 //   - CONTINUATION flood (CVE-2023-45288): the Framer stops decoding a
 //     header block as soon as it exceeds MAX_HEADER_LIST_SIZE by far,
 //     and the connection ends (PROTOCOL_ERROR).
