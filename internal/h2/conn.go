@@ -352,14 +352,20 @@ func (c *conn) flushLocked() (released bool) {
 		_, err := c.nc.Write(buf)
 		c.mu.Lock()
 		c.flushing = false
-		switch {
+		// A connection without open streams may wait long for its next
+		// request: it keeps no buffer meanwhile, nor a large one ever.
+		switch buf = buf[:0]; {
+		case cap(buf) <= smallBuf && len(c.streams) > 0:
+			c.spare = buf
 		case cap(buf) <= smallBuf:
-			c.spare = buf[:0]
+			smallBufs.Put(&buf)
 		case cap(buf) <= 4*wbufLimit:
-			// A large buffer is not kept by a connection that may wait
-			// long for its next request.
-			buf = buf[:0]
 			bigBufs.Put(&buf)
+		}
+		if len(c.streams) == 0 && len(c.wbuf) == 0 && cap(c.wbuf) > 0 {
+			b := c.wbuf
+			c.wbuf = nil
+			smallBufs.Put(&b)
 		}
 		if err != nil {
 			c.failLocked(err)
@@ -395,27 +401,37 @@ func (c *conn) failStreamsLocked(err error) {
 // writes; larger ones go to bigBufs.
 const smallBuf = 16 << 10
 
-var bigBufs sync.Pool
+var smallBufs, bigBufs sync.Pool
 
 // reserve makes room for n more bytes in wbuf, with a pooled buffer when
 // it must grow past smallBuf.
 func (c *conn) reserve(n int) {
 	need := len(c.wbuf) + n
-	if need <= cap(c.wbuf) || need <= smallBuf {
+	if need <= cap(c.wbuf) {
 		return
 	}
 	var b []byte
-	if p, ok := bigBufs.Get().(*[]byte); ok && cap(*p) >= need {
+	pool, size := &bigBufs, max(need, wbufLimit+maxFrameSize+9)
+	if need <= smallBuf {
+		pool, size = &smallBufs, smallBuf
+	}
+	if p, ok := pool.Get().(*[]byte); ok && cap(*p) >= need {
 		b = (*p)[:0]
 	} else {
-		b = make([]byte, 0, max(need, wbufLimit+maxFrameSize+9))
+		b = make([]byte, 0, size)
 	}
-	c.wbuf = append(b, c.wbuf...)
+	old := c.wbuf
+	c.wbuf = append(b, old...)
+	if cap(old) > 0 && cap(old) <= smallBuf {
+		old = old[:0]
+		smallBufs.Put(&old)
+	}
 }
 
 // Frame writing, mu held.
 
 func (c *conn) appendHeader(length int, typ http2.FrameType, flags http2.Flags, id uint32) {
+	c.reserve(9 + length)
 	c.wbuf = append(c.wbuf, byte(length>>16), byte(length>>8), byte(length), byte(typ), byte(flags),
 		byte(id>>24)&0x7f, byte(id>>16), byte(id>>8), byte(id))
 }

@@ -382,7 +382,6 @@ func (w *responseWriter) dataLocked(p []byte, end bool) error {
 		if last {
 			flags = http2.FlagDataEndStream
 		}
-		c.reserve(9 + int(n))
 		c.appendHeader(int(n), http2.FrameData, flags, st.id)
 		c.wbuf = append(c.wbuf, p[:n]...)
 		st.sendWindow -= n
