@@ -105,6 +105,14 @@
 // PRIORITY_UPDATE frames are validated and ignored: streams are served
 // in the order their handlers write.
 //
+// # Memory per connection
+//
+// A connection waiting for its next request holds its reader goroutine,
+// a 4 KiB read buffer, the Framer's buffer for the largest frame it read
+// (16 KiB at most) and HPACK's table (4 KiB): its write buffers go back
+// to a pool once no stream is open. A request body is buffered up to the
+// windows granted, and released once read.
+//
 // # Shutdown
 //
 // [Server.Shutdown] sends every connection a GOAWAY naming the last
