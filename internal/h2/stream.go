@@ -52,9 +52,8 @@ type stream struct {
 	readTimer     *time.Timer
 
 	// The response.
-	sendWindow    int64
-	writeDeadline time.Time
-	writeTimer    *time.Timer
+	sendWindow int64
+	writeTimer *time.Timer
 }
 
 // connHeaders are the connection-specific fields a request must not
@@ -454,13 +453,7 @@ func (st *stream) setReadDeadline(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st.readDeadline = t
-	if st.readTimer != nil {
-		st.readTimer.Stop()
-	}
-	if t.IsZero() {
-		return
-	}
-	st.readTimer = time.AfterFunc(time.Until(t), func() {
+	rearm(&st.readTimer, t, func() {
 		c.mu.Lock()
 		st.cond.Broadcast()
 		c.mu.Unlock()
@@ -473,18 +466,22 @@ func (st *stream) setWriteDeadline(t time.Time) {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st.writeDeadline = t
-	if st.writeTimer != nil {
-		st.writeTimer.Stop()
-	}
-	if t.IsZero() {
-		return
-	}
-	st.writeTimer = time.AfterFunc(time.Until(t), func() {
+	rearm(&st.writeTimer, t, func() {
 		c.lockWrite()
 		if !st.localDone && !st.handlerDone {
 			c.resetLocked(st, errCodeInternal, true, errWriteDeadline)
 		}
 		c.unlockWrite()
 	})
+}
+
+// rearm stops *timer and, for a t that is not zero, sets it to call f
+// at t.
+func rearm(timer **time.Timer, t time.Time, f func()) {
+	if *timer != nil {
+		(*timer).Stop()
+	}
+	if !t.IsZero() {
+		*timer = time.AfterFunc(time.Until(t), f)
+	}
 }
