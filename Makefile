@@ -17,7 +17,7 @@ help: ## List the targets
 	@echo "usage: make TARGET   (variables: FUZZTIME=$(FUZZTIME) RUN_ARGS=$(RUN_ARGS))"
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck) into .tools/bin
+tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck, h2spec) into .tools/bin
 	bash scripts/tools.sh
 
 test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA), PostgreSQL, wrk, h2load, h2spec
