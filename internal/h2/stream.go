@@ -386,7 +386,7 @@ func (b *body) Read(p []byte) (int, error) {
 	defer c.unlockWrite()
 	if st.needsContinue {
 		st.needsContinue = false
-		if !st.closed && !st.rw.wroteHeader && st.bodyErr == nil && len(st.body) == st.bodyOff {
+		if !st.closed && !st.rw.final.Load() && st.bodyErr == nil && len(st.body) == st.bodyOff {
 			c.writeHeadersLocked(st.id, appendStatus(nil, 100), false)
 		}
 	}

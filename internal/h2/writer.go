@@ -22,8 +22,8 @@ import (
 const bufSize = 4096
 
 // responseWriter is a stream's http.ResponseWriter. It is used by the
-// handler's goroutine only (as http.ResponseWriter allows), but for the
-// fields the connection reads under its mu (wroteHeader).
+// handler's goroutine only (as http.ResponseWriter allows), but for
+// final, which the goroutine reading the request body may read.
 type responseWriter struct {
 	st       *stream
 	c        *conn
@@ -32,11 +32,12 @@ type responseWriter struct {
 	tooLarge bool // the request's header list was too long: 431
 
 	status      int
-	wroteHeader bool   // the final status is set (guarded by c.mu for body.Read)
-	sentHeader  bool   // its HEADERS are written
-	block       []byte // the final head, encoded at WriteHeader
-	hasLength   bool   // the handler set Content-Length
-	hasType     bool   // or Content-Type, or Content-Encoding
+	wroteHeader bool        // the final status is set
+	final       atomic.Bool // wroteHeader, for body.Read
+	sentHeader  bool        // its HEADERS are written
+	block       []byte      // the final head, encoded at WriteHeader
+	hasLength   bool        // the handler set Content-Length
+	hasType     bool        // or Content-Type, or Content-Encoding
 	hasDate     bool
 	trailers    []string // declared in the Trailer field
 	buf         []byte   // body not written yet
@@ -111,6 +112,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.block = block
 	w.wroteHeader = true
+	w.final.Store(true)
 }
 
 // blockBuf returns an empty slice to encode a head into.
