@@ -17,14 +17,15 @@ help: ## List the targets
 	@echo "usage: make TARGET   (variables: FUZZTIME=$(FUZZTIME) RUN_ARGS=$(RUN_ARGS))"
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck) into .tools/bin
+tools: ## Install the pinned Go tools (staticcheck, benchstat, govulncheck, h2spec) into .tools/bin
 	bash scripts/tools.sh
 
-test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA), PostgreSQL, wrk, h2load
+test-deps: ## Install what the tests drive: Debian's chromium, Pebble (ACME test CA), PostgreSQL, wrk, h2load, h2spec
 	bash scripts/browser.sh
 	bash scripts/pebble.sh >/dev/null
 	bash scripts/postgres.sh >/dev/null
 	bash scripts/apt.sh wrk nghttp2-client >/dev/null
+	bash scripts/tools.sh h2spec
 
 lint: ## gofmt -l, go vet, staticcheck, go mod tidy -diff (all modules), shellcheck
 	bash scripts/lint.sh

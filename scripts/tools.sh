@@ -18,6 +18,7 @@ TOOLS=(
 	"staticcheck|honnef.co/go/tools/cmd/staticcheck|honnef.co/go/tools|v0.8.2"
 	"benchstat|golang.org/x/perf/cmd/benchstat|golang.org/x/perf|v0.0.0-20260908200009-22c9c6c9d4da"
 	"govulncheck|golang.org/x/vuln/cmd/govulncheck|golang.org/x/vuln|v1.9.0"
+	"h2spec|github.com/summerwind/h2spec/cmd/h2spec|github.com/summerwind/h2spec|v2.2.1+incompatible"
 )
 
 log() { printf 'tools: %s\n' "$*"; }

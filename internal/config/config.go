@@ -63,7 +63,19 @@ type Listen struct {
 	// behind a port mapping ("https_public_port"). Absent: the port of
 	// HTTPS. Port 443 is left out of redirect URLs.
 	HTTPSPublicPort int `yaml:"https_public_port"`
+
+	// HTTP2Server picks the server of the HTTPS listener's HTTP/2
+	// connections ("http2_server"): "builtin", the edge's own, which
+	// writes each response with fewer system calls and goroutines, or
+	// "net/http", Go's. Absent or empty: "builtin".
+	HTTP2Server string `yaml:"http2_server"`
 }
+
+// The values of Listen.HTTP2Server.
+const (
+	HTTP2Builtin = "builtin"
+	HTTP2NetHTTP = "net/http"
+)
 
 // TLS configures the certificate sources. Several may be combined: files
 // are preferred for the names they cover, then ACME certificates, then the
@@ -520,6 +532,7 @@ func (c *Config) setDefaults() {
 		Shutdown:               20 * time.Second,
 	}
 	c.Limits = Limits{MaxHeaderBytes: 64 << 10}
+	c.Listen.HTTP2Server = HTTP2Builtin
 	c.AccessLog = AccessLog{Format: "json", Output: "stderr"}
 }
 
@@ -527,6 +540,9 @@ func (c *Config) setDefaults() {
 // the key is absent or written out ("status: 0", `content_type: ""`), with
 // that default, so that the edge reads the values it sends.
 func (c *Config) normalize() {
+	if c.Listen.HTTP2Server == "" {
+		c.Listen.HTTP2Server = HTTP2Builtin
+	}
 	for i := range c.Apps {
 		for j := range c.Apps[i].Respond {
 			r := &c.Apps[i].Respond[j]

@@ -35,7 +35,7 @@ func TestParseFillsDefaults(t *testing.T) {
 		t.Fatalf("Parse(minimal): %v", err)
 	}
 	want := &Config{
-		Listen: Listen{HTTP: ":80", HTTPS: ":443"},
+		Listen: Listen{HTTP: ":80", HTTPS: ":443", HTTP2Server: HTTP2Builtin},
 		TLS:    TLS{SelfSigned: []string{"localhost"}},
 		Apps: []App{{
 			Name:       "shop",

@@ -27,6 +27,7 @@
 //	  http: ":80"                 # plain-HTTP listener: ACME HTTP-01, redirects
 //	  https: ":443"               # TLS listener: HTTP/2 and HTTP/1.1
 //	  https_public_port: 0        # port in redirect URLs; 0: the port of https (443 is left out)
+//	  http2_server: builtin       # or net/http: who serves HTTP/2 on https
 //	trusted_proxies: []           # CIDRs or IPs of proxies in front of the edge
 //	tls:                          # at least one source
 //	  certificates: [{cert_file: a.pem, key_file: a.key}]  # chosen by SNI

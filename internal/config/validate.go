@@ -149,6 +149,9 @@ func (c *Config) validateListen(v *validator) {
 	if p := c.Listen.HTTPSPublicPort; p < 0 || p > 65535 {
 		v.add("listen.https_public_port", ErrValue, "%d is not a port (1-65535, or 0 for the port of listen.https)", p)
 	}
+	if h := c.Listen.HTTP2Server; h != "" && h != HTTP2Builtin && h != HTTP2NetHTTP {
+		v.add("listen.http2_server", ErrValue, "%q is not an HTTP/2 server: want %q or %q", h, HTTP2Builtin, HTTP2NetHTTP)
+	}
 }
 
 // checkHostPort validates a listen address.

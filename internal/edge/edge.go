@@ -23,6 +23,7 @@ import (
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/h1"
+	"github.com/forcehttps/forcehttps/internal/h2"
 )
 
 // Certificates is what the edge needs from a certificate manager.
@@ -672,5 +673,20 @@ func (s *Server) startFastPaths(tc *tls.Config) error {
 	// net.Conns: their requests get r.TLS back from the connection.
 	s.srv.https.ConnContext = h1.ConnContext
 	s.srv.https.Handler = h1.RestoreTLS(s.srv.https.Handler)
+	if s.base.Listen.HTTP2Server != config.HTTP2NetHTTP {
+		fs.HTTP2 = s.newH2(fs.BaseContext)
+	}
 	return nil
+}
+
+// newH2 returns the HTTP/2 server of the HTTPS fast path, with the
+// limits and handler of srv.https (see newServer and h2Config).
+func (s *Server) newH2(base context.Context) *h2.Server {
+	hs := h2.New(s.srv.https)
+	hs.BaseContext = base
+	hs.ConnContext = nil // h1.ConnContext: for connections handed over only
+	// Handler panics at error level, as on the fast path; the
+	// http.Server's ErrorLog logs at debug level.
+	hs.ErrorLog, hs.Logger = nil, s.log
+	return hs
 }

@@ -31,6 +31,11 @@
 // would build (same Method, URL, Host, Header, Close); the tests compare
 // both, and the responses byte for byte.
 //
+// A TLS connection that negotiates h2 goes to net/http too, unless
+// [Server.HTTP2] is set: that server ([h2.Server]) then serves it in the
+// connection's goroutine, and the connection stays tracked here, for
+// Shutdown and Close.
+//
 // # Responses
 //
 // Answer writes through an http.ResponseWriter that writes what

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/forcehttps/forcehttps/internal/h2"
 	"github.com/forcehttps/forcehttps/internal/rawio"
 )
 
@@ -73,6 +74,12 @@ type Server struct {
 	// Logger receives a panic of Answer, at error level, and TLS
 	// handshake errors, at debug level. Nil: slog.Default().
 	Logger *slog.Logger
+
+	// HTTP2, when set, serves the TLS connections that negotiate "h2"
+	// right after the handshake, instead of net/http. They stay tracked
+	// here: Shutdown shuts HTTP2 down with them (GOAWAY, then the
+	// streams finish), Close closes them. Nil: they go to net/http.
+	HTTP2 *h2.Server
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -220,6 +227,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if l != nil {
 		l.Close()
 	}
+	if s.HTTP2 != nil {
+		// The HTTP/2 connections end once their streams are done (or when
+		// ctx is done): they leave s.conns as they end.
+		go s.HTTP2.Shutdown(ctx)
+	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -241,6 +253,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.shutdown.Store(true)
 	s.stopSweeper()
+	if s.HTTP2 != nil {
+		s.HTTP2.Close()
+	}
 	s.mu.Lock()
 	l := s.ln
 	for c := range s.conns {
@@ -888,10 +903,11 @@ func (c *conn) give(nc net.Conn) {
 }
 
 // handshake runs the TLS handshake, bounded by ReadHeaderTimeout as
-// net/http bounds it. A connection that negotiated another protocol
-// than HTTP/1.1 (h2, acme-tls/1) goes to net/http at once, as a
-// *tls.Conn, so that net/http serves it as it would have. It reports
-// whether the connection stays here.
+// net/http bounds it. A connection that negotiated h2 is served by
+// HTTP2 when set, in this goroutine, until it ends. One that negotiated
+// another protocol than HTTP/1.1 (h2 without HTTP2, acme-tls/1) goes to
+// net/http at once, as a *tls.Conn, so that net/http serves it as it
+// would have. It reports whether the connection stays here for HTTP/1.1.
 func (c *conn) handshake() bool {
 	s := c.s
 	var tc *tls.Conn
@@ -915,6 +931,11 @@ func (c *conn) handshake() bool {
 		return false
 	}
 	st := tc.ConnectionState()
+	if p := st.NegotiatedProtocol; p == "h2" && s.HTTP2 != nil {
+		c.passThrough()
+		s.HTTP2.ServeConn(tc)
+		return false
+	}
 	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
 		c.passThrough()
 		c.give(tc)
