@@ -74,8 +74,9 @@ type options struct {
 	collectors     []prometheus.Collector
 	overlay        func(*config.Config) *config.Config
 	admin          http.Handler
-	noFastPath     bool // serve plain HTTP with net/http alone (tests)
-	noForward      bool // proxy through ReverseProxy alone (tests)
+	noFastPath     bool          // serve plain HTTP with net/http alone (tests)
+	noForward      bool          // proxy through ReverseProxy alone (tests)
+	headGrace      time.Duration // a head's wait for its body, instead of headGrace (tests)
 }
 
 // WithLogger sets the logger of the server's own messages (start, reload,

@@ -51,6 +51,7 @@ type exchange struct {
 	timer  *time.Timer
 	start  int64 // nanoseconds, from clock
 	http1  bool
+	grace  time.Duration // how long a head waits for its body: headGrace but in tests
 
 	clientIdle time.Duration // for body reads and response writes
 	clientCut  string        // the reason when clientIdle passes
@@ -102,7 +103,10 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 		w: w, parent: r.Context(), start: clock(), http1: r.ProtoMajor == 1,
 		clientIdle: t.ClientIdle, streamIdle: t.StreamIdle, maxDur: rq.app.cfg.Timeouts.MaxDuration,
 		upIdle: t.UpstreamReadIdle, upCut: cutUpstreamReadIdle, clientCut: cutClientIdle,
-		remain: -1,
+		remain: -1, grace: headGrace,
+	}
+	if rq.s.o.headGrace > 0 {
+		ex.grace = rq.s.o.headGrace
 	}
 	if isGRPC(r) {
 		// A call may rightly wait long for the next message, either way.
@@ -265,7 +269,7 @@ func (ex *exchange) wroteHead(immediate bool) {
 	ex.mu.Lock()
 	if !ex.bodyBegun {
 		ex.headWaits = true
-		ex.timer.Reset(min(headGrace, ex.tick))
+		ex.timer.Reset(min(ex.grace, ex.tick))
 	}
 	ex.mu.Unlock()
 }
