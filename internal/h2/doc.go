@@ -74,7 +74,11 @@
 // Trailer field or set with [http.TrailerPrefix]. A handler that
 // returns before the request's body ended has the stream reset
 // (NO_ERROR after a complete response). A panic resets the stream with
-// INTERNAL_ERROR and is logged, but for [http.ErrAbortHandler].
+// INTERNAL_ERROR and is logged, but for [http.ErrAbortHandler]. A
+// body shorter than the Content-Length the handler declared is sent as
+// far as it goes, then the stream is reset with INTERNAL_ERROR: the
+// client sees the response cut, never complete (Go's server ends such
+// a stream as if it were).
 //
 // # Limits and protections
 //

@@ -314,3 +314,70 @@ func TestNoGoroutineLeft(t *testing.T) {
 		t.Fatalf("%d goroutines left (before: %d):\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestShortBodyIsReset: a handler that writes fewer bytes than the
+// Content-Length it declared has its stream reset after what it wrote,
+// never ended as if the response were complete; HEAD and 304, which
+// carry no body, end as usual.
+func TestShortBodyIsReset(t *testing.T) {
+	h := start(t, &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		switch r.URL.Path {
+		case "/304":
+			w.WriteHeader(http.StatusNotModified)
+		case "/large":
+			// Past the buffer: the head and the first DATA left already.
+			w.Header().Set("Content-Length", "100000")
+			w.Write(bytes.Repeat([]byte("x"), 50000))
+		default:
+			io.WriteString(w, "abc")
+		}
+	})})
+	for _, tc := range []struct {
+		name   string
+		fields []string
+		want   string // "reset after N bytes", or the status of a response that ends
+		bytes  int
+	}{
+		{"short body", get, "reset", 3},
+		{"short body past the buffer", []string{":method", "GET", ":scheme", "https", ":authority", "example.com", ":path", "/large"}, "reset", 50000},
+		{"HEAD", []string{":method", "HEAD", ":scheme", "https", ":authority", "example.com", ":path", "/"}, "200", 0},
+		{"304", []string{":method", "GET", ":scheme", "https", ":authority", "example.com", ":path", "/304"}, "304", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fields := tc.fields
+			_, fr := h.dial(t, false)
+			fr.WriteWindowUpdate(0, 1<<20) // room for the large body
+			writeHeaders(t, fr, 1, true, fields...)
+			got, ended, reset := 0, false, http2.ErrCode(0)
+			for !ended && reset == 0 {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.Header().StreamID != 1 {
+					continue
+				}
+				switch f := f.(type) {
+				case *http2.HeadersFrame:
+					ended = f.StreamEnded()
+				case *http2.DataFrame:
+					got += len(f.Data())
+					ended = f.StreamEnded()
+					fr.WriteWindowUpdate(1, uint32(max(len(f.Data()), 1)))
+				case *http2.RSTStreamFrame:
+					reset = f.ErrCode
+				}
+			}
+			if got != tc.bytes {
+				t.Errorf("got %d body bytes, want %d", got, tc.bytes)
+			}
+			switch {
+			case tc.want == "reset" && (ended || reset != http2.ErrCodeInternal):
+				t.Errorf("ended: %v, reset: %v; want RST_STREAM(INTERNAL_ERROR) and no END_STREAM", ended, reset)
+			case tc.want != "reset" && !ended:
+				t.Errorf("reset with %v; want the response ended", reset)
+			}
+		})
+	}
+}

@@ -321,19 +321,20 @@ func (c *conn) removeLocked(st *stream) {
 // runHandler runs the handler of st in its goroutine.
 func (c *conn) runHandler(st *stream) {
 	rw := st.rw
+	cut := false
 	defer func() {
 		p := recover()
 		if p != nil && p != http.ErrAbortHandler {
 			c.s.logError("h2: panic serving "+c.remote, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
-		c.handlerDone(st, p != nil)
+		c.handlerDone(st, p != nil || cut)
 	}()
 	var h http.Handler = c.s.Handler
 	if rw.tooLarge {
 		h = http.HandlerFunc(headerTooLarge)
 	}
 	h.ServeHTTP(rw, st.req)
-	rw.finish()
+	cut = rw.finish()
 }
 
 func headerTooLarge(w http.ResponseWriter, r *http.Request) {
@@ -343,9 +344,10 @@ func headerTooLarge(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "<h1>"+msg+"</h1>")
 }
 
-// handlerDone ends the stream once its handler returned (panicked: with
+// handlerDone ends the stream once its handler returned (failed: it
+// panicked, or its response fell short of its Content-Length; then with
 // RST_STREAM(INTERNAL_ERROR)), and starts a handler waiting for a slot.
-func (c *conn) handlerDone(st *stream, panicked bool) {
+func (c *conn) handlerDone(st *stream, failed bool) {
 	c.lockWrite()
 	c.running--
 	st.handlerDone = true
@@ -356,7 +358,7 @@ func (c *conn) handlerDone(st *stream, panicked bool) {
 		st.writeTimer.Stop()
 	}
 	switch {
-	case panicked:
+	case failed:
 		c.resetLocked(st, errCodeInternal, true, errHandlerPanic)
 	case !st.closed && st.localDone:
 		// A complete response while the request goes on: the client may

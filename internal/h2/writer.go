@@ -395,17 +395,28 @@ func (w *responseWriter) dataLocked(p []byte, end bool) error {
 	}
 }
 
-// finish ends the response once the handler returned.
-func (w *responseWriter) finish() {
+// finish ends the response once the handler returned. It reports
+// whether the response was cut short: a body of fewer bytes than the
+// Content-Length the handler declared is sent as far as it goes, and
+// the stream must then be reset rather than ended, so that the client
+// sees an incomplete response, never a complete one (a response whose
+// DATA differ from its content-length is malformed, RFC 9113 §8.1.1).
+func (w *responseWriter) finish() (cut bool) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	w.done = true
 	if w.err != nil {
-		return
+		return false
+	}
+	if !w.isHead && !w.noBody && w.declLen >= 0 && w.written < w.declLen {
+		w.send(nil, false, nil)
+		w.release()
+		return true
 	}
 	w.send(nil, true, w.trailerBlock())
 	w.release()
+	return false
 }
 
 // release gives the body buffer back once the response is over.
