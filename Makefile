@@ -34,6 +34,7 @@ lint: ## gofmt -l, go vet, staticcheck, go mod tidy -diff (all modules), shellch
 test: test-deps ## The whole suite: go test -race -shuffle=on ./... ; nested modules (bench/) in short mode
 	bash scripts/modules.sh run root -- $(GO) test -race -shuffle=on ./...
 	$(GO) test -count=1 -run '^TestLateWrite' .   # racy by design: see latewrite_test.go
+	$(GO) test -count=1 ./internal/rawio ./internal/h1 ./internal/h2 ./internal/upstream ./internal/edge   # raw system calls: only built without -race (internal/rawio)
 	bash scripts/modules.sh run nested -- $(GO) test -short -run . -bench='^$$' ./...
 
 bench-once: ## Run every benchmark once (-benchtime=1x) so they don't rot

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/forcehttps/forcehttps/internal/rawio"
 )
 
 // recordConn is what crypto/tls reads and writes a TLS connection
@@ -125,12 +127,7 @@ func (r *recordConn) readRaw(fd uintptr) bool {
 	if r.buf == nil {
 		r.buf = r.get()
 	}
-	for {
-		r.rn, r.rerr = syscall.Read(int(fd), *r.buf)
-		if r.rerr != syscall.EINTR {
-			break
-		}
-	}
+	r.rn, r.rerr = rawio.Read(fd, *r.buf)
 	if r.rerr == syscall.EAGAIN {
 		r.release() // wait without it
 		return false

@@ -189,6 +189,9 @@ func (s *Server) accept(l *Listener) {
 			return
 		}
 		delay = 0
+		// Reads and writes on the socket skip the scheduler's system-call
+		// state (package rawio).
+		nc = rawio.Wrap(nc)
 		c := &conn{s: s, nc: nc}
 		if !s.track(c, true) {
 			nc.Close()

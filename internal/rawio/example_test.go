@@ -48,3 +48,33 @@ func ExampleWriteWait() {
 	fmt.Print(answer)
 	// Output: HELLO
 }
+
+// A server wraps each connection it accepts; the wrapped connection is
+// used as any net.Conn.
+func ExampleWrap() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c := rawio.Wrap(nc)
+		defer c.Close()
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		fmt.Fprintf(c, "%s\n", strings.ToUpper(strings.TrimSpace(line)))
+	}()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "hello\n")
+	answer, _ := bufio.NewReader(c).ReadString('\n')
+	fmt.Print(answer)
+	// Output: HELLO
+}

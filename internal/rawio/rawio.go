@@ -16,6 +16,10 @@
 // response) is left to the caller's ordinary Write. Where raw
 // connections do not exist, [Conn] returns nil and callers use their
 // net.Conn as usual.
+//
+// [Wrap] makes a connection's reads and writes plain function calls to
+// read(2) and write(2), outside the Go scheduler's system-call state; its
+// doc says why that matters to a server's tail latency.
 package rawio
 
 import (

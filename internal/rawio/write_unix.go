@@ -7,26 +7,21 @@ import (
 	"syscall"
 )
 
-// write writes b with non-blocking write(2) calls until it is written,
+// write writes b with non-blocking write(2) calls (rawWrite) until it is written,
 // the socket's buffer is full, or a write fails.
 func write(fd uintptr, b []byte) (int, error) {
 	sent := 0
 	for sent < len(b) {
-		n, err := syscall.Write(int(fd), b[sent:])
-		if n > 0 {
-			sent += n
-		}
-		switch err {
-		case nil:
-			if n <= 0 {
-				return sent, os.NewSyscallError("write", syscall.EIO)
-			}
-		case syscall.EINTR:
-		case syscall.EAGAIN:
+		n, e := rawWrite(fd, b[sent:])
+		switch {
+		case e == syscall.EAGAIN:
 			return sent, nil
-		default:
-			return sent, os.NewSyscallError("write", err)
+		case e != 0:
+			return sent, os.NewSyscallError("write", e)
+		case n <= 0:
+			return sent, os.NewSyscallError("write", syscall.EIO)
 		}
+		sent += n
 	}
 	return sent, nil
 }

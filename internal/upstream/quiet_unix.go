@@ -5,6 +5,8 @@ package upstream
 import (
 	"net"
 	"syscall"
+
+	"github.com/forcehttps/forcehttps/internal/rawio"
 )
 
 // quiet returns a check that nc, idle, is still open and has received
@@ -24,7 +26,7 @@ func quiet(nc net.Conn) func() bool {
 	var n int
 	var rerr error
 	read := func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), buf[:])
+		n, rerr = rawio.Read(fd, buf[:])
 		return true // never wait
 	}
 	return func() bool {

@@ -197,6 +197,7 @@ func (t *Transport) get(ctx context.Context, addr string, fresh bool) (*conn, er
 	if err != nil {
 		return nil, err
 	}
+	nc = rawio.Wrap(nc) // system calls outside the scheduler's state (package rawio)
 	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize), raw: rawio.Conn(nc)}
 	c.check = quiet(nc)
 	return c, nil
