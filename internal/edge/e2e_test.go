@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/testutil"
 )
 
@@ -1055,5 +1060,72 @@ apps:
 	}
 	if !secure.Load() {
 		t.Errorf("the builtin did not see a secure request from a trusted proxy")
+	}
+}
+
+// TestAccessLogFile logs to a file, as access_log.output names one:
+// requests made at once all get their line, whole, and every line is in
+// the file once Serve has returned.
+func TestAccessLogFile(t *testing.T) {
+	t.Parallel()
+	loadTestCert()
+	path := filepath.Join(t.TempDir(), "access.log")
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {http: "127.0.0.1:0", https: "127.0.0.1:0"}
+tls: {self_signed: [shop.example.com]}
+apps:
+  - {name: shop, domains: [shop.example.com], upstream: "http://127.0.0.1:9"}
+access_log: {output: %q}
+`, path)), config.YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, &testCerts{}, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- srv.Serve(ctx) }()
+	client := newClient(srv.Addrs(), false)
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp, err := client.Get(fmt.Sprintf("http://shop.example.com/r%d", i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	client.CloseIdleConnections()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		var rec struct {
+			Msg    string
+			Path   string
+			Status int
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Msg != "request" || rec.Status != 301 {
+			t.Fatalf("line %d: %q (%v): want a request's line", i, line, err)
+		}
+		seen[rec.Path] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d requests logged, want %d", len(seen), n)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/forcehttps/forcehttps"
 	"github.com/forcehttps/forcehttps/internal/config"
+	"github.com/forcehttps/forcehttps/internal/groupwrite"
 	"github.com/forcehttps/forcehttps/internal/h1"
 	"github.com/forcehttps/forcehttps/internal/h2"
 )
@@ -226,10 +227,14 @@ func New(cfg *config.Config, certs Certificates, opts ...Option) (*Server, error
 	return s, nil
 }
 
-// openAccessLog opens the access log a configuration describes.
+// openAccessLog opens the access log a configuration describes. Lines
+// go through a groupwrite.Writer: those logged while a write is in
+// progress go out in the next one, one system call for many requests
+// when busy, at once when not. The closer flushes it, then closes the
+// file.
 func openAccessLog(c config.AccessLog) (*slog.Logger, io.Closer, error) {
 	var w io.Writer
-	var closer io.Closer
+	var file io.Closer
 	switch c.Output {
 	case "off":
 		return nil, nil, nil
@@ -242,12 +247,33 @@ func openAccessLog(c config.AccessLog) (*slog.Logger, io.Closer, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		w, closer = f, f
+		w, file = f, f
 	}
+	gw := groupwrite.New(w)
+	closer := &accessLogCloser{gw: gw, file: file}
 	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, nil)), closer, nil
+		return slog.New(slog.NewTextHandler(gw, nil)), closer, nil
 	}
-	return slog.New(slog.NewJSONHandler(w, nil)), closer, nil
+	return slog.New(slog.NewJSONHandler(gw, nil)), closer, nil
+}
+
+// accessLogCloser flushes the access log's lines, then closes its file
+// (none for stderr and stdout), once.
+type accessLogCloser struct {
+	gw   *groupwrite.Writer
+	file io.Closer
+	once sync.Once
+	err  error
+}
+
+func (c *accessLogCloser) Close() error {
+	c.once.Do(func() {
+		c.err = c.gw.Close()
+		if c.file != nil {
+			c.err = errors.Join(c.err, c.file.Close())
+		}
+	})
+	return c.err
 }
 
 // Addrs are the addresses the server listens on.
