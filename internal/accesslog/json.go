@@ -18,47 +18,34 @@ func AppendJSON(b []byte, t time.Time, l *Line) []byte {
 		b = appendTime(b, t)
 		b = append(b, ',')
 	}
-	b = append(b, `"level":"INFO","msg":"`+Message+`","app":`...)
-	b = appendString(b, l.App)
-	b = append(b, `,"host":`...)
-	b = appendString(b, l.Host)
-	b = append(b, `,"method":`...)
-	b = appendString(b, l.Method)
-	b = append(b, `,"path":`...)
-	b = appendString(b, l.Path)
+	b = append(b, `"level":"INFO","msg":"`+Message+`"`...)
+	b = appendString(b, `,"app":`, l.App)
+	b = appendString(b, `,"host":`, l.Host)
+	b = appendString(b, `,"method":`, l.Method)
+	b = appendString(b, `,"path":`, l.Path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(l.Status), 10)
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, l.Bytes, 10)
 	b = append(b, `,"duration_ms":`...)
 	b = appendFloat(b, l.DurationMS)
-	b = append(b, `,"request_id":`...)
-	b = appendString(b, l.RequestID)
-	b = append(b, `,"scheme":`...)
-	b = appendString(b, l.Scheme)
-	b = append(b, `,"peer":`...)
-	b = appendString(b, l.Peer)
-	b = append(b, `,"client_ip":`...)
-	b = appendString(b, l.ClientIP)
-	b = append(b, `,"action":`...)
-	b = appendString(b, l.Action)
-	b = append(b, `,"reason":`...)
-	b = appendString(b, l.Reason)
+	b = appendString(b, `,"request_id":`, l.RequestID)
+	b = appendString(b, `,"scheme":`, l.Scheme)
+	b = appendString(b, `,"peer":`, l.Peer)
+	b = appendString(b, `,"client_ip":`, l.ClientIP)
+	b = appendString(b, `,"action":`, l.Action)
+	b = appendString(b, `,"reason":`, l.Reason)
 	if l.UpstreamError != "" {
-		b = append(b, `,"upstream_error":`...)
-		b = appendString(b, l.UpstreamError)
+		b = appendString(b, `,"upstream_error":`, l.UpstreamError)
 	}
 	if l.Cut != "" {
-		b = append(b, `,"cut":`...)
-		b = appendString(b, l.Cut)
+		b = appendString(b, `,"cut":`, l.Cut)
 	}
 	if l.GRPCStatus != "" {
-		b = append(b, `,"grpc_status":`...)
-		b = appendString(b, l.GRPCStatus)
+		b = appendString(b, `,"grpc_status":`, l.GRPCStatus)
 	}
 	if l.GRPCMessage != "" {
-		b = append(b, `,"grpc_message":`...)
-		b = appendString(b, l.GRPCMessage)
+		b = appendString(b, `,"grpc_message":`, l.GRPCMessage)
 	}
 	return append(b, "}\n"...)
 }
@@ -77,13 +64,18 @@ func appendTime(b []byte, t time.Time) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s quoted as encoding/json quotes it with HTML
-// escaping off: '"', '\\' and the control characters escaped (\n, \r and
-// \t by name, the others as \u00XX), each byte of invalid UTF-8 as
-// \ufffd, and U+2028 and U+2029, which JavaScript does not allow in a
-// string, as \u2028 and \u2029. Everything else, '<', '>', '&' and DEL
-// included, is copied.
-func appendString(b []byte, s string) []byte {
+// appendString appends key as it is, then s quoted as encoding/json
+// quotes it with HTML escaping off: '"', '\\' and the control characters
+// escaped (\n, \r and \t by name, the others as \u00XX), each byte of
+// invalid UTF-8 as \ufffd, and U+2028 and U+2029, which JavaScript does
+// not allow in a string, as \u2028 and \u2029. Everything else, '<', '>',
+// '&' and DEL included, is copied.
+func appendString(b []byte, key, s string) []byte {
+	return appendQuoted(append(b, key...), s)
+}
+
+// appendQuoted appends s quoted, as appendString describes.
+func appendQuoted(b []byte, s string) []byte {
 	b = append(b, '"')
 	done := 0 // s[:done] is in b
 	for i := 0; i < len(s); {
