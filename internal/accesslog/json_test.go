@@ -216,7 +216,15 @@ func TestLoggerSlog(t *testing.T) {
 	}
 }
 
-func TestLoggerJSONAllocs(t *testing.T) {
+func TestAllocs(t *testing.T) {
+	buf := make([]byte, 0, 1024)
+	now := time.Now()
+	if n := testing.AllocsPerRun(100, func() { AppendJSON(buf, now, &ordinary) }); n > 0 {
+		t.Errorf("AppendJSON: %v allocations per line, want 0", n)
+	}
+	if raceEnabled {
+		t.Skip("Log: allocation counts differ under the race detector")
+	}
 	lg := NewJSON(io.Discard)
 	lg.Log(&ordinary) // fills the pool
 	if n := testing.AllocsPerRun(100, func() { lg.Log(&ordinary) }); n > 0 {
