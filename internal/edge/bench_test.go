@@ -13,17 +13,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forcehttps/forcehttps/internal/accesslog"
 	"github.com/forcehttps/forcehttps/internal/h1"
 )
 
 // benchServer returns a listening (not serving) edge whose handlers the
-// benchmarks call in memory, with the access log on and discarded.
+// benchmarks call in memory, with the access log on and discarded: JSON
+// lines, written as access_log's default format writes them.
 func benchServer(b *testing.B, upstream string) *Server {
 	b.Helper()
-	return benchEdge(b, fmt.Sprintf(`
+	s := benchEdge(b, fmt.Sprintf(`
 apps:
   - {name: shop, domains: [shop.example.com, "*.shop.example.com"], upstream: %q}
-`, upstream), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+`, upstream), nil)
+	s.access = accesslog.NewJSON(io.Discard)
+	return s
 }
 
 // benchEdge returns a listening (not serving) edge for the apps section

@@ -248,7 +248,11 @@
 // upstream_read_idle, upstream_reset, stream_idle, max_duration, with the
 // bytes actually sent in bytes), and grpc_status and grpc_message of a
 // gRPC answer. Status 499 means the client went away before the app
-// answered.
+// answered. With format json (the default) a line is what slog's
+// JSONHandler writes, byte for byte, but formatted by package accesslog
+// without slog, allocation-free: slog's general formatting took a tenth
+// of the edge's time on redirects. Format text, and a logger given with
+// [WithAccessLog], go through slog.
 //
 // The admin listener serves /metrics for Prometheus, from a registry of
 // its own:

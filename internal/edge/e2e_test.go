@@ -1095,7 +1095,9 @@ access_log: {output: %q}
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			resp, err := client.Get(fmt.Sprintf("http://shop.example.com/r%d", i))
+			// The path has characters JSON escapes (not invalid UTF-8,
+			// which checkSlogJSON could not read back as it was).
+			resp, err := client.Get(fmt.Sprintf("http://shop.example.com/r%d%%22%%5C%%3C%%E2%%80%%A8%%09", i))
 			if err != nil {
 				t.Error(err)
 				return
@@ -1124,8 +1126,72 @@ access_log: {output: %q}
 			t.Fatalf("line %d: %q (%v): want a request's line", i, line, err)
 		}
 		seen[rec.Path] = true
+		if i < 3 {
+			checkSlogJSON(t, line)
+		}
 	}
 	if len(seen) != n {
 		t.Fatalf("%d requests logged, want %d", len(seen), n)
+	}
+}
+
+// checkSlogJSON fails the test unless line, an access log line written
+// by accesslog's JSON appender, has the fields of a redirect's line in
+// their order, and is what slog.NewJSONHandler writes for its time and
+// values.
+func checkSlogJSON(t *testing.T, line string) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	token := func() json.Token {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		return tok
+	}
+	token() // {
+	var keys []string
+	var at time.Time
+	var attrs []slog.Attr
+	for dec.More() {
+		key, val := token().(string), token()
+		keys = append(keys, key)
+		switch key {
+		case "time":
+			var err error
+			if at, err = time.Parse(time.RFC3339Nano, val.(string)); err != nil {
+				t.Fatal(err)
+			}
+		case "level", "msg":
+		case "status", "bytes":
+			n, err := val.(json.Number).Int64()
+			if err != nil {
+				t.Fatal(err)
+			}
+			attrs = append(attrs, slog.Int64(key, n))
+		case "duration_ms":
+			f, err := val.(json.Number).Float64()
+			if err != nil {
+				t.Fatal(err)
+			}
+			attrs = append(attrs, slog.Float64(key, f))
+		default:
+			attrs = append(attrs, slog.String(key, val.(string)))
+		}
+	}
+	wantKeys := []string{"time", "level", "msg", "app", "host", "method", "path", "status", "bytes", "duration_ms",
+		"request_id", "scheme", "peer", "client_ip", "action", "reason"}
+	if diff := cmp.Diff(wantKeys, keys); diff != "" {
+		t.Fatalf("keys of %q (-want +got):\n%s", line, diff)
+	}
+	var buf strings.Builder
+	r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+	r.AddAttrs(attrs...)
+	if err := slog.NewJSONHandler(&buf, nil).Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != line+"\n" {
+		t.Fatalf("access log line mismatch:\n got %q\nwant %q (slog)", line+"\n", buf.String())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/accesslog"
 	"github.com/forcehttps/forcehttps/internal/config"
 	"github.com/forcehttps/forcehttps/internal/groupwrite"
 	"github.com/forcehttps/forcehttps/internal/h1"
@@ -153,7 +154,7 @@ func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 type Server struct {
 	o      options
 	log    *slog.Logger
-	access *slog.Logger
+	access *accesslog.Logger // nil: no access log
 	certs  Certificates
 	base   *config.Config // the configuration at start: listeners, server limits
 	raw    *config.Config // the configuration last applied, before the overlay
@@ -210,7 +211,7 @@ func New(cfg *config.Config, certs Certificates, opts ...Option) (*Server, error
 		}
 	}
 	if s.o.accessLogGiven {
-		s.access = s.o.accessLog
+		s.access = accesslog.New(s.o.accessLog)
 	} else {
 		l, c, err := openAccessLog(cfg.AccessLog)
 		if err != nil {
@@ -230,9 +231,10 @@ func New(cfg *config.Config, certs Certificates, opts ...Option) (*Server, error
 // openAccessLog opens the access log a configuration describes. Lines
 // go through a groupwrite.Writer: those logged while a write is in
 // progress go out in the next one, one system call for many requests
-// when busy, at once when not. The closer flushes it, then closes the
-// file.
-func openAccessLog(c config.AccessLog) (*slog.Logger, io.Closer, error) {
+// when busy, at once when not. JSON lines are formatted by accesslog's
+// appender, as slog's JSONHandler would write them; text lines by slog.
+// The closer flushes the writer, then closes the file.
+func openAccessLog(c config.AccessLog) (*accesslog.Logger, io.Closer, error) {
 	var w io.Writer
 	var file io.Closer
 	switch c.Output {
@@ -252,9 +254,9 @@ func openAccessLog(c config.AccessLog) (*slog.Logger, io.Closer, error) {
 	gw := groupwrite.New(w)
 	closer := &accessLogCloser{gw: gw, file: file}
 	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(gw, nil)), closer, nil
+		return accesslog.New(slog.New(slog.NewTextHandler(gw, nil))), closer, nil
 	}
-	return slog.New(slog.NewJSONHandler(gw, nil)), closer, nil
+	return accesslog.NewJSON(gw), closer, nil
 }
 
 // accessLogCloser flushes the access log's lines, then closes its file

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/forcehttps/forcehttps"
+	"github.com/forcehttps/forcehttps/internal/accesslog"
 	"github.com/forcehttps/forcehttps/internal/h1"
 )
 
@@ -349,9 +349,10 @@ func (s *Server) done(rq *request, r *http.Request) {
 	}
 }
 
-// logAccess writes the access log line of a request. It is a function of
-// its own for its frame (2 KiB), which done would otherwise take on
-// every request's stack, logged or not.
+// logAccess writes the access log line of a request: it decides the
+// line's fields, which s.access writes as JSON or through slog. It is a
+// function of its own for its frame (the line), which done would
+// otherwise take on every request's stack, logged or not.
 func (s *Server) logAccess(rq *request, r *http.Request, name string, status int, elapsed time.Duration) {
 	scheme := "http"
 	if rq.tls {
@@ -371,35 +372,26 @@ func (s *Server) logAccess(rq *request, r *http.Request, name string, status int
 	} else {
 		clientText = client.String()
 	}
-	attrs := [...]slog.Attr{
-		slog.String("app", name),
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.Int64("bytes", rq.bytes),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("request_id", rq.id),
-		slog.String("scheme", scheme),
-		slog.String("peer", peerText),
-		slog.String("client_ip", clientText),
-		slog.String("action", rq.action),
-		slog.String("reason", rq.reason),
-		{}, {}, {}, {}, // the optional ones below, left out when empty
-	}
-	n := len(attrs) - 4
-	for _, opt := range [...]struct{ key, val string }{
-		{"upstream_error", rq.upstreamKind},
-		{"cut", rq.cut},
-		{"grpc_status", rq.grpcStatus},
-		{"grpc_message", rq.grpcMessage},
-	} {
-		if opt.val != "" {
-			attrs[n] = slog.String(opt.key, opt.val)
-			n++
-		}
-	}
-	s.access.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs[:n]...)
+	s.access.Log(&accesslog.Line{
+		App:        name,
+		Host:       r.Host,
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		Status:     status,
+		Bytes:      rq.bytes,
+		DurationMS: float64(elapsed.Microseconds()) / 1000,
+		RequestID:  rq.id,
+		Scheme:     scheme,
+		Peer:       peerText,
+		ClientIP:   clientText,
+		Action:     rq.action,
+		Reason:     rq.reason,
+		// Left out when empty:
+		UpstreamError: rq.upstreamKind,
+		Cut:           rq.cut,
+		GRPCStatus:    rq.grpcStatus,
+		GRPCMessage:   rq.grpcMessage,
+	})
 }
 
 const unknownApp = "_unknown"
