@@ -205,18 +205,20 @@ func TestSlowUploader(t *testing.T) {
 		}
 		fmt.Fprintf(w, "%d", n)
 	}))
-	h := startEdge(t, streamApp(app, "client_idle: 300ms, upstream_read_idle: 5s"))
+	// client_idle is twelve times the uploader's pauses, so that a loaded
+	// machine does not make a pause look like a stop.
+	h := startEdge(t, streamApp(app, "client_idle: 600ms, upstream_read_idle: 5s"))
 	both(t, func(t *testing.T, h2 bool) {
 		c := h.client(h2)
 		// Progressing slowly for 1.2s: the whole body reaches the app.
 		pr, pw := io.Pipe()
-		go func() {
-			for range 12 {
-				pw.Write(make([]byte, 1000))
-				time.Sleep(100 * time.Millisecond)
+		go func(pw *io.PipeWriter) { // its own pw: the one below is another
+			for range 24 {
+				pw.Write(make([]byte, 500))
+				time.Sleep(50 * time.Millisecond)
 			}
 			pw.Close()
-		}()
+		}(pw)
 		path := fmt.Sprintf("/upload-%v", h2)
 		resp, err := c.Post(httpsURL("shop.example.com", path), "application/octet-stream", pr)
 		if err != nil {
