@@ -213,7 +213,7 @@ func New(cfg *config.Config, certs Certificates, opts ...Option) (*Server, error
 	if s.o.accessLogGiven {
 		s.access = accesslog.New(s.o.accessLog)
 	} else {
-		l, c, err := openAccessLog(cfg.AccessLog)
+		l, c, err := openAccessLog(cfg.AccessLog, s.log)
 		if err != nil {
 			return nil, fmt.Errorf("edge: access_log: %w", err)
 		}
@@ -234,7 +234,7 @@ func New(cfg *config.Config, certs Certificates, opts ...Option) (*Server, error
 // when busy, at once when not. JSON lines are formatted by accesslog's
 // appender, as slog's JSONHandler would write them; text lines by slog.
 // The closer flushes the writer, then closes the file.
-func openAccessLog(c config.AccessLog) (*accesslog.Logger, io.Closer, error) {
+func openAccessLog(c config.AccessLog, errLog *slog.Logger) (*accesslog.Logger, io.Closer, error) {
 	var w io.Writer
 	var file io.Closer
 	switch c.Output {
@@ -252,11 +252,29 @@ func openAccessLog(c config.AccessLog) (*accesslog.Logger, io.Closer, error) {
 		w, file = f, f
 	}
 	gw := groupwrite.New(w)
+	gw.OnError = accessLogFailed(errLog, c.Output)
 	closer := &accessLogCloser{gw: gw, file: file}
 	if c.Format == "text" {
 		return accesslog.New(slog.New(slog.NewTextHandler(gw, nil))), closer, nil
 	}
 	return accesslog.NewJSON(gw), closer, nil
+}
+
+// accessLogFailed returns what the access log's writer calls when a write
+// fails (a full disk, a closed pipe): the lines of that write are lost,
+// which the edge's log says, at most once a minute. It is called from the
+// writer's one goroutine only.
+func accessLogFailed(log *slog.Logger, output string) func(error) {
+	var last time.Time
+	lost := 0
+	return func(err error) {
+		lost++
+		if now := time.Now(); now.Sub(last) >= time.Minute {
+			last = now
+			log.Error("edge: access log write failed: its lines are lost", "output", output, "failed_writes", lost, "error", err)
+			lost = 0
+		}
+	}
 }
 
 // accessLogCloser flushes the access log's lines, then closes its file

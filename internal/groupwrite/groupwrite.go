@@ -38,6 +38,12 @@ var ErrClosed = errors.New("groupwrite: write after close")
 // Writer gathers concurrent writes to an io.Writer. Its methods may be
 // called from any number of goroutines. Make one with [New].
 type Writer struct {
+	// OnError, when set (before the first Write), is called with each
+	// error of the writer beneath, by the Writer's goroutine, outside
+	// its lock: the bytes of that write are lost, and a caller that
+	// never flushes would not hear of it otherwise.
+	OnError func(error)
+
 	w     io.Writer
 	limit int
 
@@ -62,8 +68,8 @@ func New(w io.Writer) *Writer {
 
 // Write appends p to what the Writer's goroutine writes next, and returns
 // len(p) and nil; p may be reused at once. An error of the writer beneath
-// is not returned here but by the next Flush or Close. After Close, Write
-// returns ErrClosed.
+// is not returned here but by the next Flush or Close, and to OnError.
+// After Close, Write returns ErrClosed.
 func (g *Writer) Write(p []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -106,6 +112,9 @@ func (g *Writer) run() {
 			g.cond.Broadcast() // room for the Writes waiting
 			g.mu.Unlock()
 			_, err := g.w.Write(batch)
+			if err != nil && g.OnError != nil {
+				g.OnError(err)
+			}
 			g.mu.Lock()
 			if err != nil {
 				g.err = err

@@ -133,11 +133,16 @@ func TestErrorsReachFlush(t *testing.T) {
 	boom := errors.New("disk full")
 	rec := &recorder{err: boom}
 	g := New(rec)
+	heard := make(chan error, 1)
+	g.OnError = func(err error) { heard <- err }
 	if _, err := g.Write([]byte("x\n")); err != nil {
 		t.Fatalf("Write = %v, want nil: errors come with Flush", err)
 	}
 	if err := g.Flush(); err != boom {
 		t.Fatalf("Flush = %v, want %v", err, boom)
+	}
+	if err := <-heard; err != boom {
+		t.Fatalf("OnError heard %v, want %v", err, boom)
 	}
 	if err := g.Flush(); err != nil {
 		t.Fatalf("second Flush = %v, want nil: the error was reported", err)
