@@ -39,6 +39,20 @@ func newRequestContext(parent context.Context) *requestContext {
 	return &requestContext{parent: parent}
 }
 
+// reusable reports whether c may serve another request: nothing ever
+// waited on it (it was never made), so nothing holds a channel, a
+// derived context or a callback of it. The caller vouches that c's
+// request is over and that nothing kept c itself (see Server.Answer).
+func (c *requestContext) reusable() bool { return c.real.Load() == nil }
+
+// reset makes a reusable c a fresh context of parent, as
+// newRequestContext does, without an allocation.
+func (c *requestContext) reset(parent context.Context) {
+	c.mu.Lock()
+	c.parent, c.canceled, c.cause = parent, false, nil
+	c.mu.Unlock()
+}
+
 // make returns the real context, making it if needed.
 func (c *requestContext) make() context.Context {
 	if rc := c.real.Load(); rc != nil {

@@ -156,3 +156,37 @@ func TestRequestContextAllocs(t *testing.T) {
 		t.Errorf("a request context costs %v allocations, want 1", n)
 	}
 }
+
+// TestRequestContextReset: a context nothing waited on can serve again,
+// fresh; one that was made cannot.
+func TestRequestContextReset(t *testing.T) {
+	type key struct{}
+	first := context.WithValue(context.Background(), key{}, "first")
+	second := context.WithValue(context.Background(), key{}, "second")
+	c := newRequestContext(first)
+	if c.Value(key{}) != "first" || c.Err() != nil {
+		t.Fatal("a new context is not its parent's")
+	}
+	c.cancel(errTestCause)
+	if !c.reusable() {
+		t.Fatal("a context nothing waited on is not reusable")
+	}
+	c.reset(second)
+	if err := c.Err(); err != nil {
+		t.Fatalf("Err after reset = %v, want nil", err)
+	}
+	if got := c.Value(key{}); got != "second" {
+		t.Fatalf("Value after reset = %v, want the new parent's", got)
+	}
+	if got := context.Cause(c); got != nil {
+		t.Fatalf("Cause after reset = %v, want nil", got)
+	}
+	done := c.Done()
+	if c.reusable() {
+		t.Fatal("a context whose Done was asked for is reusable")
+	}
+	c.cancel(nil)
+	if !isDone(done) || c.Err() != context.Canceled {
+		t.Fatal("a made context is not canceled")
+	}
+}

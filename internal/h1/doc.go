@@ -72,9 +72,10 @@
 // The read is stopped with a deadline in the past when the request
 // ends. The context is one of this package's, which behaves as
 // context.WithCancelCause's (context.Cause included) and makes that one
-// only when something waits on it (Done, AfterFunc, a derived context):
-// an answer that never does, such as a redirect, costs one allocation
-// for it instead of two.
+// only when something waits on it (Done, AfterFunc, a derived context).
+// One that nothing waited on is reset and serves the connection's next
+// request: an answer that never waits, such as a redirect, costs no
+// allocation for its context (Server.Answer says what this asks of it).
 //
 // # Timeouts and shutdown
 //

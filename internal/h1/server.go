@@ -42,6 +42,10 @@ type Server struct {
 	// the request ends or the client goes away (see the package
 	// documentation). r and w must not be used after Answer returns;
 	// w may be used from another goroutine meanwhile, one at a time.
+	// Nor may r's context, unless something waited on it during Answer
+	// (its Done, a cancelable context derived from it, context.AfterFunc):
+	// such a context stays canceled for good, while one that nothing
+	// waited on becomes the context of the connection's next request.
 	Answer func(w http.ResponseWriter, r *http.Request) bool
 
 	// ReadHeaderTimeout, IdleTimeout and WriteTimeout mean what they mean
@@ -707,8 +711,15 @@ func (c *conn) request(b []byte) bool {
 	if h.minor == 0 {
 		proto, minor = "HTTP/1.0", 0
 	}
-	// The context goes in with the request, in one copy of it.
-	c.ctx = newRequestContext(cmp.Or(c.s.BaseContext, context.Background()))
+	// The context goes in with the request, in one copy of it. The last
+	// request's serves again if nothing waited on it (see Answer): most
+	// answers never read it, and it would be the one allocation of a
+	// redirect.
+	if parent := cmp.Or(c.s.BaseContext, context.Background()); c.ctx != nil && c.ctx.reusable() {
+		c.ctx.reset(parent)
+	} else {
+		c.ctx = newRequestContext(parent)
+	}
 	r := &http.Request{
 		Method:     h.method,
 		URL:        &sc.url,

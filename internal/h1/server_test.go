@@ -385,3 +385,57 @@ func TestShutdownAfterHeldResponse(t *testing.T) {
 		}
 	}
 }
+
+// TestContextReused: a request's context that nothing waited on serves
+// the connection's next request, fresh; one that something waited on is
+// canceled for good and the next request gets a new one.
+func TestContextReused(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		ctxs []context.Context
+		errs []error // each context's Err as its request began
+		prev []error // the previous request's context's Err, from the next one
+		done <-chan struct{}
+	)
+	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		mu.Lock()
+		if n := len(ctxs); n > 0 {
+			prev = append(prev, ctxs[n-1].Err())
+		}
+		ctxs, errs = append(ctxs, ctx), append(errs, ctx.Err())
+		if r.URL.Path == "/made" {
+			done = ctx.Done() // something waits on it
+		}
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	}), nil)
+	got := exchange(t, s.fast, req("GET /a HTTP/1.1", "Host: x")+req("GET /b HTTP/1.1", "Host: x")+
+		req("GET /made HTTP/1.1", "Host: x")+req("GET /d HTTP/1.1", "Host: x"), "GET", "GET", "GET", "GET")
+	if n := strings.Count(got, "HTTP/1.1 200 OK"); n != 4 {
+		t.Fatalf("%d answers of 4:\n%s", n, got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("request %d began with its context's Err = %v", i+1, err)
+		}
+	}
+	if ctxs[0] != ctxs[1] || ctxs[1] != ctxs[2] {
+		t.Error("a context nothing waited on was not reused")
+	}
+	if ctxs[3] == ctxs[2] {
+		t.Error("a context something waited on was reused")
+	}
+	select {
+	case <-done:
+	default:
+		t.Error("the channel of the request that waited is still open")
+	}
+	if want := []error{nil, nil, context.Canceled}; len(prev) != 3 || prev[0] != want[0] || prev[1] != want[1] || prev[2] != want[2] {
+		// A reused context reads as the next request's (not canceled);
+		// the one that was made stays canceled.
+		t.Errorf("the previous contexts' Err seen from the next requests = %v, want %v", prev, want)
+	}
+}
