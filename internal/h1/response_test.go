@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestStatusLines(t *testing.T) {
@@ -107,5 +109,33 @@ func TestScratchText(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("head %d changed: %q, want %q", i, got[i], want[i])
 		}
+	}
+}
+
+// TestScratchTextRepeat: a head the same as the last one gets the last
+// one's string, with no allocation; any other keeps its own text.
+func TestScratchTextRepeat(t *testing.T) {
+	sc := &scratch{}
+	head := []byte("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")
+	first := sc.text(head)
+	if n := testing.AllocsPerRun(100, func() {
+		if s := sc.text(head); unsafe.StringData(s) != unsafe.StringData(first) {
+			t.Fatal("a repeated head got a new string")
+		}
+	}); n != 0 {
+		t.Errorf("a repeated head costs %v allocations, want 0", n)
+	}
+	other := append([]byte(nil), head...)
+	other[4] = '?' // "GET /?..."
+	if s := sc.text(other); s != string(other) || unsafe.StringData(s) == unsafe.StringData(first) {
+		t.Fatalf("a different head got %q", s)
+	}
+	head[4] = 'x' // the read buffer is reused: what was returned must not change
+	if first != "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n" {
+		t.Fatalf("the first head's string changed: %q", first)
+	}
+	large := bytes.Repeat([]byte("x"), headsSize)
+	if s, again := sc.text(large), sc.text(large); s != string(large) || unsafe.StringData(s) != unsafe.StringData(again) {
+		t.Fatal("a repeated large head got a new string, or the wrong text")
 	}
 }
