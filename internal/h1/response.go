@@ -193,16 +193,18 @@ func (w *responseWriter) FlushError() error {
 
 // SetWriteDeadline sets the connection's write deadline, for
 // http.ResponseController. It may be called from another goroutine.
+// While the deadline is the one the connection armed, lifting it (the
+// zero time) may be put off, and a deadline a little before it keeps it
+// (see conn.setWriteDeadline).
 func (w *responseWriter) SetWriteDeadline(t time.Time) error {
-	w.c.dlTouched.Store(true)
-	return w.c.rw.SetWriteDeadline(t)
+	return w.c.setWriteDeadline(t)
 }
 
 // SetReadDeadline sets the connection's read deadline, for
 // http.ResponseController. No request here has a body: it bounds
 // nothing the handler reads.
 func (w *responseWriter) SetReadDeadline(t time.Time) error {
-	w.c.dlTouched.Store(true)
+	w.c.rdlTouched.Store(true)
 	return w.c.rw.SetReadDeadline(t)
 }
 

@@ -318,8 +318,9 @@ type conn struct {
 
 	// The request's context, canceled when the request ends or the
 	// client goes away during Answer.
-	ctx       *requestContext
-	dlTouched atomic.Bool // Answer set a deadline itself
+	ctx        *requestContext
+	rdlTouched atomic.Bool // Answer set a read deadline itself
+	wdlTouched atomic.Bool // Answer set a write deadline itself
 
 	// The watch for the client going away, started by the sweeper for a
 	// request still in Answer after a while (see watch).
@@ -330,6 +331,7 @@ type conn struct {
 	wb        [1]byte       // what it read: the first byte of a pipelined request
 	wn        int
 	gone      bool // it saw the connection end
+	liftWrite bool // Answer lifted the write deadline, not applied yet; see setWriteDeadline
 }
 
 // serve answers requests until the connection closes, goes idle too
@@ -658,6 +660,7 @@ const (
 type deadline struct {
 	kind  int
 	armed time.Time // when it was set
+	until time.Time // what it was set to
 }
 
 func (d *deadline) arm(nc net.Conn, now time.Time, dur time.Duration, kind int) {
@@ -674,8 +677,8 @@ func (d *deadline) arm(nc net.Conn, now time.Time, dur time.Duration, kind int) 
 	} else if d.kind == kind && now.Sub(d.armed) < slack {
 		return
 	}
-	d.kind, d.armed = kind, now
-	d.set(nc, kind, now.Add(dur+slack))
+	d.kind, d.armed, d.until = kind, now, now.Add(dur+slack)
+	d.set(nc, kind, d.until)
 }
 
 func (d *deadline) set(nc net.Conn, kind int, t time.Time) {
@@ -790,10 +793,15 @@ func (c *conn) endRequest() (extra []byte, gone bool) {
 	if watching {
 		c.rw.SetReadDeadline(aLongTimeAgo)
 	}
+	c.liftWrite = false // not applied: the deadline is the one c.wdl armed
 	c.wmu.Unlock()
 	c.ctx.cancel(nil)
-	if c.dlTouched.Swap(false) {
-		c.wdl, c.read = deadline{kind: armStale}, deadline{kind: armStale} // set exactly next time
+	// A deadline Answer set is set exactly next time.
+	if c.wdlTouched.Swap(false) {
+		c.wdl = deadline{kind: armStale}
+	}
+	if c.rdlTouched.Swap(false) {
+		c.read = deadline{kind: armStale}
 	}
 	if !watching {
 		return nil, false
@@ -801,6 +809,49 @@ func (c *conn) endRequest() (extra []byte, gone bool) {
 	<-c.watchDone
 	c.watching, c.read = false, deadline{kind: armStale}
 	return c.wb[:c.wn], c.gone
+}
+
+// liftLater is how far off the write deadline that the connection armed
+// must be for Answer's lift of it to be put off (see setWriteDeadline):
+// ten times what the sweeper takes to apply it.
+const liftLater = 20 * watchAfter
+
+// setWriteDeadline sets the write deadline for Answer (see
+// responseWriter.SetWriteDeadline). While the deadline is still the one
+// the connection armed for the request, it spares the timer updates of
+// two common cases:
+//   - a lift of it (the zero time) is put off while the deadline is at
+//     least liftLater away: the sweeper applies it once the request has
+//     run for watchAfter, and it is dropped if the request ends first.
+//     Until then the deadline armed before the request, never shorter
+//     than WriteTimeout, bounds the writes;
+//   - a deadline at most a sixteenth of WriteTimeout before the one
+//     armed (so, as the armed one is, never earlier than asked and at
+//     most that much later) keeps the armed one.
+//
+// A proxy does both for every exchange: it lifts the deadline at the
+// start, because a stream may rightly write for longer, and sets
+// WriteTimeout again at the end; most exchanges end within
+// milliseconds. That cost a timer update each, and a third to arm the
+// connection's deadline again for the next request.
+func (c *conn) setWriteDeadline(t time.Time) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.active && c.wdl.kind == armWrite && !c.wdlTouched.Load() {
+		switch {
+		case t.IsZero():
+			if time.Until(c.wdl.until) >= liftLater {
+				c.liftWrite = true
+				return nil
+			}
+		case !c.wdl.until.Before(t) && c.wdl.until.Sub(t) <= c.s.WriteTimeout/16:
+			c.liftWrite = false
+			return nil
+		}
+	}
+	c.liftWrite = false
+	c.wdlTouched.Store(true)
+	return c.rw.SetWriteDeadline(t)
 }
 
 // aLongTimeAgo is a deadline in the past, which ends a blocked read.
@@ -817,7 +868,8 @@ const watchAfter = 100 * time.Millisecond
 var errClientGone = errors.New("h1: the client closed the connection")
 
 // sweep starts a watch for every request in Answer for watchAfter or
-// more, until the server stops.
+// more, and applies the lifts of write deadlines put off (see
+// setWriteDeadline), until the server stops.
 func (s *Server) sweep() {
 	t := time.NewTicker(watchAfter)
 	defer t.Stop()
@@ -855,7 +907,16 @@ func (s *Server) stopSweeper() {
 func (c *conn) watch(now time.Time) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if !c.active || c.watching || now.Sub(c.now) < watchAfter {
+	if !c.active || now.Sub(c.now) < watchAfter {
+		return
+	}
+	if c.liftWrite {
+		// A request this long needs the lift for real.
+		c.liftWrite = false
+		c.wdlTouched.Store(true)
+		c.rw.SetWriteDeadline(time.Time{})
+	}
+	if c.watching {
 		return
 	}
 	c.watching, c.wn, c.gone = true, 0, false

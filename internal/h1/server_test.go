@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -437,5 +438,167 @@ func TestContextReused(t *testing.T) {
 		// A reused context reads as the next request's (not canceled);
 		// the one that was made stays canceled.
 		t.Errorf("the previous contexts' Err seen from the next requests = %v, want %v", prev, want)
+	}
+}
+
+// deadlineConn records the write deadlines set on a connection.
+type deadlineConn struct {
+	net.Conn
+	mu  sync.Mutex
+	set []time.Time
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.set = append(c.set, t)
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *deadlineConn) writeDeadlines() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.set)
+}
+
+// deadlineListener hands out deadlineConns, and the last one accepted.
+type deadlineListener struct {
+	net.Listener
+	mu   sync.Mutex
+	last *deadlineConn
+}
+
+func (l *deadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	dc := &deadlineConn{Conn: c}
+	l.mu.Lock()
+	l.last = dc
+	l.mu.Unlock()
+	return dc, nil
+}
+
+func (l *deadlineListener) conn() *deadlineConn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+// listenDeadlines starts fast, with every other request going to
+// net/http, on a loopback listener that records write deadlines.
+func listenDeadlines(t *testing.T, fast *Server) (string, *deadlineListener) {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := &deadlineListener{Listener: inner}
+	ln, err := fast.Listen(dl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.NotFoundHandler(), ErrorLog: discardLog()}
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		fast.Shutdown(ctx)
+	})
+	return inner.Addr().String(), dl
+}
+
+// TestWriteDeadlineLiftPutOff: an answer that lifts the write deadline,
+// ends quickly and sets WriteTimeout again, as a proxied exchange does,
+// costs the connection no deadline update: the lift waits for the
+// sweeper, and the deadline armed before the request stays.
+func TestWriteDeadlineLiftPutOff(t *testing.T) {
+	t.Parallel()
+	fast := &Server{
+		Answer: func(w http.ResponseWriter, r *http.Request) bool {
+			rc := http.NewResponseController(w)
+			if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+				t.Errorf("SetWriteDeadline: %v", err)
+			}
+			io.WriteString(w, "ok")
+			// WriteTimeout again, for the rest: the armed deadline is
+			// within a sixteenth of it.
+			if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+				t.Errorf("SetWriteDeadline: %v", err)
+			}
+			return true
+		},
+		ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, WriteTimeout: time.Minute,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	addr, dl := listenDeadlines(t, fast)
+	const n = 20
+	got := exchange(t, addr, strings.Repeat(req("GET / HTTP/1.1", "Host: x"), n), slices.Repeat([]string{"GET"}, n)...)
+	if k := strings.Count(got, "HTTP/1.1 200 OK"); k != n {
+		t.Fatalf("%d answers of %d:\n%s", k, n, got)
+	}
+	set := dl.conn().writeDeadlines()
+	if len(set) != 1 || set[0].IsZero() {
+		// One: the deadline armed for the first response.
+		t.Errorf("write deadlines set for %d quick answers that lifted it: %v, want the one armed for the first", n, set)
+	}
+}
+
+// TestWriteDeadlineLiftApplied: a lift put off is applied once the
+// request runs long, so that a stream may write for longer than
+// WriteTimeout; a deadline set after it cancels it.
+func TestWriteDeadlineLiftApplied(t *testing.T) {
+	t.Parallel()
+	const timeout = liftLater + 500*time.Millisecond
+	fast := &Server{
+		Answer: func(w http.ResponseWriter, r *http.Request) bool {
+			rc := http.NewResponseController(w)
+			rc.SetWriteDeadline(time.Time{})
+			if r.URL.Path == "/set" {
+				// Set after the lift: it stands, the lift is dropped.
+				rc.SetWriteDeadline(time.Now().Add(time.Hour))
+				time.Sleep(3 * watchAfter) // the sweeper looks meanwhile
+				io.WriteString(w, "set")
+				return true
+			}
+			// Write for longer than the deadline armed before the lift.
+			for end := time.Now().Add(timeout + timeout/16 + 300*time.Millisecond); time.Now().Before(end); {
+				io.WriteString(w, "tick\n")
+				rc.Flush()
+				time.Sleep(50 * time.Millisecond)
+			}
+			return true
+		},
+		ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, WriteTimeout: timeout,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	addr, dl := listenDeadlines(t, fast)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * timeout)) // longer than exchange's
+	if _, err := io.WriteString(c, req("GET /set HTTP/1.1", "Host: x")+req("GET /stream HTTP/1.1", "Host: x", "Connection: close")); err != nil {
+		t.Fatal(err)
+	}
+	all, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading the answers: %v", err)
+	}
+	got := string(all)
+	if !strings.Contains(got, "\r\n\r\nset") || !strings.HasSuffix(got, "tick\n\r\n0\r\n\r\n") {
+		t.Fatalf("the stream was cut, or the first answer is missing:\n%s", got)
+	}
+	set := dl.conn().writeDeadlines()
+	// The first request's arm, its own deadline, the second's arm (the
+	// first touched the deadline), and the lift applied by the sweeper.
+	if len(set) != 4 || set[0].IsZero() || set[1].IsZero() || set[2].IsZero() || !set[3].IsZero() {
+		t.Errorf("write deadlines set: %v, want an arm, the hour, an arm, then the lift", set)
+	}
+	if d := set[1].Sub(set[0]); d < 30*time.Minute {
+		t.Errorf("the answer's own deadline %v was not the one set", set[1])
 	}
 }
