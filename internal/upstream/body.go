@@ -219,7 +219,7 @@ rest:
 // response's Trailer, as net/http does.
 func (b *body) readTrailer() error {
 	budget := maxTrailer
-	hdr, err := readFields(b.c.br, &budget)
+	hdr, err := readFields(b.c.br, &budget, nil)
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
