@@ -74,9 +74,24 @@ type request struct {
 	grpcMessage string
 
 	ids requestIDs // kept when the request goes back to the pool
+	// The text of the last peer address the request saw, also kept:
+	// behind a load balancer, or with a few clients, most requests come
+	// from the address the previous one came from.
+	lastPeer     netip.Addr
+	lastPeerText string
 }
 
-// requestPool holds requests that are zero but for their IDs.
+// addrText returns a peer's address as text, from the pooled request's
+// cache when it is the address the request saw last.
+func (rq *request) addrText(a netip.Addr) string {
+	if a != rq.lastPeer || rq.lastPeerText == "" {
+		rq.lastPeer, rq.lastPeerText = a, a.String()
+	}
+	return rq.lastPeerText
+}
+
+// requestPool holds requests that are zero but for their IDs and the
+// cached text of their last peer.
 var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 type requestKey struct{}
@@ -197,7 +212,8 @@ func (s *Server) received(w http.ResponseWriter) time.Time {
 
 // answer handles a request routed (rt) or not yet (nil).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, start time.Time, sn *snapshot, rt *routing) {
-	// A pooled request is zero but its IDs (see the deferred function).
+	// A pooled request is zero but its IDs and last peer (see the
+	// deferred function).
 	rq := requestPool.Get().(*request)
 	rq.ResponseWriter, rq.s, rq.start, rq.tls = w, s, start, overTLS
 	idv := rq.ids.next(r.Header["X-Request-Id"])
@@ -221,7 +237,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			}
 		}
 		s.done(rq, r)
-		*rq = request{ids: rq.ids}
+		*rq = request{ids: rq.ids, lastPeer: rq.lastPeer, lastPeerText: rq.lastPeerText}
 		requestPool.Put(rq)
 		if p == http.ErrAbortHandler {
 			// The proxy could not finish the response: let net/http abort
@@ -366,7 +382,7 @@ func (s *Server) logAccess(rq *request, r *http.Request, name string, status int
 	if !client.IsValid() {
 		client = peer
 	}
-	peerText, clientText := peer.String(), ""
+	peerText, clientText := rq.addrText(peer), ""
 	if client == peer {
 		clientText = peerText // most often: one string for both
 	} else {
