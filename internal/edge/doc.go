@@ -147,6 +147,13 @@
 //	                    byte moved either way that long
 //	max_duration        the app's hard cap, when set
 //
+// A client that goes away cancels the request to the app: at once over
+// net/http, and on the fast path from the watchdog's first look, at most
+// 50 ms into the exchange (package h1 learns that a client left no
+// sooner than 100 ms into a request). The request's context is the
+// exchange's own (context.go), made without the context package's
+// allocations, which a short exchange never needs.
+//
 // A cut cancels the request to the app and puts the client's deadlines
 // in the past, which ends what waits on the client: HTTP/1 gets a
 // timeout on its connection, an HTTP/2 stream a reset. Progress is

@@ -44,10 +44,14 @@ const headGrace = 10 * time.Millisecond
 // of the stream. The watchdog never touches the response writer after
 // the handler returned: stop takes mu, which the watchdog holds while it
 // works.
+//
+// The exchange is also the context of the request to the app (see
+// exchangeContext in context.go): it carries the edge's state for
+// requestOf and is canceled by a cut, by the end of the handler and by
+// the inbound request's context.
 type exchange struct {
 	w      http.ResponseWriter // net/http's writer, for deadlines and the head flush
 	parent context.Context     // the inbound request's context
-	cancel context.CancelFunc  // cancels the request to the app
 	timer  *time.Timer
 	start  int64 // nanoseconds, from clock
 	http1  bool
@@ -74,6 +78,8 @@ type exchange struct {
 	upIdle    time.Duration // between reads of the response body
 	upCut     string        // the reason when upIdle passes
 	tick      time.Duration // how often the watchdog looks
+	lazy      bool          // the exchange follows its parent from the watchdog's first look (fast path)
+	looked    bool          // the watchdog looked once
 	gotHead   atomic.Bool   // the app's response head came
 	headWaits bool          // a head is written and not yet sent
 	bodyBegun bool          // a body byte was written, or the body ended
@@ -87,6 +93,8 @@ type exchange struct {
 	wroteErr error // the last error writing to the client
 	bodyErr  error // the error reading the request body, other than EOF
 	upErr    error // the error reading the response body, other than EOF
+
+	ctx exchangeContext // the context of the request to the app
 }
 
 // clock returns monotonic nanoseconds.
@@ -95,8 +103,15 @@ var epoch = time.Now()
 func clock() int64 { return int64(time.Since(epoch)) }
 
 // startExchange starts watching a proxied request. It returns the
-// context for the request to the app, derived from ctx.
-func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx context.Context) context.Context {
+// context for the request to the app: r's, with rq for requestOf, and
+// canceled by the exchange's end or cut. fast says that r came through
+// the fast path (package h1), whose request contexts learn that the
+// client went away no sooner than h1's watch starts (100 ms into a
+// request): the exchange then follows r's context only from the first
+// look of the watchdog (parentWatch), which most exchanges end before.
+// Other requests are followed at once, when something waits on the
+// exchange's context.
+func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, fast bool) context.Context {
 	sn := rq.app.snap
 	t := sn.cfg.Timeouts
 	ex := &exchange{
@@ -114,8 +129,7 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 		ex.clientCut, ex.upCut = cutStreamIdle, cutStreamIdle
 	}
 	ex.retick()
-	ctx, cancel := context.WithCancel(ctx)
-	ex.cancel = cancel
+	ex.ctx.init(ex, rq, !fast)
 	if ex.http1 {
 		// The watchdog bounds the exchange's reads and writes; the
 		// deadlines serve set must not.
@@ -126,11 +140,30 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 	}
 	// Under mu: on a busy machine the first tick may come before the
 	// assignment, and watch resets the timer.
+	ex.lazy = fast
 	ex.mu.Lock()
-	ex.timer = time.AfterFunc(ex.tick, ex.watch)
+	ex.timer = time.AfterFunc(ex.next(ex.tick), ex.watch)
 	ex.mu.Unlock()
 	rq.ex = ex
-	return ctx
+	return &ex.ctx
+}
+
+// parentWatch is when, at the latest, the watchdog of an exchange of
+// the fast path first looks, and starts to follow the inbound request's
+// context: before package h1 can cancel it (its watch of the client
+// starts 100 ms into a request), so that a client that went away still
+// cancels the request to the app as soon as h1 learns it.
+const parentWatch = 50 * time.Millisecond
+
+// next returns when the watchdog should look next, d from now, or
+// sooner if it has not looked yet at an exchange of the fast path: by
+// parentWatch, its first look follows the inbound request's context.
+// Called with mu held or before the watchdog starts.
+func (ex *exchange) next(d time.Duration) time.Duration {
+	if ex.lazy && !ex.looked {
+		return min(d, parentWatch)
+	}
+	return d
 }
 
 // retick sets how often the watchdog looks: a quarter of the shortest
@@ -154,7 +187,7 @@ func (ex *exchange) stop() {
 	ex.stopped = true
 	ex.mu.Unlock()
 	ex.timer.Stop()
-	ex.cancel()
+	ex.ctx.end()
 	if ex.body != nil {
 		ex.body.finish(ex.w)
 	}
@@ -174,6 +207,10 @@ func (ex *exchange) watch() {
 	if ex.stopped || ex.cut != "" {
 		return
 	}
+	// The exchange is not short: from now on, the inbound request's
+	// cancellation cancels it (at once if it came already).
+	ex.looked = true
+	ex.ctx.follow()
 	now := ex.since()
 	waited := func(mark *atomic.Int64, limit time.Duration) bool {
 		m := mark.Load()
@@ -226,7 +263,7 @@ func (ex *exchange) watch() {
 // running.
 func (ex *exchange) cutLocked(why string) {
 	ex.cut = why
-	ex.cancel()
+	ex.ctx.cancel(context.Canceled)
 	past := time.Unix(1, 0)
 	if ex.tunnel != nil {
 		ex.tunnel.Close()
@@ -269,7 +306,7 @@ func (ex *exchange) wroteHead(immediate bool) {
 	ex.mu.Lock()
 	if !ex.bodyBegun {
 		ex.headWaits = true
-		ex.timer.Reset(min(ex.grace, ex.tick))
+		ex.timer.Reset(ex.next(min(ex.grace, ex.tick)))
 	}
 	ex.mu.Unlock()
 }
@@ -486,7 +523,7 @@ func (ex *exchange) startTunnel(c net.Conn) net.Conn {
 	ex.tunnel = c
 	ex.tunnelLast.Store(ex.since())
 	ex.retick()
-	ex.timer.Reset(ex.tick)
+	ex.timer.Reset(ex.next(ex.tick))
 	ex.mu.Unlock()
 	return tc
 }

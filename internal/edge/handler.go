@@ -96,8 +96,12 @@ var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 type requestKey struct{}
 
-// requestOf returns the edge state of a proxied request.
+// requestOf returns the edge state of a proxied request, nil once the
+// exchange is over.
 func requestOf(ctx context.Context) *request {
+	if c, ok := ctx.(*exchangeContext); ok {
+		return c.rq.Load() // most often: the exchange's own context
+	}
 	rq, _ := ctx.Value(requestKey{}).(*request)
 	return rq
 }
@@ -210,7 +214,9 @@ func (s *Server) received(w http.ResponseWriter) time.Time {
 	return s.now()
 }
 
-// answer handles a request routed (rt) or not yet (nil).
+// answer handles a request routed (rt) or not yet (nil). rt is given
+// by the fast path's answer functions only: a routed request came
+// through package h1.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, start time.Time, sn *snapshot, rt *routing) {
 	// A pooled request is zero but its IDs and last peer (see the
 	// deferred function).
@@ -309,7 +315,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		return
 	}
 	rq.action = actionProxy
-	r2 := r.WithContext(rq.startExchange(w, r, context.WithValue(r.Context(), requestKey{}, rq)))
+	r2 := r.WithContext(rq.startExchange(w, r, rt != nil))
 	if r.Body != nil && r.Body != http.NoBody {
 		// r2 is our shallow copy: the inbound request keeps its body.
 		body := r.Body
