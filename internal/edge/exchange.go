@@ -95,6 +95,7 @@ type exchange struct {
 	upErr    error // the error reading the response body, other than EOF
 
 	ctx exchangeContext // the context of the request to the app
+	req http.Request    // the inbound request with ctx
 }
 
 // clock returns monotonic nanoseconds.
@@ -102,16 +103,16 @@ var epoch = time.Now()
 
 func clock() int64 { return int64(time.Since(epoch)) }
 
-// startExchange starts watching a proxied request. It returns the
-// context for the request to the app: r's, with rq for requestOf, and
-// canceled by the exchange's end or cut. fast says that r came through
+// startExchange starts watching a proxied request. It returns r with
+// the context for the request to the app: r's, with rq for requestOf,
+// and canceled by the exchange's end or cut. fast says that r came through
 // the fast path (package h1), whose request contexts learn that the
 // client went away no sooner than h1's watch starts (100 ms into a
 // request): the exchange then follows r's context only from the first
 // look of the watchdog (parentWatch), which most exchanges end before.
 // Other requests are followed at once, when something waits on the
 // exchange's context.
-func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, fast bool) context.Context {
+func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, fast bool) *http.Request {
 	sn := rq.app.snap
 	t := sn.cfg.Timeouts
 	ex := &exchange{
@@ -145,7 +146,9 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, fast bo
 	ex.timer = time.AfterFunc(ex.next(ex.tick), ex.watch)
 	ex.mu.Unlock()
 	rq.ex = ex
-	return &ex.ctx
+	// The copy of r is the exchange's: an allocation less.
+	ex.req = *r.WithContext(&ex.ctx)
+	return &ex.req
 }
 
 // parentWatch is when, at the latest, the watchdog of an exchange of

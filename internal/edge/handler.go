@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -79,6 +80,22 @@ type request struct {
 	// from the address the previous one came from.
 	lastPeer     netip.Addr
 	lastPeerText string
+	// And the X-Request-Start value of the last request, for the next
+	// one if it starts in the same millisecond (under load, most do).
+	lastStartMS   int64
+	lastStartText string
+}
+
+// startText returns the X-Request-Start value of the request, from the
+// pooled request's cache when the last request started in the same
+// millisecond.
+func (rq *request) startText() string {
+	ms := rq.start.UnixMilli()
+	if ms != rq.lastStartMS || rq.lastStartText == "" {
+		var b [24]byte
+		rq.lastStartMS, rq.lastStartText = ms, string(strconv.AppendInt(append(b[:0], "t="...), ms, 10))
+	}
+	return rq.lastStartText
 }
 
 // addrText returns a peer's address as text, from the pooled request's
@@ -91,7 +108,7 @@ func (rq *request) addrText(a netip.Addr) string {
 }
 
 // requestPool holds requests that are zero but for their IDs and the
-// cached text of their last peer.
+// texts they cache for the next request.
 var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 type requestKey struct{}
@@ -218,7 +235,7 @@ func (s *Server) received(w http.ResponseWriter) time.Time {
 // by the fast path's answer functions only: a routed request came
 // through package h1.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, start time.Time, sn *snapshot, rt *routing) {
-	// A pooled request is zero but its IDs and last peer (see the
+	// A pooled request is zero but its IDs and cached texts (see the
 	// deferred function).
 	rq := requestPool.Get().(*request)
 	rq.ResponseWriter, rq.s, rq.start, rq.tls = w, s, start, overTLS
@@ -243,7 +260,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			}
 		}
 		s.done(rq, r)
-		*rq = request{ids: rq.ids, lastPeer: rq.lastPeer, lastPeerText: rq.lastPeerText}
+		*rq = request{ids: rq.ids, lastPeer: rq.lastPeer, lastPeerText: rq.lastPeerText,
+			lastStartMS: rq.lastStartMS, lastStartText: rq.lastStartText}
 		requestPool.Put(rq)
 		if p == http.ErrAbortHandler {
 			// The proxy could not finish the response: let net/http abort
@@ -315,7 +333,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		return
 	}
 	rq.action = actionProxy
-	r2 := r.WithContext(rq.startExchange(w, r, rt != nil))
+	r2 := rq.startExchange(w, r, rt != nil)
 	if r.Body != nil && r.Body != http.NoBody {
 		// r2 is our shallow copy: the inbound request keeps its body.
 		body := r.Body

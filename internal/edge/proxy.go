@@ -158,8 +158,7 @@ func (a *app) rewriteInto(pr *httputil.ProxyRequest, vals []string) {
 		set("X-Real-Ip", client)
 	}
 	if !rq.trusted || !keep(h, in.Header, "X-Request-Start") {
-		var b [24]byte
-		set("X-Request-Start", string(strconv.AppendInt(append(b[:0], "t="...), rq.start.UnixMilli(), 10)))
+		set("X-Request-Start", rq.startText())
 	}
 	set("X-Request-Id", rq.id)
 }
