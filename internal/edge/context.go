@@ -130,9 +130,15 @@ func (c *exchangeContext) cancel(err error) {
 }
 
 // end cancels the context when the exchange is over, and stops
-// following parent.
-func (c *exchangeContext) end() {
+// following parent. It reports whether nothing but the exchange can
+// reach the context now: it was not canceled before, never made its
+// context.WithCancel (nothing derived a context from it or waited on
+// Done), never followed parent, and held no function of NotifyDone.
+func (c *exchangeContext) end() (alone bool) {
 	c.rq.Store(nil)
+	c.mu.Lock()
+	alone = c.err == nil && c.real == nil && !c.following && c.notify == nil
+	c.mu.Unlock()
 	c.cancel(context.Canceled)
 	c.mu.Lock()
 	stop := c.unfollow
@@ -141,6 +147,7 @@ func (c *exchangeContext) end() {
 	if stop != nil {
 		stop()
 	}
+	return alone
 }
 
 // follow makes parent's cancellation cancel the context, at once if

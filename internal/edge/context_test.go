@@ -3,6 +3,11 @@ package edge
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,5 +218,122 @@ func TestExchangeContextLateCancel(t *testing.T) {
 		*rq = request{ids: rq.ids}
 		requestPool.Put(rq)
 		<-done
+	}
+}
+
+// pooledIDs records, for the requests whose ID starts with "pool-",
+// whether their exchange went back to the pool.
+var pooledIDs sync.Map
+
+func init() {
+	released = func(id string, pooled bool) {
+		if strings.HasPrefix(id, "pool-") {
+			pooledIDs.Store(id, pooled)
+		}
+	}
+}
+
+// TestExchangePool sends short exchanges, long ones and clients that go
+// away, all at once over the fast path: the short exchanges go back to
+// the pool, the others do not, and every client gets the answer to its
+// own request. With -race, an exchange used after it went back to the
+// pool (by its watchdog, its context or the upstream transport) and
+// reused by another request is reported.
+func TestExchangePool(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, timeouts string }{
+		{"quiet watchdog", "client_idle: 20s, upstream_read_idle: 20s, stream_idle: 20s"},
+		// A look every 10 ms: looks run while exchanges end.
+		{"busy watchdog", "client_idle: 40ms, upstream_read_idle: 20s, stream_idle: 20s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testExchangePool(t, tt.timeouts, strings.Fields(tt.name)[0])
+		})
+	}
+}
+
+func testExchangePool(t *testing.T, timeouts, prefix string) {
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/short" {
+			// Longer than parentWatch: the watchdog looks, and the
+			// exchange follows the inbound context.
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(4 * parentWatch):
+			}
+		}
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("X-Tag"))
+	}))
+	h := startEdge(t, streamApp(app, timeouts))
+	c := h.client(false)
+	const workers, each = 4, 24
+	var wg sync.WaitGroup
+	errs := make(chan string, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				kind := [...]string{"short", "short", "long", "gone"}[(w+i)%4]
+				tag := fmt.Sprintf("%s-%s-%d-%d", kind, prefix, w, i)
+				ctx, cancel := context.WithCancel(context.Background())
+				if kind == "gone" {
+					// The client leaves late: after the watchdog's first
+					// look, while the app still holds the answer.
+					time.AfterFunc(2*parentWatch, cancel)
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://shop.example.com/"+kind, nil)
+				req.Header.Set("X-Request-Id", "pool-"+tag+"-0123456789")
+				req.Header.Set("X-Tag", tag)
+				resp, err := c.Do(req)
+				if err != nil {
+					if kind != "gone" {
+						errs <- fmt.Sprintf("%s: %v", tag, err)
+					}
+					cancel()
+					continue
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				cancel()
+				if want := "/" + kind + " " + tag; kind != "gone" && (err != nil || string(body) != want) {
+					errs <- fmt.Sprintf("%s: got %q (%v), want %q", tag, body, err, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	shortPooled := 0
+	waitFor(t, "every exchange released", func() bool {
+		n := 0
+		pooledIDs.Range(func(k, _ any) bool {
+			if strings.Contains(k.(string), "-"+prefix+"-") {
+				n++
+			}
+			return true
+		})
+		return n >= workers*each
+	})
+	pooledIDs.Range(func(k, v any) bool {
+		id, pooled := k.(string), v.(bool)
+		switch {
+		case !strings.Contains(id, "-"+prefix+"-"):
+		case strings.HasPrefix(id, "pool-short-"):
+			if pooled {
+				shortPooled++
+			}
+		case pooled:
+			t.Errorf("%s: a long exchange went back to the pool", id)
+		}
+		return true
+	})
+	// A short exchange slowed past parentWatch by a loaded machine is
+	// not pooled: at least one of them must be.
+	if shortPooled == 0 {
+		t.Error("no short exchange went back to the pool")
 	}
 }

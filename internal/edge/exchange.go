@@ -81,6 +81,7 @@ type exchange struct {
 	lazy      bool          // the exchange follows its parent from the watchdog's first look (fast path)
 	looked    bool          // the watchdog looked once
 	gotHead   atomic.Bool   // the app's response head came
+	reusable  bool          // release may pool the exchange (see stop)
 	headWaits bool          // a head is written and not yet sent
 	bodyBegun bool          // a body byte was written, or the body ended
 	tunnel    net.Conn
@@ -115,8 +116,14 @@ func clock() int64 { return int64(time.Since(epoch)) }
 func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, fast bool) *http.Request {
 	sn := rq.app.snap
 	t := sn.cfg.Timeouts
-	ex := &exchange{
-		w: w, parent: r.Context(), start: clock(), http1: r.ProtoMajor == 1,
+	ex, _ := exchanges.Get().(*exchange)
+	if ex == nil {
+		ex = new(exchange)
+	}
+	// A pooled exchange is zero but its stopped timer (see release).
+	*ex = exchange{
+		timer: ex.timer,
+		w:     w, parent: r.Context(), start: clock(), http1: r.ProtoMajor == 1,
 		clientIdle: t.ClientIdle, streamIdle: t.StreamIdle, maxDur: rq.app.cfg.Timeouts.MaxDuration,
 		upIdle: t.UpstreamReadIdle, upCut: cutUpstreamReadIdle, clientCut: cutClientIdle,
 		remain: -1, grace: headGrace,
@@ -143,7 +150,11 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, fast bo
 	// assignment, and watch resets the timer.
 	ex.lazy = fast
 	ex.mu.Lock()
-	ex.timer = time.AfterFunc(ex.next(ex.tick), ex.watch)
+	if ex.timer == nil {
+		ex.timer = time.AfterFunc(ex.next(ex.tick), ex.watch)
+	} else {
+		ex.timer.Reset(ex.next(ex.tick))
+	}
 	ex.mu.Unlock()
 	rq.ex = ex
 	// The copy of r is the exchange's: an allocation less.
@@ -188,9 +199,13 @@ func (ex *exchange) retick() {
 func (ex *exchange) stop() {
 	ex.mu.Lock()
 	ex.stopped = true
+	looked := ex.looked
 	ex.mu.Unlock()
-	ex.timer.Stop()
-	ex.ctx.end()
+	// Stop returns false when the watchdog fired and did not reset the
+	// timer: it may be running still.
+	quiet := ex.timer.Stop()
+	alone := ex.ctx.end()
+	ex.reusable = quiet && alone && ex.lazy && !looked && ex.reqBody.ex == nil && ex.tunnel == nil
 	if ex.body != nil {
 		ex.body.finish(ex.w)
 	}
@@ -198,6 +213,31 @@ func (ex *exchange) stop() {
 		setWriteDeadline(ex.w, time.Now().Add(ex.clientIdle))
 	}
 }
+
+// exchanges holds exchanges for reuse: those of the fast path's short
+// exchanges, the most common by far, which nothing but their handler
+// could reach once it returned (see release).
+var exchanges sync.Pool
+
+// release puts the exchange back in the pool if stop found that nothing
+// else can reach it any more: the watchdog never looked (so it never
+// followed the inbound context, and no look is running or to come),
+// nothing made the context's context.WithCancel or holds the context's
+// function (the upstream transport stopped its watch), and there is no
+// request body or tunnel, which other goroutines may still use.
+// Otherwise the garbage collector takes it. Called by the handler, last.
+func (ex *exchange) release() {
+	if !ex.reusable {
+		return
+	}
+	*ex = exchange{timer: ex.timer} // stopped, with its function (watch)
+	exchanges.Put(ex)
+}
+
+// released, when set (by tests, before any request), is called with
+// the ID of each proxied request as its exchange is released, and
+// whether the exchange went back to the pool.
+var released func(id string, pooled bool)
 
 // since returns the nanoseconds since start for a mark, never 0.
 func (ex *exchange) since() int64 { return max(clock()-ex.start, 1) }
@@ -307,7 +347,10 @@ func (ex *exchange) wroteHead(immediate bool) {
 		return
 	}
 	ex.mu.Lock()
-	if !ex.bodyBegun {
+	// Once stopped (an error page after a panic), the timer stays
+	// stopped: a pooled exchange must not be looked at by its old
+	// watchdog.
+	if !ex.bodyBegun && !ex.stopped {
 		ex.headWaits = true
 		ex.timer.Reset(ex.next(min(ex.grace, ex.tick)))
 	}
@@ -526,7 +569,9 @@ func (ex *exchange) startTunnel(c net.Conn) net.Conn {
 	ex.tunnel = c
 	ex.tunnelLast.Store(ex.since())
 	ex.retick()
-	ex.timer.Reset(ex.next(ex.tick))
+	if !ex.stopped {
+		ex.timer.Reset(ex.next(ex.tick))
+	}
 	ex.mu.Unlock()
 	return tc
 }

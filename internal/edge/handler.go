@@ -260,6 +260,12 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			}
 		}
 		s.done(rq, r)
+		if rq.ex != nil {
+			if released != nil {
+				released(rq.id, rq.ex.reusable)
+			}
+			rq.ex.release()
+		}
 		*rq = request{ids: rq.ids, lastPeer: rq.lastPeer, lastPeerText: rq.lastPeerText,
 			lastStartMS: rq.lastStartMS, lastStartText: rq.lastStartText}
 		requestPool.Put(rq)
