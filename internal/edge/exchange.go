@@ -80,6 +80,7 @@ type exchange struct {
 	tick      time.Duration // how often the watchdog looks
 	lazy      bool          // the exchange follows its parent from the watchdog's first look (fast path)
 	looked    bool          // the watchdog looked once
+	lookDue   bool          // the timer fired before rearm: a look is on its way
 	gotHead   atomic.Bool   // the app's response head came
 	reusable  bool          // release may pool the exchange (see stop)
 	headWaits bool          // a head is written and not yet sent
@@ -180,6 +181,17 @@ func (ex *exchange) next(d time.Duration) time.Duration {
 	return d
 }
 
+// rearm makes the watchdog look in d (or sooner: see next), from the
+// handler. Called with mu held, before stop.
+func (ex *exchange) rearm(d time.Duration) {
+	if !ex.timer.Reset(ex.next(d)) {
+		// The timer was not running: it fired, and its look has not
+		// taken mu yet (a look that ran re-armed it, or cut the
+		// exchange). That look is still to come, whatever stop finds.
+		ex.lookDue = true
+	}
+}
+
 // retick sets how often the watchdog looks: a quarter of the shortest
 // limit, so that a cut comes at most a quarter late. Called with mu held
 // or before the watchdog starts.
@@ -199,10 +211,11 @@ func (ex *exchange) retick() {
 func (ex *exchange) stop() {
 	ex.mu.Lock()
 	ex.stopped = true
-	looked := ex.looked
+	looked := ex.looked || ex.lookDue
 	ex.mu.Unlock()
-	// Stop returns false when the watchdog fired and did not reset the
-	// timer: it may be running still.
+	// Stop returns false when the timer fired and was not re-armed: its
+	// look may be running still. One re-armed by the handler after it
+	// fired returns true though its look is still to come: lookDue.
 	quiet := ex.timer.Stop()
 	alone := ex.ctx.end()
 	ex.reusable = quiet && alone && ex.lazy && !looked && ex.reqBody.ex == nil && ex.tunnel == nil
@@ -352,7 +365,7 @@ func (ex *exchange) wroteHead(immediate bool) {
 	// watchdog.
 	if !ex.bodyBegun && !ex.stopped {
 		ex.headWaits = true
-		ex.timer.Reset(ex.next(min(ex.grace, ex.tick)))
+		ex.rearm(min(ex.grace, ex.tick))
 	}
 	ex.mu.Unlock()
 }
@@ -570,7 +583,7 @@ func (ex *exchange) startTunnel(c net.Conn) net.Conn {
 	ex.tunnelLast.Store(ex.since())
 	ex.retick()
 	if !ex.stopped {
-		ex.timer.Reset(ex.next(ex.tick))
+		ex.rearm(ex.tick)
 	}
 	ex.mu.Unlock()
 	return tc
