@@ -98,6 +98,11 @@
 // of the request, header and URL, its client trace, and its flush timer
 // (the differential tests send the same requests and answers through
 // both). Every other request goes through httputil.ReverseProxy.
+// The exchange that watches a proxied request (exchange.go) goes back to
+// a pool when nothing but its handler can reach it any more: a
+// fast-path exchange that ended before its watchdog first looked, whose
+// context nothing derived from or waited on. Any other is left to the
+// garbage collector.
 //
 // The transport keeps up to 256 idle connections per app (net/http's
 // default of 2 makes every burst open new ones), bounds the dial
