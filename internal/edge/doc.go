@@ -98,6 +98,11 @@
 // of the request, header and URL, its client trace, and its flush timer
 // (the differential tests send the same requests and answers through
 // both). Every other request goes through httputil.ReverseProxy.
+// The exchange that watches a proxied request (exchange.go) goes back to
+// a pool when nothing but its handler can reach it any more: a
+// fast-path exchange that ended before its watchdog first looked, whose
+// context nothing derived from or waited on. Any other is left to the
+// garbage collector.
 //
 // The transport keeps up to 256 idle connections per app (net/http's
 // default of 2 makes every burst open new ones), bounds the dial
@@ -146,6 +151,13 @@
 //	                    (the app's side), and a WebSocket tunnel in which no
 //	                    byte moved either way that long
 //	max_duration        the app's hard cap, when set
+//
+// A client that goes away cancels the request to the app: at once over
+// net/http, and on the fast path from the watchdog's first look, at most
+// 50 ms into the exchange (package h1 learns that a client left no
+// sooner than 100 ms into a request). The request's context is the
+// exchange's own (context.go), made without the context package's
+// allocations, which a short exchange never needs.
 //
 // A cut cancels the request to the app and puts the client's deadlines
 // in the past, which ends what waits on the client: HTTP/1 gets a

@@ -44,10 +44,14 @@ const headGrace = 10 * time.Millisecond
 // of the stream. The watchdog never touches the response writer after
 // the handler returned: stop takes mu, which the watchdog holds while it
 // works.
+//
+// The exchange is also the context of the request to the app (see
+// exchangeContext in context.go): it carries the edge's state for
+// requestOf and is canceled by a cut, by the end of the handler and by
+// the inbound request's context.
 type exchange struct {
 	w      http.ResponseWriter // net/http's writer, for deadlines and the head flush
 	parent context.Context     // the inbound request's context
-	cancel context.CancelFunc  // cancels the request to the app
 	timer  *time.Timer
 	start  int64 // nanoseconds, from clock
 	http1  bool
@@ -74,7 +78,11 @@ type exchange struct {
 	upIdle    time.Duration // between reads of the response body
 	upCut     string        // the reason when upIdle passes
 	tick      time.Duration // how often the watchdog looks
+	lazy      bool          // the exchange follows its parent from the watchdog's first look (fast path)
+	looked    bool          // the watchdog looked once
+	lookDue   bool          // the timer fired before rearm: a look is on its way
 	gotHead   atomic.Bool   // the app's response head came
+	reusable  bool          // release may pool the exchange (see stop)
 	headWaits bool          // a head is written and not yet sent
 	bodyBegun bool          // a body byte was written, or the body ended
 	tunnel    net.Conn
@@ -87,6 +95,9 @@ type exchange struct {
 	wroteErr error // the last error writing to the client
 	bodyErr  error // the error reading the request body, other than EOF
 	upErr    error // the error reading the response body, other than EOF
+
+	ctx exchangeContext // the context of the request to the app
+	req http.Request    // the inbound request with ctx
 }
 
 // clock returns monotonic nanoseconds.
@@ -94,13 +105,26 @@ var epoch = time.Now()
 
 func clock() int64 { return int64(time.Since(epoch)) }
 
-// startExchange starts watching a proxied request. It returns the
-// context for the request to the app, derived from ctx.
-func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx context.Context) context.Context {
+// startExchange starts watching a proxied request. It returns r with
+// the context for the request to the app: r's, with rq for requestOf,
+// and canceled by the exchange's end or cut. fast says that r came through
+// the fast path (package h1), whose request contexts learn that the
+// client went away no sooner than h1's watch starts (100 ms into a
+// request): the exchange then follows r's context only from the first
+// look of the watchdog (parentWatch), which most exchanges end before.
+// Other requests are followed at once, when something waits on the
+// exchange's context.
+func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, fast bool) *http.Request {
 	sn := rq.app.snap
 	t := sn.cfg.Timeouts
-	ex := &exchange{
-		w: w, parent: r.Context(), start: clock(), http1: r.ProtoMajor == 1,
+	ex, _ := exchanges.Get().(*exchange)
+	if ex == nil {
+		ex = new(exchange)
+	}
+	// A pooled exchange is zero but its stopped timer (see release).
+	*ex = exchange{
+		timer: ex.timer,
+		w:     w, parent: r.Context(), start: clock(), http1: r.ProtoMajor == 1,
 		clientIdle: t.ClientIdle, streamIdle: t.StreamIdle, maxDur: rq.app.cfg.Timeouts.MaxDuration,
 		upIdle: t.UpstreamReadIdle, upCut: cutUpstreamReadIdle, clientCut: cutClientIdle,
 		remain: -1, grace: headGrace,
@@ -114,8 +138,7 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 		ex.clientCut, ex.upCut = cutStreamIdle, cutStreamIdle
 	}
 	ex.retick()
-	ctx, cancel := context.WithCancel(ctx)
-	ex.cancel = cancel
+	ex.ctx.init(ex, rq, !fast)
 	if ex.http1 {
 		// The watchdog bounds the exchange's reads and writes; the
 		// deadlines serve set must not.
@@ -126,11 +149,47 @@ func (rq *request) startExchange(w http.ResponseWriter, r *http.Request, ctx con
 	}
 	// Under mu: on a busy machine the first tick may come before the
 	// assignment, and watch resets the timer.
+	ex.lazy = fast
 	ex.mu.Lock()
-	ex.timer = time.AfterFunc(ex.tick, ex.watch)
+	if ex.timer == nil {
+		ex.timer = time.AfterFunc(ex.next(ex.tick), ex.watch)
+	} else {
+		ex.timer.Reset(ex.next(ex.tick))
+	}
 	ex.mu.Unlock()
 	rq.ex = ex
-	return ctx
+	// The copy of r is the exchange's: an allocation less.
+	ex.req = *r.WithContext(&ex.ctx)
+	return &ex.req
+}
+
+// parentWatch is when, at the latest, the watchdog of an exchange of
+// the fast path first looks, and starts to follow the inbound request's
+// context: before package h1 can cancel it (its watch of the client
+// starts 100 ms into a request), so that a client that went away still
+// cancels the request to the app as soon as h1 learns it.
+const parentWatch = 50 * time.Millisecond
+
+// next returns when the watchdog should look next, d from now, or
+// sooner if it has not looked yet at an exchange of the fast path: by
+// parentWatch, its first look follows the inbound request's context.
+// Called with mu held or before the watchdog starts.
+func (ex *exchange) next(d time.Duration) time.Duration {
+	if ex.lazy && !ex.looked {
+		return min(d, parentWatch)
+	}
+	return d
+}
+
+// rearm makes the watchdog look in d (or sooner: see next), from the
+// handler. Called with mu held, before stop.
+func (ex *exchange) rearm(d time.Duration) {
+	if !ex.timer.Reset(ex.next(d)) {
+		// The timer was not running: it fired, and its look has not
+		// taken mu yet (a look that ran re-armed it, or cut the
+		// exchange). That look is still to come, whatever stop finds.
+		ex.lookDue = true
+	}
 }
 
 // retick sets how often the watchdog looks: a quarter of the shortest
@@ -152,9 +211,14 @@ func (ex *exchange) retick() {
 func (ex *exchange) stop() {
 	ex.mu.Lock()
 	ex.stopped = true
+	looked := ex.looked || ex.lookDue
 	ex.mu.Unlock()
-	ex.timer.Stop()
-	ex.cancel()
+	// Stop returns false when the timer fired and was not re-armed: its
+	// look may be running still. One re-armed by the handler after it
+	// fired returns true though its look is still to come: lookDue.
+	quiet := ex.timer.Stop()
+	alone := ex.ctx.end()
+	ex.reusable = quiet && alone && ex.lazy && !looked && ex.reqBody.ex == nil && ex.tunnel == nil
 	if ex.body != nil {
 		ex.body.finish(ex.w)
 	}
@@ -162,6 +226,31 @@ func (ex *exchange) stop() {
 		setWriteDeadline(ex.w, time.Now().Add(ex.clientIdle))
 	}
 }
+
+// exchanges holds exchanges for reuse: those of the fast path's short
+// exchanges, the most common by far, which nothing but their handler
+// could reach once it returned (see release).
+var exchanges sync.Pool
+
+// release puts the exchange back in the pool if stop found that nothing
+// else can reach it any more: the watchdog never looked (so it never
+// followed the inbound context, and no look is running or to come),
+// nothing made the context's context.WithCancel or holds the context's
+// function (the upstream transport stopped its watch), and there is no
+// request body or tunnel, which other goroutines may still use.
+// Otherwise the garbage collector takes it. Called by the handler, last.
+func (ex *exchange) release() {
+	if !ex.reusable {
+		return
+	}
+	*ex = exchange{timer: ex.timer} // stopped, with its function (watch)
+	exchanges.Put(ex)
+}
+
+// released, when set (by tests, before any request), is called with
+// the ID of each proxied request as its exchange is released, and
+// whether the exchange went back to the pool.
+var released func(id string, pooled bool)
 
 // since returns the nanoseconds since start for a mark, never 0.
 func (ex *exchange) since() int64 { return max(clock()-ex.start, 1) }
@@ -174,6 +263,10 @@ func (ex *exchange) watch() {
 	if ex.stopped || ex.cut != "" {
 		return
 	}
+	// The exchange is not short: from now on, the inbound request's
+	// cancellation cancels it (at once if it came already).
+	ex.looked = true
+	ex.ctx.follow()
 	now := ex.since()
 	waited := func(mark *atomic.Int64, limit time.Duration) bool {
 		m := mark.Load()
@@ -226,7 +319,7 @@ func (ex *exchange) watch() {
 // running.
 func (ex *exchange) cutLocked(why string) {
 	ex.cut = why
-	ex.cancel()
+	ex.ctx.cancel(context.Canceled)
 	past := time.Unix(1, 0)
 	if ex.tunnel != nil {
 		ex.tunnel.Close()
@@ -267,9 +360,12 @@ func (ex *exchange) wroteHead(immediate bool) {
 		return
 	}
 	ex.mu.Lock()
-	if !ex.bodyBegun {
+	// Once stopped (an error page after a panic), the timer stays
+	// stopped: a pooled exchange must not be looked at by its old
+	// watchdog.
+	if !ex.bodyBegun && !ex.stopped {
 		ex.headWaits = true
-		ex.timer.Reset(min(ex.grace, ex.tick))
+		ex.rearm(min(ex.grace, ex.tick))
 	}
 	ex.mu.Unlock()
 }
@@ -486,7 +582,9 @@ func (ex *exchange) startTunnel(c net.Conn) net.Conn {
 	ex.tunnel = c
 	ex.tunnelLast.Store(ex.since())
 	ex.retick()
-	ex.timer.Reset(ex.tick)
+	if !ex.stopped {
+		ex.rearm(ex.tick)
+	}
 	ex.mu.Unlock()
 	return tc
 }

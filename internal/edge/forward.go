@@ -61,7 +61,7 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 	*out = *r // a shallow copy with r's context, as r.WithContext makes
 	*u = *r.URL
 	out.URL, out.Header, out.Body, out.Close = u, h, nil, false
-	a.rewrite(&httputil.ProxyRequest{In: r, Out: out})
+	a.rewriteInto(&httputil.ProxyRequest{In: r, Out: out}, f.vals[:0])
 	if _, ok := h["User-Agent"]; !ok {
 		// Not Go's default User-Agent: none, as ReverseProxy sends.
 		h["User-Agent"] = noUserAgent
@@ -129,15 +129,16 @@ func (a *app) forward(w http.ResponseWriter, r *http.Request, rq *request) bool 
 }
 
 // fwdRequest is what forward builds to send: the request to the app,
-// its URL and its header. It is pooled: forward's request is done with
-// when forward returns (the lean transport keeps no reference to it once
-// the response body is closed, and forward closes it on every path),
-// and the three make up two thirds of the bytes a proxied request
-// allocates otherwise.
+// its URL, its header and the values of the fields rewrite sets. It is
+// pooled: forward's request is done with when forward returns (the lean
+// transport keeps no reference to it once the response body is closed,
+// and forward closes it on every path), and these make up two thirds of
+// the bytes a proxied request allocates otherwise.
 type fwdRequest struct {
-	req http.Request
-	url url.URL
-	h   http.Header
+	req  http.Request
+	url  url.URL
+	h    http.Header
+	vals [rewriteFields]string
 }
 
 // fwdMaxFields is the largest header a pooled fwdRequest keeps: a map
@@ -157,6 +158,7 @@ func (f *fwdRequest) release() {
 	f.req = http.Request{}
 	f.url = url.URL{}
 	clear(f.h)
+	clear(f.vals[:])
 	fwdPool.Put(f)
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,15 +75,50 @@ type request struct {
 	grpcMessage string
 
 	ids requestIDs // kept when the request goes back to the pool
+	// The text of the last peer address the request saw, also kept:
+	// behind a load balancer, or with a few clients, most requests come
+	// from the address the previous one came from.
+	lastPeer     netip.Addr
+	lastPeerText string
+	// And the X-Request-Start value of the last request, for the next
+	// one if it starts in the same millisecond (under load, most do).
+	lastStartMS   int64
+	lastStartText string
 }
 
-// requestPool holds requests that are zero but for their IDs.
+// startText returns the X-Request-Start value of the request, from the
+// pooled request's cache when the last request started in the same
+// millisecond.
+func (rq *request) startText() string {
+	ms := rq.start.UnixMilli()
+	if ms != rq.lastStartMS || rq.lastStartText == "" {
+		var b [24]byte
+		rq.lastStartMS, rq.lastStartText = ms, string(strconv.AppendInt(append(b[:0], "t="...), ms, 10))
+	}
+	return rq.lastStartText
+}
+
+// addrText returns a peer's address as text, from the pooled request's
+// cache when it is the address the request saw last.
+func (rq *request) addrText(a netip.Addr) string {
+	if a != rq.lastPeer || rq.lastPeerText == "" {
+		rq.lastPeer, rq.lastPeerText = a, a.String()
+	}
+	return rq.lastPeerText
+}
+
+// requestPool holds requests that are zero but for their IDs and the
+// texts they cache for the next request.
 var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 type requestKey struct{}
 
-// requestOf returns the edge state of a proxied request.
+// requestOf returns the edge state of a proxied request, nil once the
+// exchange is over.
 func requestOf(ctx context.Context) *request {
+	if c, ok := ctx.(*exchangeContext); ok {
+		return c.rq.Load() // most often: the exchange's own context
+	}
 	rq, _ := ctx.Value(requestKey{}).(*request)
 	return rq
 }
@@ -195,9 +231,12 @@ func (s *Server) received(w http.ResponseWriter) time.Time {
 	return s.now()
 }
 
-// answer handles a request routed (rt) or not yet (nil).
+// answer handles a request routed (rt) or not yet (nil). rt is given
+// by the fast path's answer functions only: a routed request came
+// through package h1.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, start time.Time, sn *snapshot, rt *routing) {
-	// A pooled request is zero but its IDs (see the deferred function).
+	// A pooled request is zero but its IDs and cached texts (see the
+	// deferred function).
 	rq := requestPool.Get().(*request)
 	rq.ResponseWriter, rq.s, rq.start, rq.tls = w, s, start, overTLS
 	idv := rq.ids.next(r.Header["X-Request-Id"])
@@ -221,7 +260,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 			}
 		}
 		s.done(rq, r)
-		*rq = request{ids: rq.ids}
+		if rq.ex != nil {
+			if released != nil {
+				released(rq.id, rq.ex.reusable)
+			}
+			rq.ex.release()
+		}
+		*rq = request{ids: rq.ids, lastPeer: rq.lastPeer, lastPeerText: rq.lastPeerText,
+			lastStartMS: rq.lastStartMS, lastStartText: rq.lastStartText}
 		requestPool.Put(rq)
 		if p == http.ErrAbortHandler {
 			// The proxy could not finish the response: let net/http abort
@@ -293,7 +339,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, overTLS bool, st
 		return
 	}
 	rq.action = actionProxy
-	r2 := r.WithContext(rq.startExchange(w, r, context.WithValue(r.Context(), requestKey{}, rq)))
+	r2 := rq.startExchange(w, r, rt != nil)
 	if r.Body != nil && r.Body != http.NoBody {
 		// r2 is our shallow copy: the inbound request keeps its body.
 		body := r.Body
@@ -366,7 +412,7 @@ func (s *Server) logAccess(rq *request, r *http.Request, name string, status int
 	if !client.IsValid() {
 		client = peer
 	}
-	peerText, clientText := peer.String(), ""
+	peerText, clientText := rq.addrText(peer), ""
 	if client == peer {
 		clientText = peerText // most often: one string for both
 	} else {

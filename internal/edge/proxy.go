@@ -84,6 +84,17 @@ func (ap *appProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // removed the hop-by-hop headers, Forwarded and X-Forwarded-For, -Host and
 // -Proto.
 func (a *app) rewrite(pr *httputil.ProxyRequest) {
+	a.rewriteInto(pr, make([]string, 0, rewriteFields))
+}
+
+// rewriteFields is how many fields rewrite sets at most.
+const rewriteFields = 7
+
+// rewriteInto is rewrite with the backing array of the values it sets,
+// vals (empty, with room for rewriteFields): a new one for ReverseProxy,
+// whose transport may hold the request after the handler returned, and
+// forward's pooled one, whose request is done with when forward returns.
+func (a *app) rewriteInto(pr *httputil.ProxyRequest, vals []string) {
 	in, out := pr.In, pr.Out
 	rq := requestOf(in.Context())
 	out.URL.Scheme = a.target.Scheme
@@ -99,14 +110,13 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	// contradict the edge's X-Forwarded-Proto in apps that read them.
 	stripForwarding(h, rq.trusted)
 	// A client's X-Request-Id aliases could contradict ours.
-	stripAliases(h, "x-request-id")
+	stripAliases(h, "x-request-id", "X-Request-Id")
 	sn := a.snap
 
 	// The fields set here share one backing array of values: one
-	// allocation per request rather than one per field. Each field's
-	// slice is capped at its own value, so that appending to one cannot
-	// overwrite the next.
-	vals := make([]string, 0, 7)
+	// allocation per request at most rather than one per field. Each
+	// field's slice is capped at its own value, so that appending to one
+	// cannot overwrite the next.
 	set := func(k, v string) {
 		vals = append(vals, v)
 		n := len(vals)
@@ -121,7 +131,7 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	// https).
 	set("X-Forwarded-Proto", proto)
 
-	peerIP := rq.peer.String()
+	peerIP := rq.addrText(rq.peer)
 	peer := peerIP
 	if rq.trusted {
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
@@ -148,8 +158,7 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 		set("X-Real-Ip", client)
 	}
 	if !rq.trusted || !keep(h, in.Header, "X-Request-Start") {
-		var b [24]byte
-		set("X-Request-Start", string(strconv.AppendInt(append(b[:0], "t="...), rq.start.UnixMilli(), 10)))
+		set("X-Request-Start", rq.startText())
 	}
 	set("X-Request-Id", rq.id)
 }
@@ -212,10 +221,9 @@ func stripForwarding(h http.Header, trusted bool) {
 	}
 }
 
-// stripAliases removes the spellings of name other than its canonical
-// one (X_Request_Id for X-Request-Id).
-func stripAliases(h http.Header, name string) {
-	canon := http.CanonicalHeaderKey(name)
+// stripAliases removes the spellings of name (lower case) other than
+// its canonical one, canon (X_Request_Id for X-Request-Id).
+func stripAliases(h http.Header, name, canon string) {
 	for k := range h {
 		if k != canon && len(k) == len(name) && hasPrefixFold(k, name) {
 			delete(h, k)

@@ -39,8 +39,7 @@ type body struct {
 	c      *conn
 	h      *head
 	ctx    context.Context
-	stop   func() bool // stops the cancellation of the request
-	remain int64       // bytes left in the body (sized) or the chunk (chunked)
+	remain int64 // bytes left in the body (sized) or the chunk (chunked)
 	state  chunkState
 	err    error // io.EOF once complete, or why the body failed
 }
@@ -219,7 +218,7 @@ rest:
 // response's Trailer, as net/http does.
 func (b *body) readTrailer() error {
 	budget := maxTrailer
-	hdr, err := readFields(b.c.br, &budget)
+	hdr, err := readFields(b.c.br, &budget, nil)
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -256,7 +255,7 @@ func trailerBuffered(br *bufio.Reader) bool {
 // finish ends a complete body.
 func (b *body) finish(keep bool) {
 	b.err = io.EOF
-	b.c.done(b.stop() && keep)
+	b.c.done(b.c.unwatch() && keep)
 }
 
 // fail ends a body that could not be read to its end: the connection is
@@ -266,7 +265,7 @@ func (b *body) fail(err error) error {
 		err = b.ctx.Err()
 	}
 	b.err = err
-	b.stop()
+	b.c.unwatch()
 	b.c.nc.Close()
 	return err
 }
@@ -275,7 +274,7 @@ func (b *body) fail(err error) error {
 func (b *body) Close() error {
 	if b.err == nil {
 		b.err = errClosed
-		b.stop()
+		b.c.unwatch()
 		b.c.nc.Close()
 	}
 	return nil

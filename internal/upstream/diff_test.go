@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -517,35 +518,111 @@ func TestLargeBody(t *testing.T) {
 type onlyReader struct{ io.Reader }
 
 // TestCancel checks that canceling the request ends a body read that
-// waits on the app.
+// waits on the app, whether the transport watches the request's context
+// through context.AfterFunc or through the context's DoneNotifier.
 func TestCancel(t *testing.T) {
 	t.Parallel()
-	hold := make(chan struct{})
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "10")
-		io.WriteString(w, "12345")
-		w.(http.Flusher).Flush()
-		<-hold
-	}))
-	defer app.Close()
-	defer close(hold)
-	tr := &Transport{Fallback: http.DefaultTransport}
+	for _, notifier := range []bool{false, true} {
+		t.Run(map[bool]string{false: "AfterFunc", true: "DoneNotifier"}[notifier], func(t *testing.T) {
+			t.Parallel()
+			hold := make(chan struct{})
+			app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "10")
+				io.WriteString(w, "12345")
+				w.(http.Flusher).Flush()
+				<-hold
+			}))
+			defer app.Close()
+			defer close(hold)
+			tr := &Transport{Fallback: http.DefaultTransport}
+			defer tr.CloseIdleConnections()
+			ctx, cancel := context.WithCancel(context.Background())
+			var nc *notifyingContext
+			if notifier {
+				nc = &notifyingContext{Context: ctx}
+				ctx = nc
+			}
+			req, _ := http.NewRequestWithContext(ctx, "GET", app.URL, nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			buf := make([]byte, 5)
+			if _, err := io.ReadFull(resp.Body, buf); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if _, err := resp.Body.Read(buf); err == nil {
+				t.Fatal("read after cancel succeeded")
+			}
+			if nc != nil && nc.given != 1 {
+				t.Errorf("the transport gave the context's NotifyDone %d functions, want 1", nc.given)
+			}
+		})
+	}
+}
+
+// TestNotifierReuse checks that a request whose context is a
+// DoneNotifier leaves its connection to the next request, and its
+// context without a registered function.
+func TestNotifierReuse(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int32
+	up := newScript(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false)
+	tr := &Transport{Fallback: http.DefaultTransport, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conns.Add(1)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
 	defer tr.CloseIdleConnections()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", app.URL, nil)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
+	for range 3 {
+		nc := &notifyingContext{Context: context.Background()}
+		req, _ := http.NewRequestWithContext(nc, "GET", "http://"+up.ln.Addr().String()+"/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		nc.mu.Lock()
+		given, registered := nc.given, nc.stop != nil
+		nc.mu.Unlock()
+		if given != 1 || registered {
+			t.Fatalf("NotifyDone given %d functions, one still registered: %v", given, registered)
+		}
 	}
-	defer resp.Body.Close()
-	buf := make([]byte, 5)
-	if _, err := io.ReadFull(resp.Body, buf); err != nil {
-		t.Fatal(err)
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 3 requests, want 1", n)
 	}
-	cancel()
-	if _, err := resp.Body.Read(buf); err == nil {
-		t.Fatal("read after cancel succeeded")
+}
+
+// notifyingContext is a DoneNotifier over a context, which counts the
+// functions it was given.
+type notifyingContext struct {
+	context.Context
+	mu    sync.Mutex
+	stop  func() bool
+	given int
+}
+
+func (c *notifyingContext) NotifyDone(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		return false
 	}
+	c.given++
+	c.stop = context.AfterFunc(c.Context, f)
+	return true
+}
+
+func (c *notifyingContext) StopNotify() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stop := c.stop
+	c.stop = nil
+	return stop != nil && stop()
 }
 
 // TestHeaderTimeout checks that an app that does not answer gets a

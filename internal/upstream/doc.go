@@ -78,6 +78,10 @@
 // written (a timeout error, which proxies answer 504). Canceling the
 // request's context ends a dial, a write, or a read of the head or the
 // body at once: the connection's deadlines are put in the past and it
-// is closed. Idle connections older than IdleConnTimeout are closed when
-// next looked at, and by CloseIdleConnections.
+// is closed. The transport learns of the cancellation through the
+// context's [DoneNotifier] methods when it has them (the edge's exchange
+// context does: no allocation per request), and through
+// context.AfterFunc otherwise. Idle connections older than
+// IdleConnTimeout are closed when next looked at, and by
+// CloseIdleConnections.
 package upstream

@@ -100,8 +100,9 @@ func FuzzChunked(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &conn{t: &Transport{}, br: br, nc: nopConn{}}
-		bd := &body{c: c, h: h, ctx: t.Context(), stop: func() bool { return true }, state: stSize}
+		c := &conn{t: &Transport{}, br: br, nc: nopConn{}, abort: func() {}}
+		c.watch(t.Context())
+		bd := &body{c: c, h: h, ctx: t.Context(), state: stSize}
 		got, err := io.ReadAll(bd)
 		if err != nil {
 			return

@@ -41,7 +41,15 @@ type head struct {
 	length   int64 // for sized
 	keep     bool  // the connection may carry another request afterwards
 	trailers bool  // the response announced trailers (resp.Trailer set)
+	// The values of the header's fields, when there are no more than
+	// its length: the head's allocation holds them.
+	vals [headVals]string
 }
+
+// headVals is how many field values a head holds without an allocation
+// of their own: as many as a plain answer has (Content-Type,
+// Content-Length, Date and a few more).
+const headVals = 12
 
 // readHead reads one response head from br, at most max bytes, for a
 // request of the given method. It takes only what RFC 9112 allows and
@@ -73,7 +81,7 @@ func readHead(br *bufio.Reader, max int, method string) (*head, error) {
 	if err := statusLine(line, resp); err != nil {
 		return nil, err
 	}
-	hdr, err := readFields(br, &budget)
+	hdr, err := readFields(br, &budget, h.vals[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +144,9 @@ func init() {
 // readFields reads header fields up to and including the empty line.
 // The values share one string, and the value slices one array, as in
 // net/http, so that a head costs a few allocations whatever its size.
-func readFields(br *bufio.Reader, budget *int) (http.Header, error) {
+// The array is vals's when there is room in it: it must be empty, and
+// not used for anything else for as long as the header is.
+func readFields(br *bufio.Reader, budget *int, vals []string) (http.Header, error) {
 	// The scratch space is pooled rather than on the stack: 3 KiB more
 	// there would make the goroutine of every proxied request (an
 	// HTTP/2 stream's in particular) grow its stack, a copy each time.
@@ -181,7 +191,11 @@ func readFields(br *bufio.Reader, budget *int) (http.Header, error) {
 		return hdr, nil
 	}
 	all := string(arena)
-	values := make([]string, len(fields))
+	values := vals[:0:cap(vals)]
+	if len(fields) > cap(values) {
+		values = make([]string, len(fields))
+	}
+	values = values[:len(fields)]
 	for i, f := range fields {
 		values[i] = all[f.from:f.to]
 		if vv, ok := hdr[f.key]; ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,11 +92,7 @@ func excluded(k string) bool {
 func appendRequest(b []byte, req *http.Request, body []byte) []byte {
 	b = append(b, req.Method...)
 	b = append(b, ' ')
-	if req.URL.RawQuery == "" && !req.URL.ForceQuery && req.URL.RawPath == "" && req.URL.Path != "" && plainPath(req.URL.Path) {
-		b = append(b, req.URL.Path...)
-	} else {
-		b = append(b, req.URL.RequestURI()...)
-	}
+	b = appendTarget(b, req.URL)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, req.Host...)
 	b = append(b, "\r\n"...)
@@ -137,6 +134,30 @@ func appendRequest(b []byte, req *http.Request, body []byte) []byte {
 	}
 	b = append(b, "\r\n"...)
 	return append(b, body...)
+}
+
+// appendTarget appends the request-target net/http writes for u,
+// u.RequestURI(), without building it as a string first: a plain path
+// and a query are appended as they are.
+func appendTarget(b []byte, u *url.URL) []byte {
+	if u.Opaque != "" {
+		return append(b, u.RequestURI()...) // never taken: see Takes
+	}
+	switch {
+	case u.RawPath == "" && u.Path != "" && plainPath(u.Path):
+		b = append(b, u.Path...)
+	default:
+		p := u.EscapedPath()
+		if p == "" {
+			p = "/"
+		}
+		b = append(b, p...)
+	}
+	if u.ForceQuery || u.RawQuery != "" {
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
+	}
+	return b
 }
 
 // readBody reads the whole body of req, exactly ContentLength bytes and

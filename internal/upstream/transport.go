@@ -60,6 +60,25 @@ type Transport struct {
 	swept time.Time // when idle connections past their time were last closed
 }
 
+// DoneNotifier is implemented by request contexts that run a function
+// when they are done more cheaply than [context.AfterFunc], which
+// allocates a context of its own and makes its parent's cancellation
+// machinery (a Done channel, a list of children) for every request.
+// When a request's context is one, the transport ends what waits on the
+// app through it; otherwise through context.AfterFunc.
+type DoneNotifier interface {
+	// NotifyDone registers f, to be called once when the context is
+	// done: by the goroutine that cancels it (f must not block), or at
+	// once in a goroutine of its own if it is done already. It reports
+	// false, registering nothing, if it cannot take f (it holds
+	// another).
+	NotifyDone(f func()) bool
+	// StopNotify unregisters the function NotifyDone registered, and
+	// reports whether that stopped it from being called, as the stop
+	// function of context.AfterFunc does.
+	StopNotify() bool
+}
+
 // conn is one connection to an upstream.
 type conn struct {
 	t     *Transport
@@ -71,6 +90,39 @@ type conn struct {
 	reuse bool // it came from the idle pool
 	check func() bool
 	raw   syscall.RawConn // nil: nc has none, and is written to and read as a net.Conn
+
+	// The watch of the current request's context: abort ends what waits
+	// on the app (made once per connection), and the request's context
+	// calls it through notifier, or through the context.AfterFunc that
+	// stopAfter stops.
+	abort     func()
+	notifier  DoneNotifier
+	stopAfter func() bool
+}
+
+// watch makes the cancellation of ctx end what waits on the app, until
+// unwatch.
+func (c *conn) watch(ctx context.Context) {
+	if n, ok := ctx.(DoneNotifier); ok && n.NotifyDone(c.abort) {
+		c.notifier = n
+		return
+	}
+	c.stopAfter = context.AfterFunc(ctx, c.abort)
+}
+
+// unwatch ends the watch, and reports whether it stopped abort from
+// being called: if not, the connection's deadlines may be in the past,
+// and it must not be reused.
+func (c *conn) unwatch() bool {
+	n, stop := c.notifier, c.stopAfter
+	c.notifier, c.stopAfter = nil, nil
+	switch {
+	case n != nil:
+		return n.StopNotify()
+	case stop != nil:
+		return stop()
+	}
+	return false
 }
 
 const (
@@ -200,6 +252,7 @@ func (t *Transport) get(ctx context.Context, addr string, fresh bool) (*conn, er
 	nc = rawio.Wrap(nc) // system calls outside the scheduler's state (package rawio)
 	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize), raw: rawio.Conn(nc)}
 	c.check = quiet(nc)
+	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
 	return c, nil
 }
 
@@ -261,9 +314,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, error) {
 	ctx := req.Context()
 	// A canceled request ends what waits on the app.
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+	c.watch(ctx)
 	fail := func(err error) (*http.Response, error) {
-		stop()
+		c.unwatch()
 		c.nc.Close()
 		return nil, err
 	}
@@ -347,11 +400,11 @@ func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, err
 	resp.Request = req
 	if h.framing == noBody {
 		resp.Body = http.NoBody
-		c.done(stop() && h.keep)
+		c.done(c.unwatch() && h.keep)
 		return resp, nil
 	}
 	b := &h.body
-	*b = body{c: c, h: h, stop: stop, ctx: ctx, remain: h.length}
+	*b = body{c: c, h: h, ctx: ctx, remain: h.length}
 	if h.framing == chunked {
 		b.state = stSize
 	}
