@@ -523,43 +523,160 @@ type onlyReader struct{ io.Reader }
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	for _, notifier := range []bool{false, true} {
-		t.Run(map[bool]string{false: "AfterFunc", true: "DoneNotifier"}[notifier], func(t *testing.T) {
-			t.Parallel()
-			hold := make(chan struct{})
-			app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Length", "10")
-				io.WriteString(w, "12345")
-				w.(http.Flusher).Flush()
-				<-hold
-			}))
-			defer app.Close()
-			defer close(hold)
-			tr := &Transport{Fallback: http.DefaultTransport}
-			defer tr.CloseIdleConnections()
-			ctx, cancel := context.WithCancel(context.Background())
-			var nc *notifyingContext
-			if notifier {
-				nc = &notifyingContext{Context: ctx}
-				ctx = nc
-			}
-			req, _ := http.NewRequestWithContext(ctx, "GET", app.URL, nil)
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			buf := make([]byte, 5)
-			if _, err := io.ReadFull(resp.Body, buf); err != nil {
-				t.Fatal(err)
-			}
-			cancel()
-			if _, err := resp.Body.Read(buf); err == nil {
-				t.Fatal("read after cancel succeeded")
-			}
-			if nc != nil && nc.given != 1 {
-				t.Errorf("the transport gave the context's NotifyDone %d functions, want 1", nc.given)
-			}
-		})
+		for _, headTimeout := range []time.Duration{0, time.Minute} {
+			// With a head timeout, the body is read with the head's
+			// deadline still set (see conn.armHead).
+			name := map[bool]string{false: "AfterFunc", true: "DoneNotifier"}[notifier] + map[bool]string{false: "", true: "/head timeout"}[headTimeout > 0]
+			testCancel(t, name, notifier, headTimeout)
+		}
+	}
+}
+
+func testCancel(t *testing.T, name string, notifier bool, headTimeout time.Duration) {
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		hold := make(chan struct{})
+		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "12345")
+			w.(http.Flusher).Flush()
+			<-hold
+		}))
+		defer app.Close()
+		defer close(hold)
+		tr := &Transport{Fallback: http.DefaultTransport, ResponseHeaderTimeout: headTimeout}
+		defer tr.CloseIdleConnections()
+		ctx, cancel := context.WithCancel(context.Background())
+		var nc *notifyingContext
+		if notifier {
+			nc = &notifyingContext{Context: ctx}
+			ctx = nc
+		}
+		req, _ := http.NewRequestWithContext(ctx, "GET", app.URL, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if _, err := resp.Body.Read(buf); err == nil {
+			t.Fatal("read after cancel succeeded")
+		}
+		if nc != nil && nc.given != 1 {
+			t.Errorf("the transport gave the context's NotifyDone %d functions, want 1", nc.given)
+		}
+	})
+}
+
+// countingDialer dials loopback connections that count the read
+// deadlines set on them.
+type countingDialer struct {
+	mu        sync.Mutex
+	dials     int
+	deadlines int
+}
+
+func (d *countingDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.dials++
+	d.mu.Unlock()
+	return &deadlineCounter{Conn: c, d: d}, nil
+}
+
+func (d *countingDialer) counts() (dials, deadlines int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dials, d.deadlines
+}
+
+type deadlineCounter struct {
+	net.Conn
+	d *countingDialer
+}
+
+func (c *deadlineCounter) SetReadDeadline(t time.Time) error {
+	c.d.mu.Lock()
+	c.d.deadlines++
+	c.d.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+// TestHeadDeadlineLazy: the head's deadline is set once for requests
+// that follow each other on a connection, not set and lifted for each.
+func TestHeadDeadlineLazy(t *testing.T) {
+	t.Parallel()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer app.Close()
+	d := &countingDialer{}
+	tr := &Transport{Fallback: http.DefaultTransport, ResponseHeaderTimeout: time.Minute, DialContext: d.dial}
+	defer tr.CloseIdleConnections()
+	for range 10 {
+		resp := mustGet(t, tr, app.URL)
+		if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "ok" {
+			t.Fatalf("body %q, %v", b, err)
+		}
+		resp.Body.Close()
+	}
+	if dials, deadlines := d.counts(); dials != 1 || deadlines != 1 {
+		t.Errorf("10 requests: %d connections and %d read deadlines set, want 1 and 1", dials, deadlines)
+	}
+}
+
+// TestHeadDeadlineStale: a body that arrives after the head's deadline
+// is read whole (the deadline, stale once the head is in, is lifted),
+// and a connection whose stale deadline has passed is reused.
+func TestHeadDeadlineStale(t *testing.T) {
+	t.Parallel()
+	const timeout = 100 * time.Millisecond
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		io.WriteString(w, "12345")
+		w.(http.Flusher).Flush()
+		if r.URL.Path == "/slow" {
+			time.Sleep(3 * timeout)
+		}
+		io.WriteString(w, "67890")
+	}))
+	defer app.Close()
+	var mu sync.Mutex
+	dials := 0
+	// The connections are TCP's own, so that the check of an idle one
+	// runs (a wrapper has no file descriptor to check).
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dials++
+		mu.Unlock()
+		var nd net.Dialer
+		return nd.DialContext(ctx, network, addr)
+	}
+	tr := &Transport{Fallback: http.DefaultTransport, ResponseHeaderTimeout: timeout, DialContext: dial}
+	defer tr.CloseIdleConnections()
+	// /slow's body lifts its deadline; /fast's stays, and has passed
+	// when /again takes the connection.
+	for _, path := range []string{"/slow", "/fast", "/again"} {
+		resp := mustGet(t, tr, app.URL+path)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != "1234567890" {
+			t.Fatalf("%s: body %q, %v", path, b, err)
+		}
+		time.Sleep(2 * timeout) // the deadline the connection keeps passes
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if dials != 1 {
+		t.Errorf("%d connections for 3 requests, want 1", dials)
 	}
 }
 

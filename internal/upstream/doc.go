@@ -75,7 +75,12 @@
 //
 // DialTimeout (or the DialContext given) bounds the dial and
 // ResponseHeaderTimeout the wait for the head after the request is
-// written (a timeout error, which proxies answer 504). Canceling the
+// written (a timeout error, which proxies answer 504). Its deadline is
+// set lazily, as package h1's are: a sixteenth of the timeout later than
+// asked, kept across the requests that follow within that slack, and
+// left in place after the head; a read of the body that reaches it lifts
+// it and reads again. A request costs no timer update then, where
+// setting the deadline and lifting it after the head cost two. Canceling the
 // request's context ends a dial, a write, or a read of the head or the
 // body at once: the connection's deadlines are put in the past and it
 // is closed. The transport learns of the cancellation through the

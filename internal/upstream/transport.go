@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,7 +34,8 @@ type Transport struct {
 	DialTimeout time.Duration
 
 	// ResponseHeaderTimeout bounds the wait for a response head once the
-	// request is written; 0 means none.
+	// request is written; 0 means none. The bound may be up to a
+	// sixteenth later (see conn.armHead).
 	ResponseHeaderTimeout time.Duration
 
 	// IdleConnTimeout is how long an idle connection may be reused; 0
@@ -98,6 +100,67 @@ type conn struct {
 	abort     func()
 	notifier  DoneNotifier
 	stopAfter func() bool
+	aborted   atomic.Bool // abort was called: the deadlines are in the past
+
+	// The read deadline for response heads, set lazily (see armHead):
+	// rdl is the one set on nc (zero: none), and stale says that it
+	// bounds a head already read, so that a read of the body that
+	// reaches it lifts it and reads again (see connReader).
+	rdl   time.Time
+	stale bool
+}
+
+// armHead bounds the wait for the response head by d from now. Setting a
+// deadline costs a timer update through the poller, and lifting it once
+// the head is read another: two per request. Instead the deadline is set
+// a sixteenth of d later than asked, and kept for as long as that slack
+// lasts: the requests that follow within it pay nothing. After the head
+// the deadline stays, stale; a read of the body that reaches it lifts it
+// and reads again (connReader). A head wait is then never shorter than
+// d, and at most d/16 longer.
+func (c *conn) armHead(d time.Duration) {
+	c.stale = false
+	want := time.Now().Add(d)
+	if c.rdl.Before(want) || c.rdl.Sub(want) > d/16 {
+		c.rdl = want.Add(d / 16)
+		c.nc.SetReadDeadline(c.rdl)
+	}
+}
+
+// liftExpired lifts a head deadline that has passed, which would fail
+// the next read at once, and the check of an idle connection with it.
+func (c *conn) liftExpired(now time.Time) {
+	if !c.rdl.IsZero() && !now.Before(c.rdl) {
+		c.rdl, c.stale = time.Time{}, false
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// connReader is what a connection's bufio.Reader reads from: the
+// connection, but a read of a body (or of what follows a head) that
+// reaches the stale head deadline lifts it and reads again, unless the
+// request was canceled (abort's deadline is in the past too).
+type connReader struct{ c *conn }
+
+func (r connReader) Read(p []byte) (int, error) {
+	c := r.c
+	n, err := c.nc.Read(p)
+	if n > 0 || err == nil || !c.stale || c.aborted.Load() || !isTimeout(err) {
+		return n, err
+	}
+	c.rdl, c.stale = time.Time{}, false
+	c.nc.SetReadDeadline(time.Time{})
+	if c.aborted.Load() {
+		// abort came while the deadline was lifted: its own may have
+		// been lifted with it.
+		return n, err
+	}
+	return c.nc.Read(p)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // watch makes the cancellation of ctx end what waits on the app, until
@@ -233,7 +296,13 @@ func (t *Transport) get(ctx context.Context, addr string, fresh bool) (*conn, er
 			cs[len(cs)-1] = nil
 			t.idle[addr] = cs[:len(cs)-1]
 			t.mu.Unlock()
-			if time.Since(c.used) < timeout && c.check() {
+			now := time.Now()
+			if now.Sub(c.used) >= timeout {
+				c.nc.Close()
+				continue
+			}
+			c.liftExpired(now)
+			if c.check() {
 				c.reuse = true
 				return c, nil
 			}
@@ -250,9 +319,13 @@ func (t *Transport) get(ctx context.Context, addr string, fresh bool) (*conn, er
 		return nil, err
 	}
 	nc = rawio.Wrap(nc) // system calls outside the scheduler's state (package rawio)
-	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize), raw: rawio.Conn(nc)}
+	c := &conn{t: t, addr: addr, nc: nc, raw: rawio.Conn(nc)}
+	c.br = bufio.NewReaderSize(connReader{c}, readBufferSize)
 	c.check = quiet(nc)
-	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
+	c.abort = func() {
+		c.aborted.Store(true)
+		nc.SetDeadline(aLongTimeAgo)
+	}
 	return c, nil
 }
 
@@ -322,7 +395,7 @@ func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, err
 	}
 	c.buf = appendRequest(c.buf[:0], req, reqBody)
 	if d := c.t.ResponseHeaderTimeout; d > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(d))
+		c.armHead(d)
 	}
 	var err error
 	sent := 0
@@ -389,12 +462,7 @@ func (c *conn) roundTrip(req *http.Request, reqBody []byte) (*http.Response, err
 		}
 	}
 	if c.t.ResponseHeaderTimeout > 0 {
-		c.nc.SetReadDeadline(time.Time{})
-		if ctx.Err() != nil {
-			// Canceled before the deadline was lifted: the cancellation's
-			// own deadline may have been lifted with it.
-			return fail(ctx.Err())
-		}
+		c.stale = true // lifted by the body's read that reaches it, if one does
 	}
 	resp := h.resp
 	resp.Request = req
