@@ -57,6 +57,13 @@ func listenFastWith(t testing.TB, fast *Server, hs *http.Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveFast(t, fast, hs, inner)
+	return inner.Addr().String()
+}
+
+// serveFast serves fast on inner, with hs behind it, until the test ends.
+func serveFast(t testing.TB, fast *Server, hs *http.Server, inner net.Listener) {
+	t.Helper()
 	ln, err := fast.Listen(inner)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +75,6 @@ func listenFastWith(t testing.TB, fast *Server, hs *http.Server) string {
 		hs.Shutdown(ctx)
 		fast.Shutdown(ctx)
 	})
-	return inner.Addr().String()
 }
 
 func listenSlow(t testing.TB, h http.Handler) string {

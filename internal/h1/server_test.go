@@ -495,18 +495,7 @@ func listenDeadlines(t *testing.T, fast *Server) (string, *deadlineListener) {
 		t.Fatal(err)
 	}
 	dl := &deadlineListener{Listener: inner}
-	ln, err := fast.Listen(dl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.NotFoundHandler(), ErrorLog: discardLog()}
-	go hs.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		hs.Shutdown(ctx)
-		fast.Shutdown(ctx)
-	})
+	serveFast(t, fast, &http.Server{Handler: http.NotFoundHandler(), ErrorLog: discardLog()}, dl)
 	return inner.Addr().String(), dl
 }
 
