@@ -421,25 +421,17 @@ func TestReuse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var conns int
-			var mu sync.Mutex
 			up := newScript(t, tt.response, false)
-			tr := &Transport{Fallback: http.DefaultTransport, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				mu.Lock()
-				conns++
-				mu.Unlock()
-				var d net.Dialer
-				return d.DialContext(ctx, network, addr)
-			}}
+			d := &countingDialer{bare: true}
+			tr := &Transport{Fallback: http.DefaultTransport, DialContext: d.dial}
 			defer tr.CloseIdleConnections()
 			for range 3 {
 				resp := mustGet(t, tr, "http://"+up.ln.Addr().String()+"/")
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if want := map[bool]int{true: 1, false: 3}[tt.reused]; conns != want {
+			want := map[bool]int{true: 1, false: 3}[tt.reused]
+			if conns, _ := d.counts(); conns != want {
 				t.Errorf("%d connections for 3 requests, want %d", conns, want)
 			}
 		})
@@ -572,9 +564,12 @@ func testCancel(t *testing.T, name string, notifier bool, headTimeout time.Durat
 	})
 }
 
-// countingDialer dials loopback connections that count the read
-// deadlines set on them.
+// countingDialer dials loopback connections and counts them, and the
+// read deadlines set on them unless bare: a bare connection is TCP's
+// own, which the check of an idle connection needs (a wrapper has no
+// file descriptor to check).
 type countingDialer struct {
+	bare      bool
 	mu        sync.Mutex
 	dials     int
 	deadlines int
@@ -589,6 +584,9 @@ func (d *countingDialer) dial(ctx context.Context, network, addr string) (net.Co
 	d.mu.Lock()
 	d.dials++
 	d.mu.Unlock()
+	if d.bare {
+		return c, nil
+	}
 	return &deadlineCounter{Conn: c, d: d}, nil
 }
 
@@ -649,18 +647,8 @@ func TestHeadDeadlineStale(t *testing.T) {
 		io.WriteString(w, "67890")
 	}))
 	defer app.Close()
-	var mu sync.Mutex
-	dials := 0
-	// The connections are TCP's own, so that the check of an idle one
-	// runs (a wrapper has no file descriptor to check).
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		mu.Lock()
-		dials++
-		mu.Unlock()
-		var nd net.Dialer
-		return nd.DialContext(ctx, network, addr)
-	}
-	tr := &Transport{Fallback: http.DefaultTransport, ResponseHeaderTimeout: timeout, DialContext: dial}
+	d := &countingDialer{bare: true} // so that the check of the idle connection runs
+	tr := &Transport{Fallback: http.DefaultTransport, ResponseHeaderTimeout: timeout, DialContext: d.dial}
 	defer tr.CloseIdleConnections()
 	// /slow's body lifts its deadline; /fast's stays, and has passed
 	// when /again takes the connection.
@@ -673,9 +661,7 @@ func TestHeadDeadlineStale(t *testing.T) {
 		}
 		time.Sleep(2 * timeout) // the deadline the connection keeps passes
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if dials != 1 {
+	if dials, _ := d.counts(); dials != 1 {
 		t.Errorf("%d connections for 3 requests, want 1", dials)
 	}
 }
