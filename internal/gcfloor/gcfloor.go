@@ -128,7 +128,6 @@ func (k *keeper) adjust() bool {
 			v[i] = s.Value.Uint64()
 		}
 	}
-	println("gcfloor", v[0], v[1], v[2], Percent(v[0], v[1]+v[2], k.floor, k.base))
 	if p := Percent(v[0], v[1]+v[2], k.floor, k.base); p != k.set {
 		debug.SetGCPercent(p)
 		k.set = p
