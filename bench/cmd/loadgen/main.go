@@ -5,7 +5,7 @@
 //
 //	loadgen handshake -connect 127.0.0.1:28443 -host bench.test -path /health -c 16 -d 10s
 //	loadgen idle      -connect 127.0.0.1:28443 -host bench.test -path /health -n 10000 -ready FILE
-//	loadgen rate      -connect 127.0.0.1:28080 -host bench.test -path / -rate 40000 -c 64 -d 10s -status 301
+//	loadgen rate      -connect 127.0.0.1:28080 -host bench.test -path / -rate 10000 -c 64 -d 10s -status 301
 //	loadgen wait      -connect 127.0.0.1:28080 -url http://bench.test/ -status 301 -since NANOS
 //
 // Every mode connects only to the -connect address, which must be a

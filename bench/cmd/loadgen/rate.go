@@ -16,11 +16,11 @@ import (
 )
 
 // kernelTimerRate is the highest rate at which -timer auto waits with a
-// timerfd. Above it the answers arriving are dense enough to wake the
-// runtime's poller in time for its own timers, which cost no system call
-// and no timer interrupt, while a timerfd per request would make the
-// generator itself the bottleneck on one core.
-const kernelTimerRate = 20_000
+// timerfd. Above it the timerfd's system calls per request make the
+// generator itself the bottleneck on one core, and it waits with the
+// runtime's timers instead, which cost no system call but may be late
+// by up to a millisecond.
+const kernelTimerRate = 10_000
 
 // maxScheduled bounds -rate × -d: the run keeps two durations per
 // scheduled request, 16 bytes each.
@@ -91,7 +91,7 @@ func runRate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	grace := fs.Duration("grace", 2*time.Second, "how long to wait for the last answers after -d (at most 1m)")
 	status := fs.Int("status", 200, "wanted `status`; any other is an error")
 	strict := fs.Bool("strict", false, "exit 1 when the achieved rate is below 97% of -rate")
-	timer := fs.String("timer", "auto", "how to wait for a request's time: kernel (a timerfd per connection), runtime (time.Sleep) or auto (kernel up to 20000 req/s)")
+	timer := fs.String("timer", "auto", "how to wait for a request's time: kernel (a timerfd per connection), runtime (time.Sleep) or auto (kernel up to 10000 req/s)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
