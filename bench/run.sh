@@ -16,6 +16,12 @@
 #   WARMUP           seconds of warm-up per server and scenario, 1
 #   ROUNDS           measured rounds, each server once per round, 2 (QUICK: 1)
 #   CONNS            wrk connections (scenarios 1-3, 6), 64
+#   FIXED_RATES      latency at a fixed rate: "SCENARIO:REQ_PER_S ...", after
+#                    each wrk run of those scenarios (1, 2, 3 or 6), a
+#                    `loadgen rate` run of DURATION at that rate (open loop,
+#                    latency from each request's due time), "1:10000
+#                    3:10000 6:10000"; empty: none
+#   FIXED_CONNS      its connections, 64
 #   HS_CONNS         concurrent handshakes (scenario 4), 16
 #   H2_CONNS         h2load connections (scenario 7), 4
 #   H2_STREAMS       concurrent streams per h2load connection (scenario 7), 64
@@ -53,6 +59,8 @@ DURATION=${DURATION:-$def_duration}
 WARMUP=${WARMUP:-1}
 ROUNDS=${ROUNDS:-$def_rounds}
 CONNS=${CONNS:-64}
+FIXED_RATES=${FIXED_RATES-1:10000 3:10000 6:10000}
+FIXED_CONNS=${FIXED_CONNS:-64}
 HS_CONNS=${HS_CONNS:-16}
 H2_CONNS=${H2_CONNS:-4}
 H2_STREAMS=${H2_STREAMS:-64}
@@ -71,7 +79,7 @@ die() {
 	exit 1
 }
 
-for v in DURATION WARMUP ROUNDS CONNS HS_CONNS H2_CONNS H2_STREAMS IDLE_CONNS DOMAINS DOMAINS_PER_APP PORT_BASE MICRO_COUNT; do
+for v in DURATION WARMUP ROUNDS CONNS FIXED_CONNS HS_CONNS H2_CONNS H2_STREAMS IDLE_CONNS DOMAINS DOMAINS_PER_APP PORT_BASE MICRO_COUNT; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v=${!v}: want a whole number"
 done
 ((DURATION >= 1 && DURATION <= 300)) || die "DURATION=$DURATION: want 1 to 300 seconds"
@@ -85,6 +93,10 @@ done
 for s in $SCENARIOS; do
 	case $s in 1 | 2 | 3 | 4 | 5 | 6 | 7) ;; *) die "unknown scenario $s (want 1 to 7)" ;; esac
 done
+for f in $FIXED_RATES; do
+	[[ $f =~ ^[1236]:[1-9][0-9]*$ ]] || die "FIXED_RATES entry $f: want SCENARIO:REQ_PER_S, scenario 1, 2, 3 or 6"
+done
+((FIXED_CONNS >= 1)) || die "FIXED_CONNS must be positive"
 
 if [[ $PIN == 1 ]]; then
 	SERVER_CPUS=${SERVER_CPUS:-0}
@@ -550,6 +562,46 @@ measure() {
 	log "s$scen $server $variant r$round: $rps req/s, p50 ${p50} us, p99 ${p99} us, $cpu us CPU/req, errors $se, bad status $bad"
 }
 
+# fixed_rate SCENARIO: the rate FIXED_RATES asks for the scenario, or
+# nothing.
+fixed_rate() {
+	local f
+	for f in $FIXED_RATES; do
+		if [[ ${f%%:*} == "$1" ]]; then
+			echo "${f#*:}"
+			return
+		fi
+	done
+}
+
+# measure_fixed SCENARIO SERVER VARIANT ROUND SCHEME PATH: one run of
+# loadgen rate at the scenario's fixed rate, for as long as wrk ran,
+# against the same URL; a row of scenario "<SCENARIO>f" in rows.tsv.
+measure_fixed() {
+	local scen=$1 server=$2 variant=$3 round=$4 scheme=$5 path=$6 rate raw args k val
+	rate=$(fixed_rate "$scen")
+	[[ -n $rate ]] || return 0
+	raw=$OUT/raw/s${scen}f-$server-$variant-r$round.txt
+	if [[ $scheme == https ]]; then
+		args=(-connect "127.0.0.1:$(https_port "$server" "$variant")" -host "$(host_for "$variant")" -cacert "$tls_cert" -status 200)
+	else
+		args=(-connect "127.0.0.1:$(http_port "$server" "$variant")" -host "$(host_for "$variant")" -status 301)
+	fi
+	load "$loadgen" rate "${args[@]}" -path "$path" -rate "$rate" -c "$FIXED_CONNS" -d "${DURATION}s" >"$raw" 2>&1 ||
+		die "loadgen rate failed: $(tail -n 3 "$raw")"
+	declare -A v
+	while read -r k val; do
+		v[$k]=$val
+	done < <(awk 'NF == 2' "$raw")
+	printf '%s\t%s\t%s\t%s\tfixed_rate=%s\trps=%s\treq=%s\terr=%s\tfixed_p50=%s\tfixed_p99=%s\tfixed_p999=%s\tfixed_max=%s\tfixed_late=%s\n' \
+		"${scen}f" "$server" "$variant" "$round" "$rate" "${v[rps]}" "${v[requests]}" "${v[errors]}" \
+		"${v[p50_us]}" "${v[p99_us]}" "${v[p999_us]}" "${v[max_us]}" "${v[late_p99_us]}" >>"$rows"
+	log "s$scen $server $variant r$round at $rate req/s: ${v[rps]} achieved, p50 ${v[p50_us]} us, p99 ${v[p99_us]} us, p99.9 ${v[p999_us]} us, max ${v[max_us]} us, generator late p99 ${v[late_p99_us]} us, errors ${v[errors]}"
+	if grep -q '^warning ' "$raw"; then
+		log "s$scen $server $variant r$round: $(grep '^warning ' "$raw")"
+	fi
+}
+
 warm() { # SERVER VARIANT URL
 	wrk_run -t 1 -c 8 -d "${WARMUP}s" -H "Host: $(host_for "$2")" "$3" >/dev/null 2>&1 || true
 }
@@ -590,6 +642,9 @@ run_throughput() {
 		for s in $SERVERS; do
 			if [[ $kind == wrk || $kind == h2load ]]; then
 				measure "$scen" "$s" small "$r" "$kind" "$(wrk_url "$s" small "$scheme" "$path")"
+				if [[ $kind == wrk ]]; then
+					measure_fixed "$scen" "$s" small "$r" "$scheme" "$path"
+				fi
 			else
 				measure "$scen" "$s" small "$r" handshake "$path"
 			fi
@@ -668,6 +723,7 @@ run_domains() {
 			warm "$s" large "$(wrk_url "$s" large http /)"
 			measure 6 "$s" small "$r" wrk "$(wrk_url "$s" small http /)"
 			measure 6 "$s" large "$r" wrk "$(wrk_url "$s" large http /)"
+			measure_fixed 6 "$s" large "$r" http /
 			stop_server "$s/large"
 		done
 	done
@@ -736,6 +792,41 @@ table() {
 	}' "$rows"
 }
 
+# fixed_table SCENARIO SERVERS: the table of the scenario's fixed-rate
+# runs: medians over the rounds, but the largest maximum.
+fixed_table() {
+	awk -F '\t' -v scen="$1f" -v servers="$2" '
+	function median(list,    n, a, i, j, t) {
+		n = split(list, a, " ")
+		if (n == 0) return ""
+		for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function num(x, f) { return x == "" ? "–" : sprintf(f, x) }
+	function ms(x) { return x == "" ? "–" : x + 0 >= 1000 ? sprintf("%.2f ms", x / 1000) : sprintf("%.0f µs", x) }
+	$1 == scen {
+		s = $2
+		for (i = 5; i <= NF; i++) {
+			split($i, kv, "=")
+			v[s, kv[1]] = v[s, kv[1]] " " kv[2]
+			if (kv[1] == "fixed_max" && (!(s in top) || kv[2] + 0 > top[s])) top[s] = kv[2] + 0
+		}
+	}
+	END {
+		ns = split(servers, srv, " ")
+		print "| server | asked req/s | achieved | p50 | p99 | p99.9 | max | generator late p99 | errors | p99 vs nginx |"
+		print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+		base = median(v["nginx", "fixed_p99"])
+		for (i = 1; i <= ns; i++) {
+			s = srv[i]; p99 = median(v[s, "fixed_p99"])
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, num(median(v[s, "fixed_rate"]), "%d"),
+				num(median(v[s, "rps"]), "%.0f"), ms(median(v[s, "fixed_p50"])), ms(p99), ms(median(v[s, "fixed_p999"])),
+				ms(top[s]), ms(median(v[s, "fixed_late"])), num(median(v[s, "err"]), "%d"),
+				(base + 0 > 0 && p99 != "") ? sprintf("%.2f×", p99 / base) : "–"
+		}
+	}' "$rows"
+}
+
 # ---------------------------------------------------------------- main
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -746,7 +837,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r)"
 	echo "- load average before: $load_before"
 	echo "- servers: forcehttps $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') ($(go env GOVERSION)), $(nginx -v 2>&1 | sed 's|.*/|nginx |'), caddy $(caddy version | cut -d' ' -f1) ($(caddy build-info 2>/dev/null | awk '$1 == "go" { print $2 }'))"
-	echo "- settings: PIN=$PIN (server CPUs: ${SERVER_CPUS:-all}, load CPUs: ${LOAD_CPUS:-all}, backend CPUs: ${BACKEND_CPUS:-all}), workers/GOMAXPROCS $server_cores, DURATION=${DURATION}s, ROUNDS=$ROUNDS, CONNS=$CONNS, HS_CONNS=$HS_CONNS, H2_CONNS=$H2_CONNS, H2_STREAMS=$H2_STREAMS, IDLE_CONNS=$IDLE_CONNS, DOMAINS=$DOMAINS, wrk threads $WRK_THREADS"
+	echo "- settings: PIN=$PIN (server CPUs: ${SERVER_CPUS:-all}, load CPUs: ${LOAD_CPUS:-all}, backend CPUs: ${BACKEND_CPUS:-all}), workers/GOMAXPROCS $server_cores, DURATION=${DURATION}s, ROUNDS=$ROUNDS, CONNS=$CONNS, FIXED_RATES=\"$FIXED_RATES\", FIXED_CONNS=$FIXED_CONNS, HS_CONNS=$HS_CONNS, H2_CONNS=$H2_CONNS, H2_STREAMS=$H2_STREAMS, IDLE_CONNS=$IDLE_CONNS, DOMAINS=$DOMAINS, wrk threads $WRK_THREADS"
 	echo "- TLS server name sent by wrk: $tls_host"
 	echo "- command: $(if [[ $QUICK == 1 ]]; then printf 'QUICK=1 '; fi)$(if [[ $PIN == 1 ]]; then printf 'PIN=1 '; fi)bench/run.sh"
 	echo
@@ -806,6 +897,17 @@ fi
 		5) printf '%s\n\n' "KiB/conn: (RSS with the connections open and idle − RSS before) ÷ connections open." ;;
 		6) printf '%s\n\n' "Load time: from starting the process to its first redirect for the last domain. Memory: PSS after loading, summed over the server's processes (nginx's workers share the configuration with the master). req/s: a redirect for that domain, against the same server with one domain." ;;
 		esac
+		if [[ -n $(fixed_rate "$scen") ]]; then
+			echo "### Latency at a fixed rate: $(fixed_rate "$scen") req/s$(if [[ $scen == 6 ]]; then echo ", the large configuration's last domain"; fi) (loadgen rate, $FIXED_CONNS connections)"
+			echo
+			if [[ $scen == 6 ]]; then
+				fixed_table "$scen" "$LARGE_SERVERS"
+			else
+				fixed_table "$scen" "$SERVERS"
+			fi
+			echo
+			printf '%s\n\n' "Open loop: request i is sent at start + i/rate whatever the answers, and its latency runs from that time, so the queue behind a stall of the server counts. Medians of the rounds; max: the largest. Generator late p99: how late loadgen itself sent the requests it had a free connection for; when it is not far below the p99 (load generator not pinned, or a busy machine), loadgen's own delays are part of the figures."
+		fi
 	done
 	if [[ $MICRO == 1 ]]; then
 		echo "## Middleware: forcehttps against unrolled/secure (micro.sh, benchstat, count $MICRO_COUNT)"
@@ -828,6 +930,15 @@ for scen in $SCENARIOS; do
 	list=$SERVERS
 	[[ $scen == 6 ]] && list=$LARGE_SERVERS
 	for s in $list; do
+		if [[ -n $(fixed_rate "$scen") ]]; then
+			ok=$(awk -F '\t' -v c="${scen}f" -v s="$s" '$1 == c && $2 == s && $7 ~ /^req=[1-9]/ && $8 == "err=0" { n++ } END { print n + 0 }' "$rows")
+			if ((ok == ROUNDS)); then
+				passed=$((passed + 1))
+			else
+				failed=$((failed + 1))
+				log "no numbers, or errors, at the fixed rate of scenario $scen, $s ($ok of $ROUNDS runs)"
+			fi
+		fi
 		case $scen in
 		5) ok=$(awk -F '\t' -v s="$s" '$1 == 5 && $2 == s && $5 ~ /^open=[1-9]/ && $6 == "failed=0" { n++ } END { print n + 0 }' "$rows") ;;
 		*) ok=$(awk -F '\t' -v c="$scen" -v s="$s" '$1 == c && $2 == s && $6 ~ /^req=[1-9]/ && $12 == "bad=0" { n++ } END { print n + 0 }' "$rows") ;;

@@ -1,9 +1,11 @@
 // Command loadgen drives the benchmark scenarios that wrk cannot: TLS full
 // handshakes with no session resumption, many idle keep-alive TLS
-// connections, and waiting for a server's first good answer.
+// connections, latency at a fixed request rate, and waiting for a
+// server's first good answer.
 //
 //	loadgen handshake -connect 127.0.0.1:28443 -host bench.test -path /health -c 16 -d 10s
 //	loadgen idle      -connect 127.0.0.1:28443 -host bench.test -path /health -n 10000 -ready FILE
+//	loadgen rate      -connect 127.0.0.1:28080 -host bench.test -path / -rate 10000 -c 64 -d 10s -status 301
 //	loadgen wait      -connect 127.0.0.1:28080 -url http://bench.test/ -status 301 -since NANOS
 //
 // Every mode connects only to the -connect address, which must be a
@@ -33,6 +35,31 @@
 // writing the file and at the end, and reports how many the server had
 // closed, since a server that drops idle connections would make its memory
 // look smaller.
+//
+// # rate
+//
+// An open-loop load: request i is due at start + i/rate, whether or not
+// the answers to the earlier ones have come. Each of -c keep-alive
+// connections (plain TCP, or TLS when -cacert is given) has at most one
+// request in flight: it takes the next index from a shared counter,
+// waits for that request's due time if it is still ahead, sends it and
+// reads the whole answer (Content-Length framing; a chunked or
+// close-delimited answer, or another status than -status, is an error,
+// and after a framing error the connection is dialled again). Latency
+// runs from the due time, not from the send, so that when a stall of the
+// server leaves every connection busy, the requests that wait for one
+// count that wait (the coordinated-omission correction of wrk2).
+//
+// Every request due before -d is sent; the run then waits up to -grace
+// for the answers still missing, and counts a request with none as an
+// error ("unanswered"), so requests + errors = scheduled = ⌈rate × d⌉.
+// It prints "key value" lines: scheduled, requests, errors, unanswered,
+// seconds, rps (achieved), rate (asked), p50_us, p90_us, p99_us, p999_us,
+// max_us, and late_p99_us, the 99th percentile of how late a request was
+// sent when its connection was free before its due time: the
+// generator's own error, which should stay far below the latencies it
+// reports. Below 97 % of the asked rate it prints a warning line, and
+// exits 1 only with -strict.
 //
 // # wait
 //
@@ -73,7 +100,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: loadgen handshake|idle|wait [flags]")
+		fmt.Fprintln(stderr, "usage: loadgen handshake|idle|rate|wait [flags]")
 		return 2
 	}
 	switch args[0] {
@@ -81,10 +108,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runHandshake(ctx, args[1:], stdout, stderr)
 	case "idle":
 		return runIdle(ctx, args[1:], stdout, stderr)
+	case "rate":
+		return runRate(ctx, args[1:], stdout, stderr)
 	case "wait":
 		return runWait(ctx, args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "loadgen: unknown mode %q (want handshake, idle or wait)\n", args[0])
+		fmt.Fprintf(stderr, "loadgen: unknown mode %q (want handshake, idle, rate or wait)\n", args[0])
 		return 2
 	}
 }
@@ -296,10 +325,17 @@ func handshakeOnce(ctx context.Context, t *target, state *atomic.Pointer[tls.Con
 // percentile returns the p-th percentile of sorted durations (nearest
 // rank), or 0 for none.
 func percentile(sorted []time.Duration, p int) time.Duration {
+	return perMille(sorted, 10*p)
+}
+
+// perMille returns the pm-th per-mille of sorted durations (nearest
+// rank: the smallest value with at least pm/1000 of them at or below
+// it), or 0 for none. perMille(s, 999) is the 99.9th percentile.
+func perMille(sorted []time.Duration, pm int) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := (len(sorted)*p + 99) / 100
+	i := (len(sorted)*pm + 999) / 1000
 	if i < 1 {
 		i = 1
 	}

@@ -101,6 +101,17 @@ func TestUsage(t *testing.T) {
 		{"idle without ready file", []string{"idle", "-connect", "127.0.0.1:443", "-cacert", "x"}},
 		{"wait for a non-http URL", []string{"wait", "-connect", "127.0.0.1:80", "-url", "ftp://x/"}},
 		{"unknown flag", []string{"wait", "-bogus"}},
+		{"rate to a public address", []string{"rate", "-connect", "192.0.2.1:80"}},
+		{"rate to a name", []string{"rate", "-connect", "localhost:80"}},
+		{"rate over TLS to a public address", []string{"rate", "-connect", "192.0.2.1:443", "-cacert", "x"}},
+		{"rate with an unreadable certificate", []string{"rate", "-connect", "127.0.0.1:443", "-cacert", "testdata/none"}},
+		{"rate of zero", []string{"rate", "-connect", "127.0.0.1:80", "-rate", "0"}},
+		{"rate without connections", []string{"rate", "-connect", "127.0.0.1:80", "-c", "0"}},
+		{"rate too long", []string{"rate", "-connect", "127.0.0.1:80", "-d", "1h"}},
+		{"rate with no grace", []string{"rate", "-connect", "127.0.0.1:80", "-grace", "0s"}},
+		{"rate with too many requests", []string{"rate", "-connect", "127.0.0.1:80", "-rate", "1000000", "-d", "1m"}},
+		{"rate with an impossible status", []string{"rate", "-connect", "127.0.0.1:80", "-status", "42"}},
+		{"rate with an unknown timer", []string{"rate", "-connect", "127.0.0.1:80", "-timer", "tsc"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
