@@ -20,7 +20,7 @@
 #                    each wrk run of those scenarios (1, 2, 3 or 6), a
 #                    `loadgen rate` run of DURATION at that rate (open loop,
 #                    latency from each request's due time), "1:10000
-#                    3:10000 6:10000"; empty: none
+#                    3:5000 6:10000"; empty: none
 #   FIXED_CONNS      its connections, 64
 #   HS_CONNS         concurrent handshakes (scenario 4), 16
 #   H2_CONNS         h2load connections (scenario 7), 4
@@ -59,7 +59,7 @@ DURATION=${DURATION:-$def_duration}
 WARMUP=${WARMUP:-1}
 ROUNDS=${ROUNDS:-$def_rounds}
 CONNS=${CONNS:-64}
-FIXED_RATES=${FIXED_RATES-1:10000 3:10000 6:10000}
+FIXED_RATES=${FIXED_RATES-1:10000 3:5000 6:10000}
 FIXED_CONNS=${FIXED_CONNS:-64}
 HS_CONNS=${HS_CONNS:-16}
 H2_CONNS=${H2_CONNS:-4}
