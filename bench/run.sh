@@ -734,16 +734,20 @@ run_domains() {
 
 # ---------------------------------------------------------------- report
 
-# table SCENARIO: the Markdown table of a scenario from rows.tsv, medians
-# over the rounds.
-table() {
-	awk -F '\t' -v scen="$1" -v servers="$2" '
+# awk_median: the awk function median(LIST), the median of the numbers in
+# a space-separated list ("" for none), for the report's tables.
+awk_median='
 	function median(list,    n, a, i, j, t) {
 		n = split(list, a, " ")
 		if (n == 0) return ""
 		for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+	}'
+
+# table SCENARIO: the Markdown table of a scenario from rows.tsv, medians
+# over the rounds.
+table() {
+	awk -F '\t' -v scen="$1" -v servers="$2" "$awk_median"'
 	function ratio(x, y) { return (y + 0 > 0 && x != "") ? sprintf("%.2f×", x / y) : "–" }
 	function mib(k) { return k == "" ? "–" : sprintf("%.1f", k / 1024) }
 	function num(x, f) { return x == "" ? "–" : sprintf(f, x) }
@@ -795,13 +799,7 @@ table() {
 # fixed_table SCENARIO SERVERS: the table of the scenario's fixed-rate
 # runs: medians over the rounds, but the largest maximum.
 fixed_table() {
-	awk -F '\t' -v scen="$1f" -v servers="$2" '
-	function median(list,    n, a, i, j, t) {
-		n = split(list, a, " ")
-		if (n == 0) return ""
-		for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+	awk -F '\t' -v scen="$1f" -v servers="$2" "$awk_median"'
 	function num(x, f) { return x == "" ? "–" : sprintf(f, x) }
 	function ms(x) { return x == "" ? "–" : x + 0 >= 1000 ? sprintf("%.2f ms", x / 1000) : sprintf("%.0f µs", x) }
 	$1 == scen {
